@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, loadConfig } from './config';
+
+let dir: string;
+beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-config-'))));
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function withYaml(yaml: string, env: Record<string, string> = {}) {
+  const file = path.join(dir, 'config.yaml');
+  fs.writeFileSync(file, yaml);
+  return loadConfig({ PRESCALER_CONFIG: file, ...env });
+}
+
+const TARGET = `
+targets:
+  - name: web
+    namespace: default
+    workload: {kind: Deployment, name: web}
+    query: sum(rate(container_cpu_usage_seconds_total{pod=~"web-.*"}[5m]))
+    capacityPerReplica: 0.5
+    targetUtilization: 0.7
+    minReplicas: 2
+    maxReplicas: 20
+`;
+
+describe('loadConfig', () => {
+  it('has working defaults with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.prometheus).toBeUndefined();
+    expect(c.actuator).toBe('dry-run');
+    expect(c.dbPath).toBe('./data/prescaler.db');
+    expect(c.targets).toEqual([]);
+  });
+
+  it('reads the DESIGN §2 example', () => {
+    const c = withYaml(
+      `auth:\n  tokens:\n    - {name: grafana, token: "0123456789abcdef0", role: operator}\n    - {name: ro, tokenEnv: RO_TOKEN, role: viewer}\n${TARGET}`,
+      { RO_TOKEN: 'viewer-token-0123456789', PROMETHEUS_URL: 'http://prom:9090' }
+    );
+    expect(c.prometheus).toEqual({ url: 'http://prom:9090', bearerToken: undefined });
+    expect(c.tokens).toEqual([
+      { name: 'grafana', role: 'operator', token: '0123456789abcdef0' },
+      { name: 'ro', role: 'viewer', token: 'viewer-token-0123456789' },
+    ]);
+    expect(c.targets[0]).toMatchObject({ name: 'web', minReplicas: 2, maxReplicas: 20, startup: 120 });
+  });
+
+  it('reads a token from a file', () => {
+    const tf = path.join(dir, 'token');
+    fs.writeFileSync(tf, 'from-a-file-0123456789\n');
+    const c = withYaml(`auth:\n  tokens:\n    - {name: g, tokenFile: ${tf}, role: operator}\n`);
+    expect(c.tokens[0].token).toBe('from-a-file-0123456789');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /environment PORT: must be a port number/],
+    [{ PROMETHEUS_URL: 'prometheus:9090' }, /environment PROMETHEUS_URL/],
+    [{ PRESCALER_ACTUATOR: 'yolo' }, /environment PRESCALER_ACTUATOR/],
+    [{ PRESCALER_CONFIG: '/nonexistent/prescaler.yaml' }, /PRESCALER_CONFIG: cannot read/],
+  ])('names the bad environment key %j', (env, re) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(re);
+  });
+
+  it.each([
+    ['targets: [{name: web}]', /targets\.0\.workload: Required/],
+    [TARGET.replace('maxReplicas: 20', 'maxReplicas: 1'), /minReplicas must be ≤ maxReplicas/],
+    [TARGET.replace('capacityPerReplica: 0.5', 'capacityPerReplica: -1'), /targets\.0\.capacityPerReplica/],
+    [TARGET + TARGET.replace('targets:\n', ''), /duplicate target "web"/],
+    ['auth:\n  tokens:\n    - {name: g, token: short, role: operator}', /auth\.tokens\.0\.token: a token must be at least 16/],
+    ['auth:\n  tokens:\n    - {name: g, token: "0123456789abcdef0", role: admin}', /auth\.tokens\.0\.role/],
+    ['auth:\n  tokens:\n    - {name: g, tokenEnv: NOPE_NOT_SET, role: operator}', /tokenEnv: environment variable NOPE_NOT_SET/],
+    ['surprise: 1', /Unrecognized key\(s\) in object: 'surprise'/],
+    ['targets: [\n', /not valid YAML/],
+    ['evaluation: {interval: soon}', /evaluation\.interval: "soon" is not a positive duration/],
+  ])('names the bad file key in %j', (yaml, re) => {
+    expect(() => withYaml(yaml)).toThrow(re);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Configuration from the environment and the optional `PRESCALER_CONFIG` YAML (DESIGN §2), validated
+ * once at start-up: a bad value stops the process with a message naming the key.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './series/time';
+
+const duration = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => {
+    const s = parseDuration(v);
+    if (s === undefined || !(s > 0)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not a positive duration (e.g. 60, 90s, 10m)` });
+      return z.NEVER;
+    }
+    return s;
+  });
+
+const tokenSchema = z
+  .object({
+    name: z.string().min(1),
+    role: z.enum(['operator', 'viewer']),
+    token: z.string().min(16, 'a token must be at least 16 characters').optional(),
+    tokenFile: z.string().optional(),
+    tokenEnv: z.string().optional(),
+  })
+  .strict()
+  .refine((t) => [t.token, t.tokenFile, t.tokenEnv].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of token, tokenFile, tokenEnv',
+  });
+
+const targetSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/i, 'letters, digits, -, _ and . only'),
+    namespace: z.string().min(1).default('default'),
+    workload: z
+      .object({
+        kind: z.enum(['Deployment', 'StatefulSet', 'HorizontalPodAutoscaler']),
+        name: z.string().min(1),
+      })
+      .strict(),
+    query: z.string().min(1),
+    capacityPerReplica: z.number().positive(),
+    /** Unit of the query's values, used in reasons ("4.2 cores"). */
+    unit: z.string().max(32).optional(),
+    /** Dry-run only: the replica count assumed before anything is applied (default minReplicas). */
+    initialReplicas: z.number().int().min(0).optional(),
+    targetUtilization: z.number().gt(0).max(1).default(0.7),
+    minReplicas: z.number().int().min(0).default(1),
+    maxReplicas: z.number().int().positive(),
+    /** Pod start-up time; the recommendation looks this far ahead (plus the evaluation interval). */
+    startup: duration.default(120),
+    maxStepUp: z.number().int().positive().optional(),
+    maxStepDown: z.number().int().positive().optional(),
+    scaleDownStabilization: duration.default(300),
+    tolerance: z.number().min(0).max(1).default(0.1),
+    /** How long an HPA floor raised by Prescaler holds before it reverts (HPA targets only). */
+    floorTtl: duration.default(1800),
+    autoApplyEmergency: z
+      .object({ enabled: z.boolean().default(false), maxReplicas: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((t) => t.minReplicas <= t.maxReplicas, { message: 'minReplicas must be ≤ maxReplicas' });
+
+const fileSchema = z
+  .object({
+    auth: z.object({ tokens: z.array(tokenSchema).default([]) }).strict().default({ tokens: [] }),
+    targets: z.array(targetSchema).default([]),
+    evaluation: z
+      .object({ interval: duration.default(60), recommendationTtl: duration.default(900) })
+      .strict()
+      .default({}),
+    limits: z
+      .object({
+        maxPointsPerSeries: z.number().int().positive().default(11000),
+        maxSeriesPerQuery: z.number().int().positive().default(2000),
+        maxBodyBytes: z.number().int().positive().default(1_000_000),
+        upstreamTimeout: duration.default(10),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.targets.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target "${t.name}"` });
+      seen.add(t.name);
+    });
+  });
+
+export type TargetConfig = z.infer<typeof targetSchema>;
+export type Role = 'operator' | 'viewer';
+export interface ApiToken {
+  name: string;
+  role: Role;
+  token: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  prometheus?: { url: string; bearerToken?: string };
+  dbPath: string;
+  modelsDir: string;
+  actuator: 'dry-run' | 'kubernetes';
+  kubeconfig?: string;
+  logLevel: string;
+  tokens: ApiToken[];
+  targets: TargetConfig[];
+  evaluation: { interval: number; recommendationTtl: number };
+  limits: { maxPointsPerSeries: number; maxSeriesPerQuery: number; maxBodyBytes: number; upstreamTimeout: number };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function issueText(prefix: string, err: z.ZodError): string {
+  return err.issues.map((i) => `${prefix}${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}
+
+const envSchema = z.object({
+  PORT: z
+    .string()
+    .regex(/^\d+$/, 'must be a port number')
+    .transform(Number)
+    .refine((n) => n < 65536, 'must be < 65536')
+    .default('8080'),
+  HOST: z.string().default('0.0.0.0'),
+  PROMETHEUS_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL such as http://prometheus:9090')
+    .optional(),
+  PROMETHEUS_BEARER_TOKEN: z.string().optional(),
+  PRESCALER_CONFIG: z.string().optional(),
+  PRESCALER_DB: z.string().default('./data/prescaler.db'),
+  PRESCALER_MODELS: z.string().default(path.resolve(__dirname, '../../models')),
+  PRESCALER_ACTUATOR: z.enum(['dry-run', 'kubernetes']).optional(),
+  KUBECONFIG: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+function resolveToken(t: z.infer<typeof tokenSchema>, env: NodeJS.ProcessEnv, i: number): string {
+  const where = `PRESCALER_CONFIG auth.tokens.${i}`;
+  if (t.token !== undefined) return t.token;
+  if (t.tokenEnv !== undefined) {
+    const v = env[t.tokenEnv];
+    if (!v) throw new ConfigError(`${where}.tokenEnv: environment variable ${t.tokenEnv} is not set`);
+    return v.trim();
+  }
+  try {
+    return fs.readFileSync(t.tokenFile!, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(`${where}.tokenFile: cannot read ${t.tokenFile}: ${(e as Error).message}`);
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!e.success) throw new ConfigError(issueText('environment ', e.error));
+  const vars = e.data;
+
+  let fileRaw: unknown = {};
+  if (vars.PRESCALER_CONFIG) {
+    let text: string;
+    try {
+      text = fs.readFileSync(vars.PRESCALER_CONFIG, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`PRESCALER_CONFIG: cannot read ${vars.PRESCALER_CONFIG}: ${(err as Error).message}`);
+    }
+    try {
+      fileRaw = YAML.parse(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`PRESCALER_CONFIG ${vars.PRESCALER_CONFIG} is not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  const f = fileSchema.safeParse(fileRaw);
+  if (!f.success) throw new ConfigError(issueText('PRESCALER_CONFIG ', f.error));
+  const file = f.data;
+
+  const tokens = file.auth.tokens.map((t, i) => ({ name: t.name, role: t.role, token: resolveToken(t, env, i) }));
+  const short = tokens.findIndex((t) => t.token.length < 16);
+  if (short >= 0) throw new ConfigError(`PRESCALER_CONFIG auth.tokens.${short}: a token must be at least 16 characters`);
+
+  const actuator = vars.PRESCALER_ACTUATOR ?? 'dry-run';
+  return {
+    port: vars.PORT,
+    host: vars.HOST,
+    prometheus: vars.PROMETHEUS_URL ? { url: vars.PROMETHEUS_URL, bearerToken: vars.PROMETHEUS_BEARER_TOKEN } : undefined,
+    dbPath: vars.PRESCALER_DB,
+    modelsDir: vars.PRESCALER_MODELS,
+    actuator,
+    kubeconfig: vars.KUBECONFIG,
+    logLevel: vars.LOG_LEVEL,
+    tokens,
+    targets: file.targets,
+    evaluation: file.evaluation,
+    limits: file.limits,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Turns the series a query returned into forecasts: resample to the model's step, scale each series on
+ * its own history, predict every series in one batch, scale back. Pure apart from the model call.
+ */
+import { PrescalerError } from '../errors';
+import { resample } from '../series/resample';
+import { MinMaxScaler } from '../series/scaler';
+import type { Labels, Series } from '../series/types';
+import type { BatchForecaster, HistoryWindow } from './types';
+
+export type ForecastPoint = [t: number, v: number, lower: number, upper: number];
+
+export interface SeriesForecast {
+  labels: Labels;
+  forecast: ForecastPoint[];
+  /** Set when this series could not be forecast (the others still are). */
+  warning?: string;
+}
+
+export interface ForecastOptions {
+  /** Seconds ahead; rounded up to whole model steps. */
+  horizon: number;
+  /** Bucket alignment for resampling, normally the query's start. */
+  origin: number;
+}
+
+/** The furthest horizon a forecaster answers, in seconds. */
+export function maxHorizon(f: BatchForecaster): number {
+  return f.horizons * f.step;
+}
+
+export async function forecastSeries(
+  forecaster: BatchForecaster,
+  series: readonly Series[],
+  opts: ForecastOptions
+): Promise<SeriesForecast[]> {
+  const steps = Math.max(1, Math.ceil(opts.horizon / forecaster.step - 1e-9));
+  if (steps > forecaster.horizons) {
+    throw new PrescalerError('bad_request', `horizon ${opts.horizon}s exceeds the model's ${maxHorizon(forecaster)}s`);
+  }
+
+  interface Prepared {
+    scaler: MinMaxScaler;
+    nonNegative: boolean;
+  }
+  const windows: HistoryWindow[] = [];
+  const prepared: Array<Prepared | string> = series.map((s) => {
+    const segments = resample(s.points, forecaster.step, { origin: opts.origin });
+    const last = segments[segments.length - 1];
+    if (!last || last.values.length < forecaster.minHistory) {
+      const have = last ? last.values.length : 0;
+      return (
+        `history too short: the latest contiguous stretch has ${have} points at ${forecaster.step}s, ` +
+        `the model needs ${forecaster.minHistory}`
+      );
+    }
+    const all = segments.flatMap((seg) => seg.values);
+    const scaler = MinMaxScaler.fit(all);
+    windows.push({
+      values: scaler.transformAll(last.values),
+      endTime: last.start + (last.values.length - 1) * last.step,
+    });
+    return { scaler, nonNegative: scaler.min >= 0 };
+  });
+
+  if (series.length > 0 && windows.length === 0) {
+    throw new PrescalerError('insufficient_history', prepared[0] as string);
+  }
+  const predictions = await forecaster.predictBatch(windows);
+
+  let w = 0;
+  return series.map((s, i) => {
+    const p = prepared[i];
+    if (typeof p === 'string') return { labels: s.labels, forecast: [], warning: p };
+    const win = windows[w];
+    const pred = predictions[w++];
+    const floor = p.nonNegative ? 0 : -Infinity; // a usage series never goes below zero
+    const forecast: ForecastPoint[] = [];
+    for (let h = 0; h < steps; h++) {
+      const mean = Math.max(floor, p.scaler.inverse(pred.mean[h]));
+      const lower = Math.max(floor, p.scaler.inverse(pred.lower[h]));
+      const upper = Math.max(mean, p.scaler.inverse(pred.upper[h]));
+      forecast.push([win.endTime + (h + 1) * forecaster.step, mean, Math.min(lower, mean), upper]);
+    }
+    return { labels: s.labels, forecast };
+  });
+}
+

@@ -1,0 +1,68 @@
+/**
+ * Resampling per DESIGN §3: mean per `step` bucket (buckets aligned to the Unix epoch), split into
+ * contiguous segments where two present buckets are more than `maxGapSteps` steps apart, shorter holes
+ * filled by linear interpolation. Non-finite values are dropped first, so NaN/±Inf become holes.
+ */
+import type { Point, Segment } from './types';
+
+export interface ResampleOptions {
+  /** Present buckets further apart than this many steps start a new segment. Default 2. */
+  maxGapSteps?: number;
+  /** Buckets are [origin + k·step, origin + (k+1)·step). Default 0 (aligned to the Unix epoch). */
+  origin?: number;
+}
+
+export function resample(points: readonly Point[], step: number, opts: ResampleOptions = {}): Segment[] {
+  if (!(step > 0)) throw new RangeError(`step must be > 0, got ${step}`);
+  const maxGap = opts.maxGapSteps ?? 2;
+  const origin = opts.origin ?? 0;
+
+  // Bucket means. Points may come in any order.
+  const sums = new Map<number, { sum: number; n: number }>();
+  for (const [t, v] of points) {
+    if (!Number.isFinite(v) || !Number.isFinite(t)) continue;
+    const b = Math.floor((t - origin) / step);
+    const acc = sums.get(b);
+    if (acc) {
+      acc.sum += v;
+      acc.n += 1;
+    } else sums.set(b, { sum: v, n: 1 });
+  }
+  const buckets = [...sums.keys()].sort((a, b) => a - b);
+
+  const segments: Segment[] = [];
+  let cur: Segment | null = null;
+  let prevBucket = 0;
+  let prevValue = 0;
+  for (const b of buckets) {
+    const { sum, n } = sums.get(b)!;
+    const v = sum / n;
+    if (cur && b - prevBucket <= maxGap) {
+      const gap = b - prevBucket;
+      for (let k = 1; k < gap; k++) cur.values.push(prevValue + ((v - prevValue) * k) / gap);
+      cur.values.push(v);
+    } else {
+      cur = { start: origin + b * step, step, values: [v] };
+      segments.push(cur);
+    }
+    prevBucket = b;
+    prevValue = v;
+  }
+  return segments;
+}
+
+/** Times of a segment's values. */
+export function segmentTimes(seg: Segment): number[] {
+  return seg.values.map((_, i) => seg.start + i * seg.step);
+}
+
+/** The segment as points. */
+export function segmentPoints(seg: Segment): Point[] {
+  return seg.values.map((v, i) => [seg.start + i * seg.step, v]);
+}
+
+/** Drop non-finite samples; returns the kept points and how many were dropped. */
+export function finitePoints(points: readonly Point[]): { points: Point[]; dropped: number } {
+  const kept = points.filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v));
+  return { points: kept, dropped: points.length - kept.length };
+}

@@ -1,0 +1,31 @@
+import { parseDuration, parseTime } from './time';
+
+describe('parseTime', () => {
+  it('reads Unix seconds as numbers and strings', () => {
+    expect(parseTime(1700000000)).toBe(1700000000);
+    expect(parseTime('1700000000.5')).toBe(1700000000.5);
+  });
+  it('reads RFC 3339 with zone', () => {
+    expect(parseTime('2019-05-01T00:00:00Z')).toBe(1556668800);
+    expect(parseTime('2019-05-01T02:00:00+02:00')).toBe(1556668800);
+  });
+  it('rejects everything else', () => {
+    for (const bad of ['', 'yesterday', '2019-05-01', '2019-05-01T00:00:00', NaN, Infinity, null, {}]) {
+      expect(parseTime(bad)).toBeUndefined();
+    }
+  });
+});
+
+describe('parseDuration', () => {
+  it('reads seconds and Prometheus durations', () => {
+    expect(parseDuration(600)).toBe(600);
+    expect(parseDuration('90s')).toBe(90);
+    expect(parseDuration('10m')).toBe(600);
+    expect(parseDuration('1h30m')).toBe(5400);
+    expect(parseDuration('1d')).toBe(86400);
+    expect(parseDuration('250ms')).toBe(0.25);
+  });
+  it('rejects malformed input', () => {
+    for (const bad of ['', '10x', 'm', '1h 30m', '-5m', 'abc', undefined]) expect(parseDuration(bad)).toBeUndefined();
+  });
+});

@@ -1,0 +1,39 @@
+/** Parsing of the times and durations the API and CLIs accept (DESIGN §2). All results in seconds. */
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 0.001,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+  w: 604800,
+  y: 31536000,
+};
+
+/** Unix seconds (number or numeric string) or RFC 3339. Returns undefined when it is neither. */
+export function parseTime(input: unknown): number | undefined {
+  if (typeof input === 'number') return Number.isFinite(input) ? input : undefined;
+  if (typeof input !== 'string' || input.trim() === '') return undefined;
+  const s = input.trim();
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(s)) return undefined;
+  const ms = Date.parse(s);
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
+}
+
+/** Seconds (number or numeric string) or Prometheus form: `90s`, `10m`, `1h30m`, `1d`. */
+export function parseDuration(input: unknown): number | undefined {
+  if (typeof input === 'number') return Number.isFinite(input) ? input : undefined;
+  if (typeof input !== 'string' || input.trim() === '') return undefined;
+  const s = input.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    matched += m[0].length;
+  }
+  return matched === s.length && matched > 0 ? total : undefined;
+}

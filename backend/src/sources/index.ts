@@ -1,0 +1,45 @@
+/** Picks the series source: Prometheus when a URL is configured, else the built-in demo (DESIGN §2). */
+import { DemoSource } from './demo';
+import { PrometheusSource, type UpstreamOutcome } from './prometheus';
+
+export { DemoSource } from './demo';
+export type { DemoAnomaly, DemoAnomalyKind, DemoSourceOptions, InjectAnomalyOptions } from './demo';
+export { PrometheusSource } from './prometheus';
+export type { PrometheusBuildInfo, PrometheusSourceOptions, UpstreamOutcome } from './prometheus';
+export type { RangeQuery, SeriesSource } from './types';
+
+export interface SourceOptions {
+  /** Empty or absent: the demo source. */
+  prometheusUrl?: string;
+  prometheusBearerToken?: string;
+  timeoutMs?: number;
+  retries?: number;
+  maxPointsPerSeries?: number;
+  maxSeries?: number;
+  onUpstreamLatency?: (seconds: number, outcome: UpstreamOutcome) => void;
+  demoSeed?: number;
+}
+
+/** Both sources also answer `ping()` for the health endpoint. */
+export type Source = PrometheusSource | DemoSource;
+
+export function createSource(opts: SourceOptions = {}): Source {
+  const url = opts.prometheusUrl?.trim();
+  if (url) {
+    return new PrometheusSource({
+      baseUrl: url,
+      bearerToken: opts.prometheusBearerToken?.trim() || undefined,
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      maxPointsPerSeries: opts.maxPointsPerSeries,
+      maxSeries: opts.maxSeries,
+      onUpstreamLatency: opts.onUpstreamLatency,
+    });
+  }
+  return new DemoSource({ seed: opts.demoSeed, maxPointsPerSeries: opts.maxPointsPerSeries });
+}
+
+/** The source settings DESIGN §2 reads from the environment. */
+export function sourceOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SourceOptions {
+  return { prometheusUrl: env.PROMETHEUS_URL, prometheusBearerToken: env.PROMETHEUS_BEARER_TOKEN };
+}

@@ -1,0 +1,366 @@
+/**
+ * Range queries over the Prometheus HTTP API. Anything that speaks it works (Thanos, Mimir,
+ * VictoriaMetrics): the base URL may carry a path prefix such as `http://mimir/prometheus`.
+ */
+import { PrescalerError } from '../errors';
+import type { Labels, Point, Series } from '../series/types';
+import { assertRange, DEFAULT_MAX_POINTS_PER_SERIES, DEFAULT_MAX_SERIES } from './range';
+import type { RangeQuery, SeriesSource } from './types';
+
+/** How one HTTP attempt ended, named like the error it maps to (for a latency histogram's label). */
+export type UpstreamOutcome =
+  'ok' | 'bad_query' | 'too_large' | 'upstream_error' | 'upstream_timeout' | 'aborted';
+
+export interface PrometheusSourceOptions {
+  /** e.g. `http://prometheus:9090` or `https://mimir.example/prometheus`; user:password@ becomes Basic auth. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …`. */
+  bearerToken?: string;
+  /** Per HTTP attempt, including reading the body. Default 10 000. */
+  timeoutMs?: number;
+  /** Extra attempts after a 5xx, a timeout or a connection error (never after a 4xx). Default 2. */
+  retries?: number;
+  /** First backoff; doubles per retry, with jitter. Default 250. */
+  retryDelayMs?: number;
+  maxPointsPerSeries?: number;
+  maxSeries?: number;
+  /** Called once per query_range attempt, e.g. to feed a prom-client histogram. */
+  onUpstreamLatency?: (seconds: number, outcome: UpstreamOutcome) => void;
+}
+
+export interface PrometheusBuildInfo {
+  /** `null` when the server has no buildinfo endpoint but answered `/-/ready`. */
+  version: string | null;
+}
+
+/** One failed attempt; `retryable` decides whether the loop tries again. */
+class AttemptFailure extends Error {
+  constructor(
+    readonly error: PrescalerError,
+    readonly retryable: boolean,
+    readonly status?: number
+  ) {
+    super(error.message);
+  }
+}
+
+const EXCERPT_CHARS = 300;
+
+export class PrometheusSource implements SeriesSource {
+  readonly kind = 'prometheus' as const;
+  /** The base URL without credentials, safe for messages and logs. */
+  readonly displayUrl: string;
+  private readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly maxPoints: number;
+  private readonly maxSeries: number;
+  private readonly onUpstreamLatency?: (seconds: number, outcome: UpstreamOutcome) => void;
+
+  constructor(opts: PrometheusSourceOptions) {
+    let url: URL;
+    try {
+      url = new URL(opts.baseUrl);
+    } catch {
+      throw new Error(`Prometheus URL is not a valid URL: ${JSON.stringify(opts.baseUrl)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`Prometheus URL must be http or https, got ${url.protocol} in ${opts.baseUrl}`);
+    }
+    this.headers = { Accept: 'application/json' };
+    // fetch refuses URLs with credentials; move them into a header.
+    if (url.username || url.password) {
+      const user = decodeURIComponent(url.username);
+      const pass = decodeURIComponent(url.password);
+      this.headers.Authorization = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+      url.username = '';
+      url.password = '';
+    }
+    if (opts.bearerToken) this.headers.Authorization = `Bearer ${opts.bearerToken}`;
+    url.search = '';
+    url.hash = '';
+    this.base = url.toString().replace(/\/+$/, '');
+    this.displayUrl = this.base;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.retries = Math.max(0, opts.retries ?? 2);
+    this.retryDelayMs = opts.retryDelayMs ?? 250;
+    this.maxPoints = opts.maxPointsPerSeries ?? DEFAULT_MAX_POINTS_PER_SERIES;
+    this.maxSeries = opts.maxSeries ?? DEFAULT_MAX_SERIES;
+    this.onUpstreamLatency = opts.onUpstreamLatency;
+  }
+
+  async queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]> {
+    assertRange(q, this.maxPoints);
+    // POST, form-encoded: long PromQL does not fit every proxy's URL limit.
+    const form = new URLSearchParams({
+      query: q.query,
+      start: String(q.start),
+      end: String(q.end),
+      step: String(q.step),
+    }).toString();
+
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.queryRangeOnce(form, signal);
+      } catch (err) {
+        if (!(err instanceof AttemptFailure)) throw err;
+        if (!err.retryable || attempt >= this.retries) throw err.error;
+        const full = this.retryDelayMs * 2 ** attempt;
+        await sleep(full / 2 + (Math.random() * full) / 2, signal);
+      }
+    }
+  }
+
+  /**
+   * Health check: `GET /api/v1/status/buildinfo`, or `/-/ready` where that does not exist. One attempt,
+   * no retries. Throws `upstream_error` / `upstream_timeout` when the server is not usable.
+   */
+  async ping(signal?: AbortSignal): Promise<PrometheusBuildInfo> {
+    try {
+      const data = await this.api('GET', '/api/v1/status/buildinfo', undefined, signal);
+      const version = isRecord(data) && typeof data.version === 'string' ? data.version : null;
+      return { version };
+    } catch (err) {
+      if (!(err instanceof AttemptFailure)) throw err;
+      if (err.status !== 404) throw err.error;
+    }
+    try {
+      const res = await this.send('GET', '/-/ready', undefined, signal);
+      if (res.status >= 200 && res.status < 300) return { version: null };
+      throw new PrescalerError(
+        'upstream_error',
+        `Prometheus at ${this.displayUrl} is not ready: ${res.status} ${excerpt(res.text)}`
+      );
+    } catch (err) {
+      if (err instanceof AttemptFailure) throw err.error;
+      throw err;
+    }
+  }
+
+  private async queryRangeOnce(form: string, signal?: AbortSignal): Promise<Series[]> {
+    const started = performance.now();
+    let outcome: UpstreamOutcome = 'upstream_error';
+    try {
+      const data = await this.api('POST', '/api/v1/query_range', form, signal);
+      const series = this.parseMatrix(data);
+      outcome = 'ok';
+      return series;
+    } catch (err) {
+      if (err instanceof AttemptFailure) outcome = err.error.code as UpstreamOutcome;
+      else if (err instanceof PrescalerError) outcome = err.code as UpstreamOutcome;
+      else if (signal?.aborted) outcome = 'aborted';
+      throw err;
+    } finally {
+      this.onUpstreamLatency?.((performance.now() - started) / 1000, outcome);
+    }
+  }
+
+  /** One API call: the `data` of a `{status:"success"}` answer, else an AttemptFailure. */
+  private async api(method: 'GET' | 'POST', path: string, form: string | undefined, signal?: AbortSignal) {
+    const { status, text } = await this.send(method, path, form, signal);
+    const where = `Prometheus at ${this.displayUrl}`;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const apiError = isRecord(json) && typeof json.error === 'string' ? json.error : undefined;
+    const errorType = isRecord(json) && typeof json.errorType === 'string' ? json.errorType : undefined;
+
+    if (status >= 200 && status < 300) {
+      if (json === undefined) {
+        throw new AttemptFailure(
+          new PrescalerError(
+            'upstream_error',
+            `${where} answered ${status} with a body that is not JSON: ${excerpt(text)}`
+          ),
+          false,
+          status
+        );
+      }
+      if (!isRecord(json) || json.status !== 'success') {
+        const why = apiError ?? excerpt(text);
+        throw new AttemptFailure(
+          new PrescalerError('upstream_error', `${where} answered ${status} without success: ${why}`),
+          false,
+          status
+        );
+      }
+      return json.data;
+    }
+    // Prometheus answers 400 bad_data for syntax errors and 422 execution for evaluation errors.
+    if ((status === 400 || status === 422) && apiError !== undefined) {
+      throw new AttemptFailure(new PrescalerError('bad_query', apiError), false, status);
+    }
+    if (status >= 500) {
+      const why = apiError ?? excerpt(text);
+      // Prometheus reports its own query timeout as 503 errorType "timeout".
+      const code = errorType === 'timeout' ? 'upstream_timeout' : 'upstream_error';
+      throw new AttemptFailure(new PrescalerError(code, `${where} answered ${status}: ${why}`), true, status);
+    }
+    const hint =
+      status === 401 || status === 403
+        ? ' (check PROMETHEUS_BEARER_TOKEN)'
+        : status === 404
+          ? ' (is the base URL, including any path prefix, right?)'
+          : '';
+    throw new AttemptFailure(
+      new PrescalerError(
+        'upstream_error',
+        `${where} answered ${status}${hint}: ${apiError ?? excerpt(text)}`
+      ),
+      false,
+      status
+    );
+  }
+
+  /** One HTTP exchange under a per-attempt timeout combined with the caller's signal. */
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    form: string | undefined,
+    signal?: AbortSignal
+  ): Promise<{ status: number; text: string }> {
+    if (signal?.aborted) throw abortReason(signal);
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const headers: Record<string, string> = { ...this.headers };
+    if (form !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    try {
+      const res = await fetch(this.base + path, { method, headers, body: form, signal: combined });
+      const text = await res.text();
+      return { status: res.status, text };
+    } catch (err) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (timeout.aborted) {
+        throw new AttemptFailure(
+          new PrescalerError(
+            'upstream_timeout',
+            `Prometheus at ${this.displayUrl} did not answer within ${this.timeoutMs} ms`
+          ),
+          true
+        );
+      }
+      throw new AttemptFailure(
+        new PrescalerError(
+          'upstream_error',
+          `cannot reach Prometheus at ${this.displayUrl}: ${describeNetworkError(err)}`
+        ),
+        true
+      );
+    }
+  }
+
+  private parseMatrix(data: unknown): Series[] {
+    const where = `Prometheus at ${this.displayUrl}`;
+    if (!isRecord(data) || !Array.isArray(data.result)) {
+      throw new AttemptFailure(
+        new PrescalerError('upstream_error', `${where} sent a malformed query result`),
+        false
+      );
+    }
+    if (data.resultType !== 'matrix') {
+      throw new PrescalerError(
+        'bad_query',
+        `a range query must give a range of series (matrix), this one gives ${String(data.resultType)}`
+      );
+    }
+    if (data.result.length > this.maxSeries) {
+      throw new PrescalerError(
+        'too_large',
+        `the query returns ${data.result.length} series, more than the limit of ${this.maxSeries}; ` +
+          'narrow the selector or aggregate (e.g. sum by (…))'
+      );
+    }
+    return data.result.map((item): Series => {
+      if (!isRecord(item)) {
+        throw new AttemptFailure(
+          new PrescalerError('upstream_error', `${where} sent a malformed series`),
+          false
+        );
+      }
+      const labels: Labels = {};
+      if (isRecord(item.metric)) {
+        for (const [k, v] of Object.entries(item.metric)) if (typeof v === 'string') labels[k] = v;
+      }
+      // Native-histogram-only series carry `histograms` and no `values`: no float points to give.
+      const values = Array.isArray(item.values) ? item.values : [];
+      const points: Point[] = values.map((pair): Point => {
+        if (!Array.isArray(pair) || typeof pair[0] !== 'number') {
+          throw new AttemptFailure(
+            new PrescalerError('upstream_error', `${where} sent a malformed sample`),
+            false
+          );
+        }
+        return [pair[0], parseSampleValue(pair[1])];
+      });
+      return { labels, points };
+    });
+  }
+}
+
+/** Prometheus encodes sample values as strings, including `NaN`, `+Inf` and `-Inf`. */
+export function parseSampleValue(raw: unknown): number {
+  if (typeof raw === 'number') return raw;
+  if (typeof raw !== 'string') return NaN;
+  switch (raw) {
+    case 'NaN':
+      return NaN;
+    case '+Inf':
+    case 'Inf':
+      return Infinity;
+    case '-Inf':
+      return -Infinity;
+  }
+  return raw.trim() === '' ? NaN : Number(raw);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat === '') return '(empty body)';
+  return flat.length > EXCERPT_CHARS ? flat.slice(0, EXCERPT_CHARS) + '…' : flat;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
+/** undici wraps the socket error in `cause` (an AggregateError when several addresses were tried). */
+function describeNetworkError(err: unknown): string {
+  // fetch refuses ports on the browsers' unsafe list (1, 9, 6000, …) before connecting.
+  if (err instanceof Error && err.cause instanceof Error && err.cause.message === 'bad port') {
+    return 'bad port (fetch refuses this port number; use another one)';
+  }
+  const cause = isRecord(err) ? err.cause : undefined;
+  const inner = cause instanceof AggregateError && cause.errors.length > 0 ? cause.errors[0] : cause;
+  if (isRecord(inner) || inner instanceof Error) {
+    const rec = inner as { code?: unknown; message?: unknown };
+    const code = typeof rec.code === 'string' ? rec.code : undefined;
+    const message = typeof rec.message === 'string' && rec.message !== '' ? rec.message : undefined;
+    if (message && code && !message.includes(code)) return `${code}: ${message}`;
+    if (message || code) return (message ?? code)!;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

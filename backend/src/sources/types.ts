@@ -1,0 +1,22 @@
+/** A source of metric series: Prometheus (or anything speaking its HTTP API) or the built-in demo. */
+import type { Series } from '../series/types';
+
+export interface RangeQuery {
+  /** PromQL (the demo source answers plain selectors of its own metrics). */
+  query: string;
+  /** Unix seconds, inclusive. */
+  start: number;
+  end: number;
+  /** Seconds between points, > 0. */
+  step: number;
+}
+
+export interface SeriesSource {
+  readonly kind: 'prometheus' | 'demo';
+  /**
+   * Evaluates a range query. Throws PrescalerError: `bad_query` (400, carrying the upstream message),
+   * `too_large` (413: too many points per series or series per query), `upstream_error` (502),
+   * `upstream_timeout` (504). Values may be NaN/±Inf as the upstream sent them.
+   */
+  queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]>;
+}

@@ -1,0 +1,49 @@
+// Projects: backend unit tests (node), the Grafana app (jsdom), cross-process tests in test/ (real
+// Prometheus, real SQLite, child processes) and the real-browser e2e tests in test/e2e/.
+// @kubernetes/client-node is ESM-only; jest's CommonJS runtime loads it through Node's own require.
+const esmOnly = { '^@kubernetes/client-node$': '<rootDir>/test/k8s/client-node.cjs' };
+
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', tsx: true },
+      transform: { react: { runtime: 'automatic' } },
+      target: 'es2022',
+    },
+  },
+];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'backend',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/backend'],
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      moduleNameMapper: esmOnly,
+    },
+    {
+      displayName: 'frontend',
+      testEnvironment: 'jsdom',
+      roots: ['<rootDir>/src'],
+      setupFilesAfterEnv: ['<rootDir>/src/test-setup.ts'],
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      moduleNameMapper: { '\\.(css|scss|svg|png)$': '<rootDir>/src/__mocks__/file.ts' },
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testPathIgnorePatterns: ['/test/e2e/'],
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      moduleNameMapper: esmOnly,
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/e2e'],
+      transform: { '^.+\\.(t|j)sx?$': swc },
+    },
+  ],
+};
