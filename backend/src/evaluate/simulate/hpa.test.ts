@@ -1,0 +1,126 @@
+import { HpaController, hpaDesiredReplicas } from './hpa';
+
+const spec = { minReplicas: 1, maxReplicas: 100 };
+
+describe('hpaDesiredReplicas (replica calculator)', () => {
+  it('takes no action inside the 10 % tolerance', () => {
+    // 0.75 / 0.70 = 1.071: |1 − 1.071| ≤ 0.1
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 4,
+        targetUtilization: 0.7,
+        podUtilizations: [0.75, 0.75, 0.75, 0.75],
+        ignoredPods: 0,
+        missingPods: 0,
+      })
+    ).toBe(4);
+    // 0.84 / 0.70 = 1.2 → ceil(1.2 × 4) = ceil(4.8) = 5
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 4,
+        targetUtilization: 0.7,
+        podUtilizations: [0.84, 0.84, 0.84, 0.84],
+        ignoredPods: 0,
+        missingPods: 0,
+      })
+    ).toBe(5);
+  });
+
+  it('counts unready pods as 0 % on a scale-up', () => {
+    // 4 ready at 80 %, 2 unready, target 70 %: ratio 1.143 → rebalanced (3.2 / 6) / 0.7 = 0.762 < 1 flips the
+    // direction, so the count stays at 6 (ignoring the unready pods would give ceil(1.143 × 4) = 5).
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 6,
+        targetUtilization: 0.7,
+        podUtilizations: [0.8, 0.8, 0.8, 0.8],
+        ignoredPods: 2,
+        missingPods: 0,
+      })
+    ).toBe(6);
+    // 4 ready at 120 %, 2 unready: (4.8 / 6) / 0.7 = 1.143 → ceil(1.143 × 6) = ceil(6.857) = 7
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 6,
+        targetUtilization: 0.7,
+        podUtilizations: [1.2, 1.2, 1.2, 1.2],
+        ignoredPods: 2,
+        missingPods: 0,
+      })
+    ).toBe(7);
+  });
+
+  it('leaves unready pods out on a scale-down and counts missing pods at 100 %', () => {
+    // 4 ready at 35 %, 2 unready: 0.5 → ceil(0.5 × 4) = 2
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 6,
+        targetUtilization: 0.7,
+        podUtilizations: [0.35, 0.35, 0.35, 0.35],
+        ignoredPods: 2,
+        missingPods: 0,
+      })
+    ).toBe(2);
+    // 3 at 35 % + 1 missing at 100 %: (1.05 + 1) / 4 / 0.7 = 0.732 → ceil(2.93) = 3
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 4,
+        targetUtilization: 0.7,
+        podUtilizations: [0.35, 0.35, 0.35],
+        ignoredPods: 0,
+        missingPods: 1,
+      })
+    ).toBe(3);
+  });
+
+  it('answers null when no pod has a usable metric', () => {
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 3,
+        targetUtilization: 0.7,
+        podUtilizations: [],
+        ignoredPods: 3,
+        missingPods: 0,
+      })
+    ).toBeNull();
+  });
+});
+
+describe('HpaController (behavior defaults)', () => {
+  it('caps a scale-up at max(Pods 4, Percent 100) per 15 s', () => {
+    expect(new HpaController(spec).reconcile(0, 2, 20)).toBe(6); // max(2 + 4, 2 × 2)
+    expect(new HpaController(spec).reconcile(0, 10, 40)).toBe(20); // max(10 + 4, 10 × 2)
+    expect(new HpaController({ minReplicas: 1, maxReplicas: 15 }).reconcile(0, 10, 40)).toBe(15);
+  });
+
+  it('counts scale-ups inside the policy period', () => {
+    const c = new HpaController(spec);
+    expect(c.reconcile(0, 2, 20)).toBe(6);
+    // 5 s later the period started at 2: max(2 + 4, 2 × 2) = 6, no further growth
+    expect(c.reconcile(5, 6, 20)).toBe(6);
+    // the event at t=0 is exactly 15 s old, outside the period: max(6 + 4, 6 × 2) = 12
+    expect(c.reconcile(15, 6, 20)).toBe(12);
+  });
+
+  it('holds the highest recommendation of the last 300 s on a scale-down', () => {
+    const c = new HpaController(spec);
+    let cur = c.reconcile(0, 10, 10);
+    const seen: Record<number, number> = {};
+    for (let t = 15; t <= 420; t += 15) {
+      cur = c.reconcile(t, cur, t === 105 ? 8 : 4);
+      seen[t] = cur;
+    }
+    expect(seen[285]).toBe(10); // the initial 10 (t=0) is still inside (0 > 285 − 300)
+    expect(seen[300]).toBe(8); // t=0 has left the window; 8 from t=105 is the highest left
+    expect(seen[390]).toBe(8);
+    expect(seen[405]).toBe(4); // t=105 left the window
+  });
+
+  it('jumps to a raised minReplicas at once, ignoring the rate policies', () => {
+    expect(new HpaController(spec).reconcile(0, 2, 2, 30)).toBe(30);
+  });
+
+  it('leaves the scale alone without metrics', () => {
+    expect(new HpaController(spec).reconcile(0, 5, null)).toBe(5);
+  });
+});
