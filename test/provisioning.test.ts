@@ -1,0 +1,149 @@
+/**
+ * The shipped demo-stack configuration is consistent and valid: promtool checks and unit-tests the
+ * Prometheus rules; every data source uid referenced exists; plugin ids match src/**\/plugin.json; the
+ * compose file mounts what exists and sets only environment variables the code reads.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { ensurePrometheusBinaries } from './helpers/prometheus';
+
+const root = path.resolve(__dirname, '..');
+const prov = path.join(root, 'provisioning');
+const read = (p: string) => fs.readFileSync(path.join(root, p), 'utf8');
+const yaml = (p: string) => YAML.parse(read(p));
+
+let promtool: string;
+beforeAll(async () => {
+  promtool = (await ensurePrometheusBinaries()).promtool;
+}, 300_000);
+
+describe('Prometheus configuration', () => {
+  it('passes promtool check rules', () => {
+    const out = execFileSync(promtool, ['check', 'rules', path.join(prov, 'prometheus/rules/prescaler.rules.yml')], {
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/SUCCESS: 3 rules found/);
+  });
+
+  it('passes promtool check config (rule files resolved from the repository)', () => {
+    const cfg = yaml('provisioning/prometheus/prometheus.yml');
+    cfg.rule_files = [path.join(prov, 'prometheus/rules/*.yml')];
+    const tmp = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'prescaler-prov-')), 'prometheus.yml');
+    fs.writeFileSync(tmp, YAML.stringify(cfg));
+    const out = execFileSync(promtool, ['check', 'config', tmp], { encoding: 'utf8' });
+    expect(out).toMatch(/SUCCESS/);
+    expect(out).toMatch(/SUCCESS: 3 rules found/);
+  });
+
+  it('passes promtool test rules: each alert fires on a synthetic series and not on a normal one', () => {
+    const out = execFileSync(promtool, ['test', 'rules', 'tests/prescaler.rules.test.yml'], {
+      cwd: path.join(prov, 'prometheus'),
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/SUCCESS/);
+  });
+
+  it('scrapes the backend and the demo workload on the ports compose gives them', () => {
+    const cfg = yaml('provisioning/prometheus/prometheus.yml');
+    const compose = yaml('docker-compose.yml');
+    const targets = cfg.scrape_configs.flatMap((s: { static_configs: Array<{ targets: string[] }> }) =>
+      s.static_configs.flatMap((c) => c.targets)
+    );
+    expect(targets).toEqual(['prescaler:8080', 'demo-workload:9100']);
+    expect(compose.services.prescaler.environment.PORT).toBe('8080');
+    expect(compose.services['demo-workload'].environment.PORT).toBe('9100');
+  });
+});
+
+describe('Grafana provisioning', () => {
+  const datasources = yaml('provisioning/grafana/datasources/datasources.yml').datasources;
+  const uids = new Set<string>(datasources.map((d: { uid: string }) => d.uid));
+  const pluginIds = ['src/plugin.json', 'src/datasource/plugin.json', 'src/panel/plugin.json'].map(
+    (p) => JSON.parse(read(p)).id as string
+  );
+
+  it('uses the plugin ids of src/**/plugin.json', () => {
+    expect(pluginIds).toEqual(['prescaler-autoscaling-app', 'prescaler-forecast-datasource', 'prescaler-forecast-panel']);
+    expect(datasources.find((d: { uid: string }) => d.uid === 'prescaler').type).toBe(pluginIds[1]);
+    const apps = yaml('provisioning/grafana/plugins/prescaler.yml').apps;
+    expect(apps[0].type).toBe(pluginIds[0]);
+    const allowed = yaml('docker-compose.yml').services.grafana.environment.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS;
+    expect(allowed.split(',').sort()).toEqual([...pluginIds].sort());
+  });
+
+  it('references only data sources that exist, from dashboards and alert rules', () => {
+    const dash = JSON.parse(read('provisioning/grafana/dashboards/prescaler.json'));
+    const refs: string[] = [];
+    const walk = (o: unknown): void => {
+      if (Array.isArray(o)) o.forEach(walk);
+      else if (o && typeof o === 'object') {
+        const rec = o as Record<string, unknown>;
+        if (rec.datasource && typeof rec.datasource === 'object') refs.push((rec.datasource as { uid: string }).uid);
+        if (typeof rec.datasourceUid === 'string' && rec.datasourceUid !== '__expr__') refs.push(rec.datasourceUid);
+        Object.values(rec).forEach(walk);
+      }
+    };
+    walk(dash);
+    walk(yaml('provisioning/grafana/alerting/prescaler.yml'));
+    expect(refs.length).toBeGreaterThan(5);
+    for (const r of refs) expect(uids).toContain(r);
+    const panelTypes = dash.panels.map((p: { type: string }) => p.type);
+    expect(panelTypes).toContain(pluginIds[2]);
+  });
+
+  it('sends the alert webhook to the backend route and alerts on exported metrics', () => {
+    const alerting = yaml('provisioning/grafana/alerting/prescaler.yml');
+    expect(alerting.contactPoints[0].receivers[0].settings.url).toBe('http://prescaler:8080/api/alerts/webhook');
+    const exprs = alerting.groups[0].rules.flatMap((r: { data: Array<{ model: { expr?: string } }> }) =>
+      r.data.map((d) => d.model.expr).filter(Boolean)
+    );
+    const exported = read('backend/src/http/metrics.ts');
+    for (const e of exprs) for (const m of e.match(/prescaler_[a-z_]+/g)) expect(exported).toContain(`'${m}'`);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = yaml('docker-compose.yml');
+
+  it('mounts files and folders that exist', () => {
+    for (const svc of Object.values<{ volumes?: string[] }>(compose.services)) {
+      for (const v of svc.volumes ?? []) {
+        const src = v.split(':')[0];
+        if (!src.startsWith('.')) continue; // a named volume
+        if (src === './dist') continue; // built by `npm run build`
+        expect(fs.existsSync(path.join(root, src))).toBe(true);
+      }
+    }
+  });
+
+  it('sets only environment variables the code or provisioning reads', () => {
+    const config = read('backend/src/config.ts');
+    const provisioningText = [
+      read('provisioning/grafana/datasources/datasources.yml'),
+      read('provisioning/grafana/plugins/prescaler.yml'),
+      read('provisioning/grafana/alerting/prescaler.yml'),
+      read('provisioning/prescaler/prescaler.yaml'),
+      read('backend/src/cli/demo-workload.ts'),
+    ].join('\n');
+    for (const [name, svc] of Object.entries<{ environment?: Record<string, string> }>(compose.services)) {
+      for (const key of Object.keys(svc.environment ?? {})) {
+        if (key.startsWith('GF_')) continue; // Grafana's own settings
+        const readBy = config.includes(key) || provisioningText.includes(key);
+        expect({ service: name, key, readBy }).toEqual({ service: name, key, readBy: true });
+      }
+    }
+  });
+
+  it('loads the backend config the compose file points at', () => {
+    const { loadConfig } = require('../backend/src/config');
+    const env = compose.services.prescaler.environment;
+    const c = loadConfig({
+      PRESCALER_CONFIG: path.join(root, 'provisioning/prescaler/prescaler.yaml'),
+      PRESCALER_OPERATOR_TOKEN: env.PRESCALER_OPERATOR_TOKEN,
+      PRESCALER_VIEWER_TOKEN: env.PRESCALER_VIEWER_TOKEN,
+    });
+    expect(c.targets.map((t: { name: string }) => t.name)).toEqual(['web', 'api']);
+  });
+});
