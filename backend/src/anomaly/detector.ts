@@ -1,0 +1,217 @@
+/**
+ * The anomaly detector: streaming features → Isolation Forest → score per point, and the threshold
+ * policy that turns scores into anomalies. Pure; the adapter in index.ts loads and saves it.
+ */
+import { IsolationForest, type IsolationForestJson } from './isolation-forest';
+import {
+  computeFeatures,
+  DEFAULT_FEATURE_CONFIG,
+  FeatureError,
+  minimumPoints,
+  validateFeatureConfig,
+  type FeatureConfig,
+} from './features';
+
+/**
+ * How scores become anomalies: `contamination` takes the (1 − c) quantile of the training scores;
+ * `fixed` uses a given value (e.g. the threshold NAB's sweep found best on a calibration set).
+ */
+export type ThresholdPolicy = { kind: 'contamination'; contamination: number } | { kind: 'fixed'; threshold: number };
+
+export interface DetectorOptions {
+  features?: FeatureConfig;
+  nTrees?: number;
+  sampleSize?: number;
+  seed?: number;
+  threshold?: ThresholdPolicy;
+  /** Most feature rows kept for fitting (drawn with the seed); the forest only sees ψ per tree anyway. */
+  maxTrainingRows?: number;
+  /** See AnomalyDetector.onsetSeconds; 0 turns it off. */
+  onsetSeconds?: number;
+}
+
+/** Scores that are not an onset are multiplied by this. */
+export const ONSET_DAMPING = 0.8;
+export const DEFAULT_ONSET_SECONDS = 12 * 3600;
+
+export interface AnomalyDetector {
+  features: FeatureConfig;
+  forest: IsolationForest;
+  threshold: number;
+  thresholdPolicy: ThresholdPolicy;
+  /**
+   * A score keeps its full value only when it tops every score of the previous `onsetSeconds`; later
+   * points of the same episode are damped. One page per incident, not one per point: a sustained
+   * anomaly is news when it starts.
+   */
+  onsetSeconds: number;
+}
+
+export interface AnomalyDetectorJson {
+  features: FeatureConfig;
+  threshold: number;
+  thresholdPolicy: ThresholdPolicy;
+  onsetSeconds: number;
+  forest: IsolationForestJson;
+}
+
+export const DEFAULT_CONTAMINATION = 0.005;
+
+/** The q-quantile (linear interpolation between order statistics). */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  const sorted = Float64Array.from(values).sort();
+  if (sorted.length === 0) throw new RangeError('quantile of no values');
+  const pos = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function isConstant(values: ArrayLike<number>): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i] !== values[0]) return false;
+  return true;
+}
+
+/**
+ * Fits one forest on the features of every training series (each a run of evenly spaced values).
+ * Constant series and series shorter than the feature window are skipped and reported; when none is
+ * usable it throws a FeatureError saying why.
+ */
+export function fitDetector(
+  series: ReadonlyArray<{ name: string; step: number; values: ArrayLike<number>; residuals?: ArrayLike<number> }>,
+  opts: DetectorOptions = {}
+): { detector: AnomalyDetector; used: string[]; skipped: Array<{ name: string; reason: string }>; rows: number } {
+  const features = opts.features ?? DEFAULT_FEATURE_CONFIG;
+  validateFeatureConfig(features);
+  const seed = opts.seed ?? 42;
+  const rows: Float64Array[] = [];
+  const used: Array<{ step: number; values: ArrayLike<number>; residuals?: ArrayLike<number> }> = [];
+  const usedNames: string[] = [];
+  const skipped: Array<{ name: string; reason: string }> = [];
+  for (const s of series) {
+    if (s.values.length < minimumPoints(features, s.step)) {
+      skipped.push({ name: s.name, reason: `${s.values.length} points < ${minimumPoints(features, s.step)}` });
+      continue;
+    }
+    if (isConstant(s.values)) {
+      skipped.push({ name: s.name, reason: 'constant series' });
+      continue;
+    }
+    const f = computeFeatures(s.values, s.step, features, s.residuals);
+    for (const r of f.rows) rows.push(r);
+    used.push(s);
+    usedNames.push(s.name);
+  }
+  if (rows.length < 2) {
+    const why = skipped.length ? skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') : 'no series given';
+    const reason = skipped.length && skipped.every((s) => s.reason === 'constant series') ? 'constant' : 'too_short';
+    throw new FeatureError(reason, `nothing to fit the anomaly detector on (${why})`);
+  }
+  const maxRows = opts.maxTrainingRows ?? 200_000;
+  const pool = rows.length > maxRows ? sampleRows(rows, maxRows, seed ^ 0x9e3779b9) : rows;
+  const forest = new IsolationForest({ nTrees: opts.nTrees ?? 100, sampleSize: opts.sampleSize ?? 256, seed }).fit(pool);
+  const policy = opts.threshold ?? { kind: 'contamination', contamination: DEFAULT_CONTAMINATION };
+  const detector: AnomalyDetector = {
+    features,
+    forest,
+    threshold: policy.kind === 'fixed' ? policy.threshold : NaN,
+    thresholdPolicy: policy,
+    onsetSeconds: opts.onsetSeconds ?? DEFAULT_ONSET_SECONDS,
+  };
+  if (policy.kind === 'contamination') {
+    // The threshold applies to the scores as served (after onset damping), so take it from those.
+    const served: number[] = [];
+    for (const s of used) for (const x of scoreValues(detector, s.values, s.step, s.residuals)) if (x === x) served.push(x);
+    detector.threshold = quantile(served, 1 - policy.contamination);
+  }
+  return { detector, used: usedNames, skipped, rows: rows.length };
+}
+
+function sampleRows<T>(rows: T[], k: number, seed: number): T[] {
+  // Seeded reservoir-free pick: shuffle indices with the forest's generator, keep the first k.
+  let a = seed >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const idx = Array.from(rows.keys());
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rand() * (idx.length - i));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, k).map((i) => rows[i]);
+}
+
+/**
+ * Score per point (NaN where the point lacks the past its features need). Each score depends only on
+ * the point and the points before it.
+ */
+export function scoreValues(
+  detector: AnomalyDetector,
+  values: ArrayLike<number>,
+  step: number,
+  residuals?: ArrayLike<number>
+): Float64Array {
+  const out = new Float64Array(values.length).fill(NaN);
+  const f = computeFeatures(values, step, detector.features, residuals);
+  for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = detector.forest.score(f.rows[k]);
+  return detector.onsetSeconds > 0 ? dampRepeats(out, Math.max(1, Math.round(detector.onsetSeconds / step))) : out;
+}
+
+/** Keeps a score only where it tops every (raw) score of the previous `span` points; damps the rest. */
+export function dampRepeats(scores: Float64Array, span: number): Float64Array {
+  const out = new Float64Array(scores.length);
+  // Monotone deque of indices with decreasing scores: its head is the max of the trailing span.
+  const dq = new Int32Array(scores.length);
+  let head = 0;
+  let tail = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const x = scores[i];
+    while (head < tail && dq[head] < i - span) head++;
+    const prevMax = head < tail ? scores[dq[head]] : -Infinity;
+    out[i] = x !== x || x > prevMax ? x : x * ONSET_DAMPING;
+    if (x === x) {
+      while (head < tail && scores[dq[tail - 1]] <= x) tail--;
+      dq[tail++] = i;
+    }
+  }
+  return out;
+}
+
+export function detectorToJSON(d: AnomalyDetector): AnomalyDetectorJson {
+  return {
+    features: d.features,
+    threshold: d.threshold,
+    thresholdPolicy: d.thresholdPolicy,
+    onsetSeconds: d.onsetSeconds,
+    forest: d.forest.toJSON(),
+  };
+}
+
+export function detectorFromJSON(json: unknown): AnomalyDetector {
+  const j = json as Partial<AnomalyDetectorJson> | null;
+  if (!j || typeof j !== 'object') throw new RangeError('detector JSON is not an object');
+  if (!j.features || typeof j.features !== 'object') throw new RangeError('detector JSON: "features" missing');
+  validateFeatureConfig(j.features);
+  if (j.onsetSeconds !== undefined && !(typeof j.onsetSeconds === 'number' && j.onsetSeconds >= 0)) {
+    throw new RangeError('detector JSON: "onsetSeconds" must be a number ≥ 0');
+  }
+  if (typeof j.threshold !== 'number' || !(j.threshold >= 0 && j.threshold <= 1)) {
+    throw new RangeError('detector JSON: "threshold" must be a number in [0, 1]');
+  }
+  const forest = IsolationForest.fromJSON(j.forest);
+  if (forest.featureCount !== j.features.names.length) {
+    throw new RangeError(
+      `detector JSON: forest has ${forest.featureCount} features, config names ${j.features.names.length}`
+    );
+  }
+  return {
+    features: j.features,
+    forest,
+    threshold: j.threshold,
+    thresholdPolicy: j.thresholdPolicy ?? { kind: 'fixed', threshold: j.threshold },
+    onsetSeconds: j.onsetSeconds ?? 0,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The anomaly detector as the service uses it: load the shipped model from `models/anomaly/`
+ * (forest.json + metadata.json) and score resampled segments. The only file I/O of anomaly/ lives here.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { PrescalerError } from '../errors';
+import type { Point, Segment } from '../series/types';
+import {
+  detectorFromJSON,
+  detectorToJSON,
+  scoreValues,
+  type AnomalyDetector,
+  type ThresholdPolicy,
+} from './detector';
+import { minimumPoints, type FeatureConfig } from './features';
+
+export const FOREST_FILE = 'forest.json';
+export const METADATA_FILE = 'metadata.json';
+
+export interface AnomalyMetadata {
+  id: string;
+  version: string;
+  createdAt: string;
+  algorithm: string;
+  /** How the forest was fitted and on what; the NAB series it is scored on are not among them. */
+  training: {
+    method: string;
+    step: string;
+    datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }>;
+    featureRows: number;
+  };
+  features: FeatureConfig;
+  forest: { nTrees: number; sampleSize: number; heightLimit: number; seed: number };
+  threshold: { value: number; policy: ThresholdPolicy };
+  onsetSeconds: number;
+  /** SHA-256 of forest.json, checked on load. */
+  forestSha256: string;
+  evaluation?: unknown;
+}
+
+export interface AnomalyModel {
+  id: string;
+  version: string;
+  detector: AnomalyDetector;
+  metadata: AnomalyMetadata;
+}
+
+function sha256(buf: Buffer | string): string {
+  return crypto.createHash('sha256').update(buf).digest('hex');
+}
+
+function readJson(file: string): { json: unknown; bytes: Buffer } {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(e)})`}`);
+  }
+  try {
+    return { json: JSON.parse(bytes.toString('utf8')), bytes };
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Reads forest.json + metadata.json; any missing or corrupt file throws an Error naming it and the fault. */
+export function loadAnomalyModel(dir: string): AnomalyModel {
+  const metaPath = path.join(dir, METADATA_FILE);
+  const forestPath = path.join(dir, FOREST_FILE);
+  const { json: meta } = readJson(metaPath);
+  const m = meta as Partial<AnomalyMetadata> | null;
+  if (!m || typeof m !== 'object') throw new Error(`${metaPath}: not a JSON object`);
+  for (const k of ['id', 'version', 'forestSha256'] as const) {
+    if (typeof m[k] !== 'string' || m[k] === '') throw new Error(`${metaPath}: "${k}" missing or not a string`);
+  }
+  const { json: forest, bytes } = readJson(forestPath);
+  const digest = sha256(bytes);
+  if (digest !== m.forestSha256) {
+    throw new Error(`${forestPath}: SHA-256 ${digest} does not match metadata.json's forestSha256 ${m.forestSha256}`);
+  }
+  let detector: AnomalyDetector;
+  try {
+    detector = detectorFromJSON(forest);
+  } catch (e) {
+    throw new Error(`${forestPath}: ${(e as Error).message}`);
+  }
+  return { id: m.id!, version: m.version!, detector, metadata: m as AnomalyMetadata };
+}
+
+/** Writes forest.json and metadata.json (whose forestSha256 is filled in here). */
+export function saveAnomalyModel(
+  dir: string,
+  detector: AnomalyDetector,
+  metadata: Omit<AnomalyMetadata, 'forestSha256'>
+): AnomalyMetadata {
+  fs.mkdirSync(dir, { recursive: true });
+  const forestText = JSON.stringify(detectorToJSON(detector));
+  const full: AnomalyMetadata = { ...metadata, forestSha256: sha256(forestText) };
+  // Write to temporary names first so a crash never leaves a forest and metadata that disagree.
+  const tmpForest = path.join(dir, `.${FOREST_FILE}.tmp`);
+  const tmpMeta = path.join(dir, `.${METADATA_FILE}.tmp`);
+  fs.writeFileSync(tmpForest, forestText);
+  fs.writeFileSync(tmpMeta, JSON.stringify(full, null, 2) + '\n');
+  fs.renameSync(tmpForest, path.join(dir, FOREST_FILE));
+  fs.renameSync(tmpMeta, path.join(dir, METADATA_FILE));
+  return full;
+}
+
+/** Seconds of history before a point that its score needs, at this step. */
+export function historyNeeded(model: AnomalyModel, step: number): number {
+  return (minimumPoints(model.detector.features, step) - 1) * step;
+}
+
+export interface ScoreResult {
+  /** [t seconds, score in [0, 1]] for every point with enough past for its features. */
+  scores: Point[];
+  /** Points whose score reached the threshold: [t seconds, value, score]. */
+  anomalies: Array<[t: number, v: number, s: number]>;
+  threshold: number;
+}
+
+/**
+ * Scores the segments of one series (from resample(): evenly spaced, finite). `residuals[k][i]` is
+ * actual − forecast for value i of segment k (NaN where there is none); it is used only when the model
+ * was fitted with the `residual` feature.
+ */
+export function scoreSegments(
+  model: AnomalyModel,
+  segments: Segment[],
+  opts: { residuals?: ArrayLike<number>[] } = {}
+): ScoreResult {
+  const { detector } = model;
+  const wantResidual = detector.features.names.includes('residual');
+  const scores: Point[] = [];
+  const anomalies: Array<[number, number, number]> = [];
+  let scored = 0;
+  let longest = 0;
+  let needed = 0;
+  segments.forEach((seg, k) => {
+    const need = minimumPoints(detector.features, seg.step);
+    needed = Math.max(needed, need);
+    longest = Math.max(longest, seg.values.length);
+    if (seg.values.length < need) return;
+    for (let i = 0; i < seg.values.length; i++) {
+      if (!Number.isFinite(seg.values[i])) {
+        throw new PrescalerError('bad_request', `value at ${seg.start + i * seg.step} is not a finite number`);
+      }
+    }
+    const residuals = wantResidual ? opts.residuals?.[k] : undefined;
+    if (wantResidual && (!residuals || residuals.length !== seg.values.length)) {
+      throw new PrescalerError('bad_request', 'this anomaly model needs forecast residuals for every segment');
+    }
+    const s = scoreValues(detector, seg.values, seg.step, residuals);
+    scored++;
+    for (let i = 0; i < s.length; i++) {
+      const x = s[i];
+      if (x !== x) continue;
+      const t = seg.start + i * seg.step;
+      const score = Math.min(1, Math.max(0, x));
+      scores.push([t, score]);
+      if (score >= detector.threshold) anomalies.push([t, seg.values[i], score]);
+    }
+  });
+  if (scored === 0) {
+    const step = segments[0]?.step;
+    throw new PrescalerError(
+      'insufficient_history',
+      segments.length === 0
+        ? 'no data points to score'
+        : `anomaly scores need ${needed} evenly spaced points in one segment` +
+            (step ? ` (${((needed - 1) * step) / 3600} h of history at step ${step} s)` : '') +
+            `; the longest segment has ${longest}`
+    );
+  }
+  return { scores, anomalies, threshold: detector.threshold };
+}
+
+export type { AnomalyDetector } from './detector';

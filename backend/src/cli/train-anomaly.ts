@@ -1,0 +1,176 @@
+/**
+ * Fits the shipped anomaly detector on unlabelled canonical CSVs and writes models/anomaly/
+ * (forest.json + metadata.json). With --evaluate FILE it also NAB-scores the new model on that labelled
+ * CSV (never part of the training data) and records the figures in the metadata.
+ *
+ *   npx tsx backend/src/cli/train-anomaly.ts [--data FILE]... [--out DIR] [--seed N] [--trees N]
+ *       [--contamination C] [--evaluate FILE] [--reference-dir DIR]
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseCanonicalCsv } from '../data/canonical';
+import { resample } from '../series/resample';
+import { DEFAULT_CONTAMINATION, fitDetector } from '../anomaly/detector';
+import { DEFAULT_FEATURE_CONFIG } from '../anomaly/features';
+import { loadAnomalyModel, saveAnomalyModel } from '../anomaly/index';
+import { evaluateAnomaly } from './evaluate-anomaly';
+
+const REPO = path.resolve(__dirname, '../../..');
+const CANONICAL = path.resolve(REPO, '../shared/data/canonical');
+/** Every unlabelled canonical trace; the labelled NAB file is kept out so it can be scored honestly. */
+const DEFAULT_TRAINING = [
+  'alibaba2018-cluster-aggregate.csv',
+  'azure2017-cluster-aggregate.csv',
+  'azure2019-v2-cluster-aggregate.csv',
+  'bitbrains-rnd-2013-7.csv',
+  'google2011-gcd-jobs.csv',
+  'google2019-cell-aggregate.csv',
+  'google2019-instance-usage-tasks-job113.csv',
+  'nasa-http-1995.csv',
+].map((f) => path.join(CANONICAL, f));
+
+/** Coarsest native spacing we keep; finer traces are averaged up to it, as Prometheus range queries would. */
+export const MIN_TRAINING_STEP = 300;
+
+export const MODEL_ID = 'prescaler-iforest';
+export const MODEL_VERSION = '1.0.0';
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`error: ${msg}\n`);
+  process.stderr.write(
+    'usage: train-anomaly [--data FILE]... [--out DIR] [--seed N] [--trees N] [--contamination C]\n' +
+      '                     [--evaluate FILE] [--reference-dir DIR]\n'
+  );
+  process.exit(2);
+}
+
+/** The spacing most of a series' samples have. */
+export function medianSpacing(ts: readonly number[]): number {
+  const d = ts
+    .slice(1)
+    .map((t, i) => t - ts[i])
+    .sort((a, b) => a - b);
+  return d.length ? d[Math.floor(d.length / 2)] : NaN;
+}
+
+function main(argv: string[]): void {
+  const data: string[] = [];
+  let out = path.join(REPO, 'models/anomaly');
+  let seed = 42;
+  let trees = 100;
+  let contamination = DEFAULT_CONTAMINATION;
+  let evaluate: string | undefined;
+  let referenceDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => argv[++i] ?? usage(`${a} needs a value`);
+    if (a === '--data') data.push(val());
+    else if (a === '--out') out = val();
+    else if (a === '--seed') seed = Number(val());
+    else if (a === '--trees') trees = Number(val());
+    else if (a === '--contamination') contamination = Number(val());
+    else if (a === '--evaluate') evaluate = val();
+    else if (a === '--reference-dir') referenceDir = val();
+    else usage(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(seed)) usage('--seed must be an integer');
+  if (!(Number.isInteger(trees) && trees > 0)) usage('--trees must be a positive integer');
+  if (!(contamination > 0 && contamination < 0.5)) usage('--contamination must be in (0, 0.5)');
+  const files = data.length ? data : DEFAULT_TRAINING;
+
+  const series: Array<{ name: string; step: number; values: number[] }> = [];
+  const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> = [];
+  for (const [fileIndex, file] of files.entries()) {
+    const text = fs.readFileSync(file);
+    const parsed = parseCanonicalCsv(text.toString('utf8'), file);
+    const before = series.length;
+    for (const s of parsed) {
+      const step = Math.max(MIN_TRAINING_STEP, medianSpacing(s.points.map((p) => p[0])));
+      if (!Number.isFinite(step)) continue;
+      resample(s.points, step).forEach((seg, k) =>
+        series.push({ name: `${fileIndex}\t${s.name}\t${k}`, step, values: seg.values })
+      );
+    }
+    datasets.push({
+      name: path.basename(file).replace(/\.csv$/, ''),
+      file: path.basename(file),
+      sha256: crypto.createHash('sha256').update(text).digest('hex'),
+      series: parsed.length,
+      seriesUsed: 0,
+    });
+    process.stderr.write(`read ${file}: ${parsed.length} series, ${series.length - before} segments\n`);
+  }
+
+  const t0 = Date.now();
+  const fit = fitDetector(series, {
+    features: DEFAULT_FEATURE_CONFIG,
+    nTrees: trees,
+    sampleSize: 256,
+    seed,
+    threshold: { kind: 'contamination', contamination },
+  });
+  // A series counts as used when at least one of its segments gave feature rows.
+  const usedSeries = new Set(fit.used.map((n) => n.split('\t').slice(0, 2).join('\t')));
+  for (const key of usedSeries) datasets[Number(key.split('\t')[0])].seriesUsed++;
+  process.stderr.write(
+    `fitted on ${fit.rows} feature rows from ${fit.used.length} segments (${fit.skipped.length} skipped) in ` +
+      `${((Date.now() - t0) / 1000).toFixed(1)} s; threshold ${fit.detector.threshold.toFixed(4)}\n`
+  );
+
+  const forest = fit.detector.forest.toJSON();
+  const metadata = saveAnomalyModel(out, fit.detector, {
+    id: MODEL_ID,
+    version: MODEL_VERSION,
+    createdAt: new Date().toISOString(),
+    algorithm: 'Isolation Forest (Liu, Ting & Zhou 2008) on streaming, unit-free features',
+    training: {
+      method:
+        'one global forest fitted on the feature rows of every segment of the unlabelled canonical traces below; ' +
+        'no labelled (NAB) series is used for fitting or for the threshold',
+      step: `each series resampled to max(${MIN_TRAINING_STEP} s, its median sample spacing)`,
+      datasets,
+      featureRows: fit.rows,
+    },
+    features: fit.detector.features,
+    forest: { nTrees: forest.nTrees, sampleSize: forest.sampleSize, heightLimit: forest.heightLimit, seed },
+    threshold: { value: fit.detector.threshold, policy: fit.detector.thresholdPolicy },
+    onsetSeconds: fit.detector.onsetSeconds,
+  });
+  process.stderr.write(`wrote ${out}/forest.json and metadata.json\n`);
+
+  if (evaluate) {
+    const model = loadAnomalyModel(out);
+    const results = evaluateAnomaly({ data: evaluate, referenceDir, model, onlyOurs: !referenceDir });
+    const text = fs.readFileSync(evaluate);
+    const evaluation = {
+      method: 'NAB scorer (backend/src/evaluate/nab.ts): threshold swept per detector and profile, normalised null 0 / perfect 100',
+      command: `npm run -s evaluate:anomaly -- --data ${path.relative(REPO, evaluate)}${
+        referenceDir ? ` --reference-dir ${path.relative(REPO, referenceDir)}` : ''
+      }`,
+      dataset: { file: path.basename(evaluate), sha256: crypto.createHash('sha256').update(text).digest('hex') },
+      results: results.map((r) => ({ detector: r.detector, profile: r.profile, score: round(r.score, 2) })),
+    };
+    saveAnomalyModel(out, model.detector, { ...withoutHash(metadata), evaluation });
+    for (const r of results) process.stderr.write(`${r.detector.padEnd(20)} ${r.profile.padEnd(20)} ${r.score.toFixed(1)}\n`);
+  }
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function withoutHash<T extends { forestSha256: string }>(m: T): Omit<T, 'forestSha256'> {
+  const { forestSha256: _ignored, ...rest } = m;
+  return rest;
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
