@@ -1,0 +1,60 @@
+/**
+ * The default actuator: changes nothing in any cluster, remembers what it "set" (in the store, so the
+ * remembered state survives restarts and crash reconciliation can read it like a cluster).
+ */
+import type { TargetConfig } from '../config';
+import type { DryRunState, Store } from '../store/store';
+import type { ActResult, Actuator, ApplyOptions, Floor, WorkloadState } from './types';
+
+const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.000Z$/, 'Z');
+
+export class DryRunActuator implements Actuator {
+  readonly kind = 'dry-run' as const;
+  readonly dryRun = true;
+
+  constructor(private readonly store: Store) {}
+
+  private state(t: TargetConfig): DryRunState {
+    return this.store.getDryRunState(t.name) ?? { replicas: t.initialReplicas ?? t.minReplicas };
+  }
+
+  async read(t: TargetConfig): Promise<WorkloadState> {
+    const s = this.state(t);
+    if (t.workload.kind !== 'HorizontalPodAutoscaler') return { replicas: s.replicas, setpoint: s.replicas };
+    const min = s.floor?.replicas ?? t.minReplicas;
+    return {
+      replicas: Math.max(s.replicas, min),
+      setpoint: min,
+      floor: s.floor,
+      hpa: { minReplicas: min, maxReplicas: t.maxReplicas },
+    };
+  }
+
+  async apply(t: TargetConfig, replicas: number, opts: ApplyOptions): Promise<ActResult> {
+    const s = this.state(t);
+    const where = `${t.namespace}/${t.workload.name}`;
+    if (t.workload.kind !== 'HorizontalPodAutoscaler') {
+      this.store.setDryRunState(t.name, { ...s, replicas });
+      const resource = t.workload.kind === 'Deployment' ? 'deployments' : 'statefulsets';
+      return { fromReplicas: s.replicas, detail: `dry run: would patch ${resource}/scale ${where}: spec.replicas ${s.replicas} → ${replicas}` };
+    }
+    const original = s.floor?.originalMinReplicas ?? t.minReplicas;
+    const from = s.floor?.replicas ?? original;
+    if (replicas <= original) {
+      this.store.setDryRunState(t.name, { replicas: s.replicas });
+      return { fromReplicas: from, detail: `dry run: ${replicas} is at or below the HPA's own minReplicas ${original}: no floor` };
+    }
+    const floor: Floor = { replicas, originalMinReplicas: original, expiresAt: opts.now + opts.floorTtl };
+    this.store.setDryRunState(t.name, { replicas: Math.max(s.replicas, replicas), floor });
+    return {
+      fromReplicas: from,
+      detail: `dry run: would raise HPA ${where} minReplicas ${from} → ${replicas} until ${iso(floor.expiresAt)}`,
+    };
+  }
+
+  async revertFloor(t: TargetConfig, floor: Floor): Promise<string> {
+    const s = this.state(t);
+    this.store.setDryRunState(t.name, { replicas: s.replicas });
+    return `dry run: floor expired: HPA ${t.namespace}/${t.workload.name} minReplicas ${floor.replicas} → ${floor.originalMinReplicas}`;
+  }
+}

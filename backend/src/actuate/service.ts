@@ -1,0 +1,293 @@
+/**
+ * Applies recommendations safely: re-checks them, writes the decision to the audit log before the
+ * actuator touches anything and the outcome after, acts once per recommendation however many requests
+ * ask, reconciles decisions a crash left `unknown`, reverts expired HPA floors, and turns alerts into
+ * emergency recommendations (applied without a human only where a target's policy says so).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config, TargetConfig } from '../config';
+import { PrescalerError } from '../errors';
+import { emergencyReplicas } from '../recommend/emergency';
+import type { AuditRecord, StoredRecommendation, Store } from '../store/store';
+import { testSeamCrashPoint } from './test-seam';
+import { applyTookEffect, type Actuator } from './types';
+
+export interface ApplyResult {
+  record: AuditRecord;
+  /** Set when the action failed (or its outcome is not known yet): the apply answers with it. */
+  error?: PrescalerError;
+}
+
+export interface AlertInput {
+  target: string;
+  alertName: string;
+  /** Identifies one alert across repeated notifications. */
+  fingerprint: string;
+}
+
+export interface EmergencyOutcome {
+  target: string;
+  alert: string;
+  status: 'pending' | 'auto-applied' | 'auto-apply-failed' | 'duplicate' | 'no-change' | 'ignored';
+  message: string;
+  recommendationId?: string;
+  record?: AuditRecord;
+}
+
+export const newRecommendationId = () => `rec-${randomUUID()}`;
+
+const fmtTime = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export class ActuationService {
+  private readonly inflight = new Map<string, Promise<ApplyResult>>();
+  private readonly inflightAudit = new Set<number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      store: Store;
+      actuator: Actuator;
+      logger: Logger;
+      now?: () => number;
+    }
+  ) {}
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Date.now() / 1000;
+  }
+
+  target(name: string): TargetConfig | undefined {
+    return this.deps.config.targets.find((t) => t.name === name);
+  }
+
+  /** Applies a recommendation once; concurrent and repeated calls get that one action's record. */
+  apply(recommendationId: string, actor: string): Promise<ApplyResult> {
+    const running = this.inflight.get(recommendationId);
+    if (running) return running;
+    const p = this.applyOnce(recommendationId, actor).finally(() => this.inflight.delete(recommendationId));
+    this.inflight.set(recommendationId, p);
+    return p;
+  }
+
+  private async applyOnce(id: string, actor: string): Promise<ApplyResult> {
+    const { store, actuator, logger } = this.deps;
+    const now = this.now();
+    store.expireDue(now);
+    let target: TargetConfig | undefined;
+    const decided = store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
+      if (!rec) throw new PrescalerError('not_found', `no recommendation ${id}`);
+      if (rec.status !== 'pending') {
+        throw new PrescalerError('conflict', `recommendation ${id} is ${rec.status}${rec.status === 'expired' ? ` (at ${fmtTime(rec.expiresAt)})` : ''}`);
+      }
+      target = this.target(rec.target);
+      if (!target) throw new PrescalerError('conflict', `target ${rec.target} is no longer configured`);
+      if (rec.recommendedReplicas < target.minReplicas || rec.recommendedReplicas > target.maxReplicas) {
+        throw new PrescalerError(
+          'conflict',
+          `recommendation ${id} asks for ${rec.recommendedReplicas} replicas, outside ${rec.target}'s bounds ` +
+            `[${target.minReplicas}, ${target.maxReplicas}]`
+        );
+      }
+      return rec;
+    });
+    let record = decided.record;
+    if (decided.existing) {
+      if (record.outcome === 'unknown' && !this.inflightAudit.has(record.id)) record = await this.reconcileOne(record);
+      return this.resultOf(record);
+    }
+    logger.info({ audit: record.id, recommendation: id, actor, target: record.target, to: record.toReplicas }, 'apply decided');
+    return this.act(record, target!);
+  }
+
+  /** Runs the action of a decided audit record and writes its outcome. */
+  private async act(record: AuditRecord, target: TargetConfig): Promise<ApplyResult> {
+    const { store, actuator, logger, config } = this.deps;
+    this.inflightAudit.add(record.id);
+    try {
+      await testSeamCrashPoint('before-act');
+      let outcome: AuditRecord;
+      try {
+        const r = await actuator.apply(target, record.toReplicas, { now: this.now(), floorTtl: target.floorTtl });
+        await testSeamCrashPoint('after-act');
+        outcome = store.finishAudit(record.id, 'applied', { now: this.now(), detail: r.detail, fromReplicas: r.fromReplicas });
+        if (target.workload.kind === 'HorizontalPodAutoscaler') this.scheduleFloorSweep(target.floorTtl);
+      } catch (e) {
+        const err = e instanceof PrescalerError ? e : new PrescalerError('internal', `actuator failed: ${(e as Error).message}`);
+        if ((e as { uncertain?: boolean }).uncertain) {
+          logger.error({ audit: record.id, err: err.message }, 'apply outcome unknown; left for reconciliation');
+          return { record: store.getAudit(record.id)!, error: err };
+        }
+        outcome = store.finishAudit(record.id, 'failed', { now: this.now(), detail: err.message, errorCode: err.code });
+      }
+      logger.info(
+        { audit: outcome.id, outcome: outcome.outcome, target: outcome.target, detail: outcome.detail, dryRun: config.actuator === 'dry-run' },
+        'apply done'
+      );
+      return this.resultOf(outcome);
+    } finally {
+      this.inflightAudit.delete(record.id);
+    }
+  }
+
+  private resultOf(record: AuditRecord): ApplyResult {
+    if (record.outcome === 'applied') return { record };
+    if (record.outcome === 'unknown') {
+      return { record, error: new PrescalerError('conflict', `the outcome of audit record ${record.id} is not known yet; it is reconciled from the cluster`) };
+    }
+    const code = (record.errorCode ?? 'upstream_error') as PrescalerError['code'];
+    return { record, error: new PrescalerError(code, record.detail ?? 'failed') };
+  }
+
+  /** Settles an `unknown` record by reading the workload; leaves it unknown if the cluster cannot be read. */
+  async reconcileOne(record: AuditRecord): Promise<AuditRecord> {
+    const { store, actuator, logger } = this.deps;
+    const target = this.target(record.target);
+    if (!target) {
+      logger.warn({ audit: record.id, target: record.target }, 'cannot reconcile: target no longer configured');
+      return record;
+    }
+    let state;
+    try {
+      state = await actuator.read(target);
+    } catch (e) {
+      logger.warn({ audit: record.id, err: (e as Error).message }, 'cannot reconcile yet: workload unreadable');
+      return record;
+    }
+    const took =
+      record.action === 'apply'
+        ? applyTookEffect(target, state, record.toReplicas)
+        : !state.floor || state.floor.expiresAt > record.at;
+    const seen = `${target.workload.kind === 'HorizontalPodAutoscaler' ? 'minReplicas' : 'replicas'} ${state.setpoint}`;
+    const detail = took
+      ? `reconciled after an interruption: the workload shows ${seen}, so the action took effect`
+      : `reconciled after an interruption: the workload shows ${seen}, so the action did not take effect`;
+    const done = store.finishAudit(record.id, took ? 'applied' : 'failed', {
+      now: this.now(),
+      detail,
+      reconciled: true,
+      errorCode: took ? undefined : 'conflict',
+    });
+    logger.warn({ audit: done.id, outcome: done.outcome }, 'reconciled an interrupted action');
+    return done;
+  }
+
+  /** Start-up (and every loop tick): settle every decision a crash left without an outcome. */
+  async reconcile(): Promise<AuditRecord[]> {
+    const out: AuditRecord[] = [];
+    for (const r of this.deps.store.unknownAudits()) {
+      if (this.inflightAudit.has(r.id)) continue;
+      out.push(await this.reconcileOne(r));
+    }
+    return out;
+  }
+
+  private scheduleFloorSweep(ttl: number): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.sweepFloors().catch((e) => this.deps.logger.error({ err: (e as Error).message }, 'floor sweep failed'));
+    }, ttl * 1000 + 250);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  /** Reverts every HPA floor whose time is up, each action audited like an apply. */
+  async sweepFloors(): Promise<AuditRecord[]> {
+    const { store, actuator, logger, config } = this.deps;
+    const out: AuditRecord[] = [];
+    for (const t of config.targets) {
+      if (t.workload.kind !== 'HorizontalPodAutoscaler') continue;
+      try {
+        const state = await actuator.read(t);
+        const floor = state.floor;
+        if (!floor || floor.expiresAt > this.now()) continue;
+        const record = store.decideAction({
+          at: this.now(),
+          action: 'revert-floor',
+          actor: 'prescaler:floor-expiry',
+          target: t.name,
+          fromReplicas: floor.replicas,
+          toReplicas: floor.originalMinReplicas,
+          recommendationId: null,
+          dryRun: actuator.dryRun,
+        });
+        this.inflightAudit.add(record.id);
+        try {
+          const detail = await actuator.revertFloor(t, floor);
+          out.push(store.finishAudit(record.id, 'applied', { now: this.now(), detail }));
+        } catch (e) {
+          const err = e as PrescalerError;
+          if (!(e as { uncertain?: boolean }).uncertain) {
+            out.push(store.finishAudit(record.id, 'failed', { now: this.now(), detail: err.message, errorCode: err.code }));
+          }
+        } finally {
+          this.inflightAudit.delete(record.id);
+        }
+      } catch (e) {
+        logger.warn({ target: t.name, err: (e as Error).message }, 'floor check failed');
+      }
+    }
+    return out;
+  }
+
+  /** An alert for a target: an emergency recommendation, applied at once where the target's policy allows. */
+  async raiseEmergency(alert: AlertInput): Promise<EmergencyOutcome> {
+    const { store, actuator, config } = this.deps;
+    const base = { target: alert.target, alert: alert.alertName };
+    const t = this.target(alert.target);
+    if (!t) return { ...base, status: 'ignored', message: `no configured target "${alert.target}"` };
+    const now = this.now();
+    const ttl = config.evaluation.recommendationTtl;
+    const seen = store.emergencyByOrigin(t.name, alert.fingerprint, now - ttl);
+    if (seen) {
+      return { ...base, status: 'duplicate', message: `alert already handled by ${seen.id} (${seen.status})`, recommendationId: seen.id };
+    }
+    const state = await actuator.read(t);
+    const policy = t.autoApplyEmergency?.enabled ? t.autoApplyEmergency : undefined;
+    const e = emergencyReplicas({
+      name: t.name,
+      currentReplicas: state.replicas,
+      minReplicas: t.minReplicas,
+      maxReplicas: t.maxReplicas,
+      forecastReplicas: store.pendingRecommendation(t.name, 'forecast')?.recommendedReplicas,
+      autoApplyCap: policy ? (policy.maxReplicas ?? t.maxReplicas) : undefined,
+      alertName: alert.alertName,
+    });
+    if (!e.change) return { ...base, status: 'no-change', message: e.reason };
+    const rec: StoredRecommendation = {
+      id: newRecommendationId(),
+      target: t.name,
+      kind: 'emergency',
+      createdAt: now,
+      expiresAt: now + ttl,
+      currentReplicas: state.replicas,
+      recommendedReplicas: e.recommendedReplicas,
+      reason: e.reason,
+      forecast: null,
+      status: 'pending',
+      statusAt: now,
+      origin: alert.fingerprint,
+    };
+    store.addRecommendation(rec, ['forecast', 'emergency']);
+    if (!policy) return { ...base, status: 'pending', message: e.reason, recommendationId: rec.id };
+    const r = await this.apply(rec.id, `policy:autoApplyEmergency (alert ${alert.alertName})`);
+    return {
+      ...base,
+      status: r.error ? 'auto-apply-failed' : 'auto-applied',
+      message: r.error ? r.error.message : e.reason,
+      recommendationId: rec.id,
+      record: r.record,
+    };
+  }
+
+  /** Waits for applies in flight (so a clean shutdown writes their outcomes) and stops timers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+}

@@ -1,0 +1,56 @@
+/** What every actuator does to a configured target: read its replicas, set them, and keep HPA floors time-boxed. */
+import type { TargetConfig } from '../config';
+
+/** A raised HPA minReplicas that Prescaler will put back when it expires. */
+export interface Floor {
+  replicas: number;
+  originalMinReplicas: number;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+export interface WorkloadState {
+  /** Replicas the workload runs (is asked to run) now. */
+  replicas: number;
+  /** The number Prescaler writes: the scale subresource's spec.replicas, or the HPA's spec.minReplicas. */
+  setpoint: number;
+  /** HPA targets: the active floor, if Prescaler raised one. */
+  floor?: Floor;
+  /** HPA targets: the HPA's own bounds as they stand. */
+  hpa?: { minReplicas: number; maxReplicas: number };
+}
+
+export interface ActResult {
+  /** The setpoint found just before writing. */
+  fromReplicas: number;
+  /** What was done, in words, for the audit log. */
+  detail: string;
+}
+
+export interface ApplyOptions {
+  now: number;
+  /** HPA targets: how long the raised floor holds, seconds. */
+  floorTtl: number;
+}
+
+export interface Actuator {
+  readonly kind: 'dry-run' | 'kubernetes';
+  readonly dryRun: boolean;
+  read(target: TargetConfig): Promise<WorkloadState>;
+  /**
+   * Sets the target to `replicas` (scale subresource) or raises its HPA floor to it. Throws
+   * PrescalerError: not_found (workload gone), upstream_error (RBAC or API refusal), conflict (kept
+   * conflicting, or above the HPA's maxReplicas), upstream_timeout. An error with `uncertain: true`
+   * means the write may have landed: the audit stays `unknown` until reconciled.
+   */
+  apply(target: TargetConfig, replicas: number, opts: ApplyOptions): Promise<ActResult>;
+  /** Puts an HPA's minReplicas back to what it was before the floor (unless someone changed it since). */
+  revertFloor(target: TargetConfig, floor: Floor): Promise<string>;
+}
+
+/** True when a state read after a crash shows that an apply to `to` replicas took effect. */
+export function applyTookEffect(target: TargetConfig, state: WorkloadState, to: number): boolean {
+  if (state.setpoint === to) return true;
+  // An HPA floor at or below the HPA's own minimum is a no-op that leaves no floor behind.
+  return target.workload.kind === 'HorizontalPodAutoscaler' && !state.floor && state.setpoint >= to;
+}

@@ -1,0 +1,229 @@
+/**
+ * The Express application: DESIGN §2's HTTP API over a source, the models and (later) the store and
+ * actuator. Routes validate at the boundary and call domain code; every error leaves through `sendError`.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { PrescalerError } from '../errors';
+import type { AnomalyModel } from '../anomaly';
+import { historyNeeded, scoreSegments } from '../anomaly';
+import { forecastSeries, maxHorizon } from '../forecast/serve';
+import type { LstmForecaster } from '../forecast/lstm';
+import { finitePoints, resample } from '../series/resample';
+import type { Labels, Series } from '../series/types';
+import type { SeriesSource } from '../sources/types';
+import { Metrics } from './metrics';
+import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange, type RangeParams } from './validate';
+
+export interface Models {
+  forecaster?: LstmForecaster;
+  forecasterError?: string;
+  anomaly?: AnomalyModel;
+  anomalyError?: string;
+}
+
+export interface AppDeps {
+  config: Config;
+  source: SeriesSource;
+  models: Models;
+  metrics: Metrics;
+  logger: Logger;
+  /** Extra routers (recommendations, audit, webhook, what-if) mounted under /api. */
+  routers?: express.Router[];
+  now?: () => number;
+}
+
+const ms = (t: number) => Math.round(t * 1000);
+
+/** An async route whose rejections reach the error handler. Express 5 does this itself; kept explicit. */
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+export const route =
+  (h: Handler) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    Promise.resolve(h(req, res)).catch(next);
+  };
+
+/** Aborts upstream work when the client goes away, so a cancelled dashboard doesn't keep Prometheus busy. */
+function requestSignal(req: Request, res: Response): AbortSignal {
+  const ctrl = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) ctrl.abort(new PrescalerError('bad_request', 'client closed the request'));
+  });
+  return ctrl.signal;
+}
+
+export function labelsKey(labels: Labels): string {
+  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, source, models, metrics, logger } = deps;
+  const now = deps.now ?? (() => Date.now() / 1000);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // One log line and one metric sample per request.
+  app.use((req, res, next) => {
+    const t0 = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const routePath = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      const r = req.baseUrl + (routePath === 'unmatched' ? '' : routePath) || 'unmatched';
+      metrics.httpRequests.inc({ method: req.method, route: r, status: String(res.statusCode) });
+      metrics.httpDuration.observe({ method: req.method, route: r }, seconds);
+      logger.info(
+        { method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 },
+        'request'
+      );
+    });
+    next();
+  });
+
+  app.use(express.json({ limit: config.limits.maxBodyBytes, strict: true }));
+
+  app.get(
+    '/api/health',
+    route((_req, res) => {
+      const errors = [models.forecasterError, models.anomalyError].filter(Boolean);
+      res.json({
+        status: errors.length ? 'degraded' : 'ok',
+        source: source.kind,
+        models: {
+          forecaster: models.forecaster
+            ? { id: models.forecaster.metadata.id, version: models.forecaster.metadata.version }
+            : null,
+          anomaly: models.anomaly ? { id: models.anomaly.id, version: models.anomaly.version } : null,
+        },
+        ...(errors.length ? { errors } : {}),
+      });
+    })
+  );
+
+  const querySource = async (r: RangeParams, signal: AbortSignal): Promise<Series[]> =>
+    source.queryRange({ query: r.query, start: r.start, end: r.end, step: r.step }, signal);
+
+  app.post(
+    '/api/forecast',
+    route(async (req, res) => {
+      const body = parseBody(forecastBodySchema, req.body);
+      const range = resolveRange(body, now(), config.limits.maxPointsPerSeries);
+      const forecaster = models.forecaster;
+      if (!forecaster) {
+        throw new PrescalerError('not_ready', `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`);
+      }
+      const horizon = body.horizon ?? maxHorizon(forecaster);
+      if (!(horizon > 0)) throw new PrescalerError('bad_request', `horizon: must be > 0, got ${horizon}`);
+      if (horizon > maxHorizon(forecaster)) {
+        throw new PrescalerError('bad_request', `horizon: at most ${maxHorizon(forecaster)}s, got ${horizon}s`);
+      }
+      const signal = requestSignal(req, res);
+      const series = await querySource(range, signal);
+      // The model works at its own step: finer data is averaged into its buckets, coarser data is re-read.
+      const input =
+        range.step <= forecaster.step
+          ? series
+          : await querySource(
+              resolveRange({ ...range, step: forecaster.step }, now(), config.limits.maxPointsPerSeries),
+              signal
+            );
+      const forecasts = await forecastSeries(forecaster, input, { horizon, origin: range.start });
+      const byLabels = new Map(forecasts.map((f) => [labelsKey(f.labels), f]));
+      const modelName = `${forecaster.metadata.id}@${forecaster.metadata.version}`;
+      res.json({
+        series: series.map((s) => {
+          const f = byLabels.get(labelsKey(s.labels));
+          return {
+            labels: s.labels,
+            actual: finitePoints(s.points).points.map(([t, v]) => [ms(t), v]),
+            forecast: (f?.forecast ?? []).map(([t, v, lo, hi]) => [ms(t), v, lo, hi]),
+            model: modelName,
+            ...(f?.warning ? { warning: f.warning } : !f ? { warning: 'series absent from the model-step query' } : {}),
+          };
+        }),
+      });
+    })
+  );
+
+  app.post(
+    '/api/anomalies',
+    route(async (req, res) => {
+      const body = parseBody(rangeBodySchema, req.body);
+      const range = resolveRange(body, now(), config.limits.maxPointsPerSeries);
+      const detector = models.anomaly;
+      if (!detector) {
+        throw new PrescalerError('not_ready', `no anomaly detector loaded: ${models.anomalyError ?? 'unknown reason'}`);
+      }
+      // Features look back (rolling windows, the same time a day earlier): read that much more history
+      // before `start`, so the range asked for is scored from its first point.
+      const warmup = Math.ceil(historyNeeded(detector, range.step) / range.step) * range.step;
+      const extended = resolveRange({ ...range, start: range.start - warmup }, now(), config.limits.maxPointsPerSeries);
+      const series = await querySource(extended, requestSignal(req, res));
+      let firstShortage: string | undefined;
+      const out = series.map((s) => {
+        const segments = resample(s.points, range.step, { origin: range.start });
+        try {
+          const r = scoreSegments(detector, segments);
+          return {
+            labels: s.labels,
+            scores: r.scores.filter(([t]) => t >= range.start).map(([t, v]) => [ms(t), v]),
+            anomalies: r.anomalies.filter(([t]) => t >= range.start).map(([t, v, sc]) => [ms(t), v, sc]),
+            threshold: r.threshold,
+          };
+        } catch (e) {
+          if (!(e instanceof PrescalerError && e.code === 'insufficient_history')) throw e;
+          firstShortage ??= e.message;
+          return { labels: s.labels, scores: [], anomalies: [], threshold: null, warning: e.message };
+        }
+      });
+      if (series.length > 0 && out.every((o) => o.warning)) {
+        throw new PrescalerError('insufficient_history', firstShortage!);
+      }
+      res.json({ series: out });
+    })
+  );
+
+  for (const r of deps.routers ?? []) app.use('/api', r);
+
+  app.get(
+    '/metrics',
+    route(async (_req, res) => {
+      res.set('Content-Type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    })
+  );
+
+  app.use((req, _res, next) => next(new PrescalerError('not_found', `no route for ${req.method} ${req.path}`)));
+
+  // The single exit for errors: DESIGN §2 form, never a stack trace, never a crash.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toPrescalerError(err);
+    metrics.errors.inc({ code: e.code });
+    if (e.status >= 500 && e.code !== 'upstream_error' && e.code !== 'upstream_timeout' && e.code !== 'not_ready') {
+      logger.error({ err, path: req.originalUrl }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(e.status).json({ error: { code: e.code, message: e.message } });
+  });
+
+  return app;
+}
+
+/** Maps anything thrown (body-parser errors included) to a PrescalerError. */
+export function toPrescalerError(err: unknown): PrescalerError {
+  if (err instanceof PrescalerError) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.parse.failed') return new PrescalerError('bad_request', `body is not valid JSON: ${e.message}`);
+  if (e?.type === 'entity.too.large') return new PrescalerError('too_large', 'request body too large');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new PrescalerError('bad_request', e.message ?? 'unsupported body encoding');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new PrescalerError('bad_request', e.message ?? 'bad request');
+  }
+  return new PrescalerError('internal', 'internal error');
+}

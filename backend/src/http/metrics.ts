@@ -1,0 +1,82 @@
+/** The backend's own Prometheus metrics (served at /metrics): requests, latencies, errors, upstream, process. */
+import * as client from 'prom-client';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly httpRequests = new client.Counter({
+    name: 'prescaler_http_requests_total',
+    help: 'HTTP requests answered, by route and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new client.Histogram({
+    name: 'prescaler_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly errors = new client.Counter({
+    name: 'prescaler_errors_total',
+    help: 'Error answers, by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new client.Histogram({
+    name: 'prescaler_upstream_request_duration_seconds',
+    help: 'Time of requests to the metrics source (Prometheus API), by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly forecast = new client.Gauge({
+    name: 'prescaler_forecast',
+    help: 'Forecast demand of a target, by horizon in seconds.',
+    labelNames: ['target', 'horizon'] as const,
+    registers: [this.registry],
+  });
+
+  readonly anomalyScore = new client.Gauge({
+    name: 'prescaler_anomaly_score',
+    help: 'Latest anomaly score of a target, in [0, 1].',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recommendedReplicas = new client.Gauge({
+    name: 'prescaler_recommended_replicas',
+    help: 'Replicas Prescaler recommends for a target.',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly currentReplicas = new client.Gauge({
+    name: 'prescaler_current_replicas',
+    help: 'Replicas a target runs now, as last read.',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly capacity = new client.Gauge({
+    name: 'prescaler_capacity',
+    help: 'Demand a target can serve now at 100 % (current replicas × capacityPerReplica), in its query unit.',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly evaluationErrors = new client.Counter({
+    name: 'prescaler_evaluation_errors_total',
+    help: 'Failed evaluations of a target, by reason.',
+    labelNames: ['target', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
+  }
+}

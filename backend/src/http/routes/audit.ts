@@ -1,0 +1,29 @@
+/** GET /api/audit: every decision and its outcome, newest first. */
+import express from 'express';
+import { z } from 'zod';
+import { PrescalerError } from '../../errors';
+import type { Store } from '../../store/store';
+import { route } from '../app';
+import { renderAudit } from './render';
+
+const auditQuery = z
+  .object({
+    target: z.string().min(1).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    /** Page back: records with an id below this. */
+    before: z.coerce.number().int().positive().optional(),
+  })
+  .strict();
+
+export function auditRouter(deps: { store: Store }) {
+  const r = express.Router();
+  r.get(
+    '/audit',
+    route((req, res) => {
+      const q = auditQuery.safeParse(req.query);
+      if (!q.success) throw new PrescalerError('bad_request', q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
+      res.json({ records: deps.store.listAudit(q.data).map(renderAudit) });
+    })
+  );
+  return r;
+}

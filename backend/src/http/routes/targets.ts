@@ -1,0 +1,65 @@
+/** GET /api/targets: the configured scaling targets, their workload as read now, and their latest evaluation. */
+import express from 'express';
+import type { Actuator } from '../../actuate/types';
+import type { Config } from '../../config';
+import type { TargetEvaluation } from '../../loop';
+import type { Store } from '../../store/store';
+import { route } from '../app';
+import { renderRecommendation } from './render';
+
+const ms = (t: number) => Math.round(t * 1000);
+
+export function targetsRouter(deps: {
+  config: Config;
+  store: Store;
+  actuator: Actuator;
+  lastEvaluation: (target: string) => TargetEvaluation | undefined;
+}) {
+  const { config, store, actuator } = deps;
+  const r = express.Router();
+  r.get(
+    '/targets',
+    route(async (_req, res) => {
+      store.expireDue(Date.now() / 1000);
+      const targets = await Promise.all(
+        config.targets.map(async (t) => {
+          let state: Record<string, unknown> | null = null;
+          let stateError: string | undefined;
+          try {
+            const s = await actuator.read(t);
+            state = {
+              replicas: s.replicas,
+              setpoint: s.setpoint,
+              ...(s.hpa ? { hpa: s.hpa } : {}),
+              ...(s.floor ? { floor: { ...s.floor, expiresAt: ms(s.floor.expiresAt) } } : {}),
+            };
+          } catch (e) {
+            stateError = (e as Error).message;
+          }
+          const ev = deps.lastEvaluation(t.name);
+          const pending = store.listRecommendations({ target: t.name, status: 'pending', limit: 5 });
+          return {
+            name: t.name,
+            namespace: t.namespace,
+            workload: t.workload,
+            mode: t.workload.kind === 'HorizontalPodAutoscaler' ? 'hpa-floor' : 'scale',
+            query: t.query,
+            capacityPerReplica: t.capacityPerReplica,
+            targetUtilization: t.targetUtilization,
+            minReplicas: t.minReplicas,
+            maxReplicas: t.maxReplicas,
+            autoApplyEmergency: t.autoApplyEmergency ?? { enabled: false },
+            actuator: actuator.kind,
+            dryRun: actuator.dryRun,
+            state,
+            ...(stateError ? { stateError } : {}),
+            lastEvaluation: ev ? { ...ev, at: ms(ev.at) } : null,
+            pending: pending.map(renderRecommendation),
+          };
+        })
+      );
+      res.json({ targets });
+    })
+  );
+  return r;
+}

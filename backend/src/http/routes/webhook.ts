@@ -1,0 +1,86 @@
+/**
+ * POST /api/alerts/webhook: Grafana and Alertmanager notifications (the same envelope: an `alerts`
+ * array of {status, labels, annotations, startsAt, fingerprint}). Each firing alert with a `target`
+ * label raises an emergency recommendation for that target, once per alert fingerprint.
+ */
+import { createHash } from 'node:crypto';
+import express from 'express';
+import { z } from 'zod';
+import type { ActuationService, EmergencyOutcome } from '../../actuate/service';
+import { PrescalerError } from '../../errors';
+import { route } from '../app';
+import type { TokenAuth } from '../auth';
+import { renderAudit } from './render';
+
+const alertSchema = z
+  .object({
+    status: z.enum(['firing', 'resolved']),
+    labels: z.record(z.string()),
+    annotations: z.record(z.string()).optional(),
+    startsAt: z.string().optional(),
+    fingerprint: z.string().optional(),
+  })
+  .passthrough();
+
+const webhookSchema = z
+  .object({
+    // Alertmanager sends version "4"; Grafana sends orgId/state/title as well.
+    version: z.string().optional(),
+    orgId: z.number().optional(),
+    status: z.enum(['firing', 'resolved']).optional(),
+    alerts: z.array(alertSchema).max(1000),
+  })
+  .passthrough();
+
+function fingerprintOf(a: z.infer<typeof alertSchema>): string {
+  if (a.fingerprint) return a.fingerprint;
+  const labels = Object.keys(a.labels)
+    .sort()
+    .map((k) => [k, a.labels[k]]);
+  return createHash('sha256')
+    .update(JSON.stringify([labels, a.startsAt ?? '']))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth }) {
+  const r = express.Router();
+  r.post(
+    '/alerts/webhook',
+    deps.auth.require('operator'),
+    route(async (req, res) => {
+      const parsed = webhookSchema.safeParse(req.body);
+      if (!parsed.success) {
+        const detail = parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+          .join('; ');
+        throw new PrescalerError('bad_request', `not a Grafana or Alertmanager webhook payload: ${detail}`);
+      }
+      const body = parsed.data;
+      const source = body.orgId !== undefined || 'title' in body || 'state' in body ? 'grafana' : 'alertmanager';
+      const results: Array<
+        | (Omit<EmergencyOutcome, 'record'> & { record?: ReturnType<typeof renderAudit> })
+        | { alert: string; status: 'skipped'; message: string; target?: string }
+      > = [];
+      const handled = new Set<string>();
+      for (const a of body.alerts) {
+        const alert = a.labels.alertname ?? 'unnamed alert';
+        const target = a.labels.target;
+        if (a.status !== 'firing') {
+          results.push({ alert, target, status: 'skipped', message: 'resolved' });
+        } else if (!target) {
+          results.push({ alert, status: 'skipped', message: 'no "target" label' });
+        } else if (handled.has(target)) {
+          results.push({ alert, target, status: 'skipped', message: 'another alert in this notification already handled this target' });
+        } else {
+          handled.add(target);
+          const o = await deps.service.raiseEmergency({ target, alertName: alert, fingerprint: fingerprintOf(a) });
+          results.push({ ...o, record: o.record && renderAudit(o.record) });
+        }
+      }
+      res.json({ source, results });
+    })
+  );
+  return r;
+}

@@ -1,0 +1,124 @@
+/** Wires config, source, models, store and HTTP into a running server; used by main.ts and the tests. */
+import type { AddressInfo } from 'node:net';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { ActuationService, createActuator, type Actuator } from './actuate';
+import type { Config } from './config';
+import { loadAnomalyModel } from './anomaly';
+import { loadForecaster } from './forecast/lstm';
+import { createApp, type Models } from './http/app';
+import { Metrics } from './http/metrics';
+import { scalingRouters } from './http/routes';
+import { EvaluationLoop } from './loop';
+import { createSource } from './sources';
+import { Store } from './store/store';
+
+export interface RunningServer {
+  url: string;
+  server: http.Server;
+  models: Models;
+  store: Store;
+  actuator: Actuator;
+  service: ActuationService;
+  loop: EvaluationLoop;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Replaces the configured actuator (tests). */
+  actuator?: Actuator;
+  /** Default true: evaluate at once, then every evaluation.interval. */
+  startLoop?: boolean;
+}
+
+export async function loadModels(modelsDir: string, logger: Logger): Promise<Models> {
+  const models: Models = {};
+  try {
+    models.forecaster = await loadForecaster(path.join(modelsDir, 'forecaster'));
+  } catch (e) {
+    models.forecasterError = (e as Error).message;
+    logger.error({ err: models.forecasterError }, 'forecaster not loaded: /api/forecast answers 503');
+  }
+  try {
+    models.anomaly = loadAnomalyModel(path.join(modelsDir, 'anomaly'));
+  } catch (e) {
+    models.anomalyError = (e as Error).message;
+    logger.error({ err: models.anomalyError }, 'anomaly detector not loaded: /api/anomalies answers 503');
+  }
+  return models;
+}
+
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const metrics = new Metrics();
+  const source = createSource({
+    prometheusUrl: config.prometheus?.url,
+    prometheusBearerToken: config.prometheus?.bearerToken,
+    timeoutMs: config.limits.upstreamTimeout * 1000,
+    maxPointsPerSeries: config.limits.maxPointsPerSeries,
+    maxSeries: config.limits.maxSeriesPerQuery,
+    onUpstreamLatency: (seconds: number, outcome: string) => metrics.upstreamDuration.observe({ outcome }, seconds),
+  });
+  const models = await loadModels(config.modelsDir, logger);
+  const store = new Store(config.dbPath);
+  let actuator: Actuator;
+  try {
+    actuator = opts.actuator ?? createActuator(config, store);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  const service = new ActuationService({ config, store, actuator, logger });
+  // Decisions a crash left without an outcome are settled before anything new is decided.
+  const reconciled = await service.reconcile();
+  if (reconciled.length) logger.warn({ records: reconciled.map((r) => [r.id, r.outcome]) }, 'reconciled interrupted actions');
+  const loop = new EvaluationLoop({ config, source, models, store, actuator, service, metrics, logger });
+  const routers = scalingRouters({ config, store, actuator, service, lastEvaluation: (t) => loop.status(t) });
+  const app = createApp({ config, source, models, metrics, logger, routers });
+
+  const server = http.createServer(app);
+  // Slow clients must not pin sockets forever; a forecast over 1000 series still fits well inside.
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  logger.info(
+    {
+      port,
+      source: source.kind,
+      forecaster: models.forecaster?.metadata.id ?? null,
+      anomaly: models.anomaly?.id ?? null,
+      actuator: actuator.kind,
+      targets: config.targets.map((t) => t.name),
+      db: config.dbPath,
+    },
+    'prescaler listening'
+  );
+  if (opts.startLoop ?? true) loop.start();
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    models,
+    store,
+    actuator,
+    service,
+    loop,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await loop.stop();
+        await service.close();
+        store.close();
+      })()),
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * The real backend over a real Prometheus: Debian's prometheus, backfilled with promtool from
+ * OpenMetrics, queried through the backend's HTTP API. Also the upstream failures: unreachable (502),
+ * slower than the timeout (504), a PromQL syntax error (400 with Prometheus' own message).
+ */
+import pino from 'pino';
+import { loadConfig } from '../backend/src/config';
+import { startServer, type RunningServer } from '../backend/src/server';
+import type { Point } from '../backend/src/series/types';
+import { freePort, startPrometheus, type BackfillSeries, type RunningPrometheus } from './helpers/prometheus';
+import { startSlowServer, type SlowServer } from './helpers/slow-server';
+
+const STEP = 600;
+// Three days of data ending well before "now", so the backfilled blocks never overlap Prometheus' head.
+const END = Math.floor(Date.now() / 1000 / 3600) * 3600 - 6 * 3600;
+const START = END - 3 * 86400;
+
+function cpuSeries(pod: string, base: number, opts: { gap?: [number, number]; nanAt?: number[] } = {}): BackfillSeries {
+  const points: Point[] = [];
+  for (let t = START; t <= END; t += 60) {
+    if (opts.gap && t >= opts.gap[0] && t < opts.gap[1]) continue;
+    const daily = Math.sin((2 * Math.PI * (t % 86400)) / 86400);
+    let v = base * (1 + 0.5 * daily) + 0.05 * base * Math.sin(t / 700);
+    if (opts.nanAt?.some((x) => Math.abs(x - t) < 30)) v = NaN;
+    points.push([t, v]);
+  }
+  return { labels: { __name__: 'workload_cpu_cores', namespace: 'shop', pod }, points };
+}
+
+let prom: RunningPrometheus;
+const servers: RunningServer[] = [];
+const silent = pino({ level: 'silent' });
+
+async function backend(env: Record<string, string>): Promise<RunningServer> {
+  const s = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env }), { logger: silent });
+  servers.push(s);
+  return s;
+}
+
+async function post(srv: RunningServer, path: string, body: unknown) {
+  const res = await fetch(srv.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+let api: RunningServer;
+beforeAll(async () => {
+  prom = await startPrometheus({
+    series: [
+      cpuSeries('web-1', 2),
+      cpuSeries('web-2', 3, { nanAt: [END - 3 * 3600, END - 2 * 3600] }),
+      // A 6-hour hole a day before the end.
+      cpuSeries('batch-1', 1, { gap: [END - 30 * 3600, END - 24 * 3600] }),
+      {
+        labels: { __name__: 'workload_weird', pod: 'inf' },
+        points: Array.from({ length: 700 }, (_, i): Point => [END - 699 * 300 + i * 300, i % 50 === 0 ? Infinity : 1 + (i % 7)]),
+      },
+    ],
+  });
+  api = await backend({ PROMETHEUS_URL: prom.url });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await prom?.stop();
+});
+
+describe('over a real Prometheus', () => {
+  it('reports the prometheus source in health', async () => {
+    const body = await (await fetch(api.url + '/api/health')).json();
+    expect(body.source).toBe('prometheus');
+  });
+
+  it('forecasts every series of a multi-series PromQL query', async () => {
+    const { status, body } = await post(api, '/api/forecast', {
+      query: 'workload_cpu_cores{namespace="shop", pod=~"web-.*"}',
+      start: END - 86400,
+      end: END,
+      step: STEP,
+    });
+    expect(status).toBe(200);
+    expect(body.series.map((s: { labels: { pod: string } }) => s.labels.pod).sort()).toEqual(['web-1', 'web-2']);
+    for (const s of body.series) {
+      expect(s.actual.length).toBeGreaterThan(140);
+      expect(s.forecast).toHaveLength(6);
+      expect(s.forecast[0][0]).toBe((END + STEP) * 1000);
+      // A smooth daily cycle: the 60-minute forecast must stay near the level of the series.
+      const last = s.actual.at(-1)[1];
+      for (const [, v, lo, hi] of s.forecast) {
+        expect(Math.abs(v - last)).toBeLessThan(last);
+        expect(lo).toBeLessThanOrEqual(v);
+        expect(hi).toBeGreaterThanOrEqual(v);
+      }
+    }
+  });
+
+  it('forecasts a PromQL aggregation', async () => {
+    const { status, body } = await post(api, '/api/forecast', {
+      query: 'sum by (namespace) (workload_cpu_cores)',
+      start: END - 86400,
+      end: END,
+    });
+    expect(status).toBe(200);
+    expect(body.series).toHaveLength(1);
+    expect(body.series[0].labels).toEqual({ namespace: 'shop' });
+  });
+
+  it('leaves NaN samples out of actual and still forecasts', async () => {
+    const { status, body } = await post(api, '/api/forecast', {
+      query: 'workload_cpu_cores{pod="web-2"}',
+      start: END - 86400,
+      end: END,
+      step: 60,
+    });
+    expect(status).toBe(200);
+    const s = body.series[0];
+    expect(s.actual.every(([, v]: number[]) => Number.isFinite(v))).toBe(true);
+    expect(s.actual.length).toBeLessThan(1441);
+    expect(s.forecast).toHaveLength(6);
+  });
+
+  it('skips ±Inf samples when scoring anomalies', async () => {
+    const { status, body } = await post(api, '/api/anomalies', {
+      query: 'workload_weird',
+      start: END - 5 * 3600,
+      end: END,
+      step: 300,
+    });
+    expect(status).toBe(200);
+    expect(body.series[0].scores.length).toBeGreaterThan(50);
+    for (const [, s] of body.series[0].scores) expect(Number.isFinite(s)).toBe(true);
+  });
+
+  it('forecasts from the stretch after a gap, and scores anomalies around it', async () => {
+    const range = { query: 'workload_cpu_cores{pod="batch-1"}', start: END - 2 * 86400, end: END };
+    const f = await post(api, '/api/forecast', range);
+    expect(f.status).toBe(200);
+    const times = f.body.series[0].actual.map(([t]: number[]) => t / 1000);
+    expect(times.some((t: number) => t > END - 30 * 3600 + 600 && t < END - 24 * 3600 - 600)).toBe(false);
+    expect(f.body.series[0].forecast).toHaveLength(6);
+    const a = await post(api, '/api/anomalies', range);
+    expect(a.status).toBe(200);
+    const scored = a.body.series[0].scores.map(([t]: number[]) => t / 1000);
+    expect(scored.some((t: number) => t > END - 30 * 3600 && t < END - 24 * 3600)).toBe(false);
+  });
+
+  it('answers 422 when only the stretch after a gap is asked for and it is too short', async () => {
+    const { status, body } = await post(api, '/api/forecast', {
+      query: 'workload_cpu_cores{pod="batch-1"}',
+      start: END - 25 * 3600,
+      end: END - 23 * 3600,
+    });
+    expect(status).toBe(422);
+    expect(body.error.code).toBe('insufficient_history');
+  });
+
+  it('answers an empty list for a range with no data', async () => {
+    const { status, body } = await post(api, '/api/forecast', {
+      query: 'workload_cpu_cores',
+      start: START - 10 * 86400,
+      end: START - 9 * 86400,
+    });
+    expect(status).toBe(200);
+    expect(body).toEqual({ series: [] });
+  });
+
+  it("passes Prometheus' parse error on as a 400", async () => {
+    const { status, body } = await post(api, '/api/forecast', { query: 'sum(rate(workload_cpu_cores[5m]', end: END });
+    expect(status).toBe(400);
+    expect(body.error.code).toBe('bad_query');
+    expect(body.error.message).toMatch(/parse error/);
+    expect((await fetch(api.url + '/api/health')).status).toBe(200);
+  });
+
+  it('answers 413 before asking Prometheus for too many points', async () => {
+    const { status, body } = await post(api, '/api/anomalies', { query: 'up', start: START, end: END, step: 1 });
+    expect(status).toBe(413);
+    expect(body.error.code).toBe('too_large');
+  });
+});
+
+describe('when Prometheus misbehaves', () => {
+  let slow: SlowServer;
+  afterAll(() => slow?.stop());
+
+  it('answers 502 when Prometheus is unreachable', async () => {
+    const port = await freePort();
+    const srv = await backend({ PROMETHEUS_URL: `http://127.0.0.1:${port}` });
+    const { status, body } = await post(srv, '/api/forecast', { query: 'up', end: END });
+    expect(status).toBe(502);
+    expect(body.error.code).toBe('upstream_error');
+    expect(body.error.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
+    expect((await fetch(srv.url + '/api/health')).status).toBe(200);
+  });
+
+  it('answers 504 when Prometheus is slower than the timeout', async () => {
+    slow = await startSlowServer({ delayMs: 5000 });
+    const cfg = require('node:path').join(require('node:os').tmpdir(), `prescaler-timeout-${process.pid}.yaml`);
+    require('node:fs').writeFileSync(cfg, 'limits: {upstreamTimeout: 0.3}\n');
+    const srv = await backend({ PROMETHEUS_URL: slow.url, PRESCALER_CONFIG: cfg });
+    const t0 = Date.now();
+    const { status, body } = await post(srv, '/api/forecast', { query: 'up', end: END });
+    expect(status).toBe(504);
+    expect(body.error.code).toBe('upstream_timeout');
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect((await fetch(srv.url + '/api/health')).status).toBe(200);
+  });
+});
