@@ -28,7 +28,11 @@ module.exports = {
       testEnvironment: 'jsdom',
       roots: ['<rootDir>/src'],
       setupFilesAfterEnv: ['<rootDir>/src/test-setup.ts'],
-      transform: { '^.+\\.(t|j)sx?$': swc },
+      transform: { '^.+\\.(t|j)sx?$': swc, '^.+\\.mjs$': swc },
+      // ESM-only dependencies of @grafana/data and @grafana/ui must go through swc too.
+      transformIgnorePatterns: [
+        '/node_modules/(?!(@wojtekmaj/date-utils|mimic-function|memoize|get-user-locale|react-calendar|marked|d3|d3-[a-z-]+|internmap|delaunator|robust-predicates|ol|uuid|react-colorful|rxjs|ml-matrix|is-what|copy-anything)/)',
+      ],
       moduleNameMapper: { '\\.(css|scss|svg|png)$': '<rootDir>/src/__mocks__/file.ts' },
     },
     {

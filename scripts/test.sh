@@ -16,7 +16,7 @@ echo "== unit tests" >&2
 npx jest --selectProjects backend frontend --json --outputFile "$results/unit.json"
 
 echo "== integration tests (real Prometheus, SQLite, child processes)" >&2
-npx jest --selectProjects integration --runInBand --json --outputFile "$results/integration.json"
+npx jest --selectProjects integration --runInBand --json --outputFile "$results/integration.json" "$results/e2e.json"
 
 echo "== build + end-to-end tests (real Chromium)" >&2
 npm run -s build
@@ -29,4 +29,4 @@ node -e '
     p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests;
   }
   console.log(`tests: ${p} passed, ${f} failed, ${s} skipped`);
-' "$results/unit.json" "$results/integration.json" "$results/e2e.json"
+'  "$results/unit.json" "$results/integration.json" "$results/e2e.json"

@@ -64,6 +64,15 @@ export class IsolationForest {
   private heightLimit = 0;
   private nFeatures = 0;
   private trees: IsolationTree[] = [];
+  /** All trees packed into typed arrays (node ids offset per tree): scoring is the hot path of the API. */
+  private packed?: {
+    roots: Int32Array;
+    feature: Int32Array;
+    threshold: Float64Array;
+    left: Int32Array;
+    right: Int32Array;
+    leafPath: Float64Array;
+  };
 
   constructor(opts: IsolationForestOptions = {}) {
     this.nTrees = opts.nTrees ?? 100;
@@ -101,6 +110,7 @@ export class IsolationForest {
     this.nFeatures = d;
     this.psi = Math.min(this.requestedSampleSize, n);
     this.heightLimit = Math.ceil(Math.log2(this.psi));
+    this.packed = undefined;
     const rand = mulberry32(this.seed);
     const idx = new Int32Array(n);
     this.trees = [];
@@ -169,17 +179,46 @@ export class IsolationForest {
     return tree;
   }
 
+  private pack() {
+    const total = this.trees.reduce((n, t) => n + t.feature.length, 0);
+    const p = {
+      roots: new Int32Array(this.trees.length),
+      feature: new Int32Array(total),
+      threshold: new Float64Array(total),
+      left: new Int32Array(total),
+      right: new Int32Array(total),
+      leafPath: new Float64Array(total),
+    };
+    let base = 0;
+    this.trees.forEach((t, k) => {
+      p.roots[k] = base;
+      for (let i = 0; i < t.feature.length; i++) {
+        p.feature[base + i] = t.feature[i];
+        p.threshold[base + i] = t.threshold[i];
+        p.left[base + i] = base + t.left[i];
+        p.right[base + i] = base + t.right[i];
+        p.leafPath[base + i] = t.leafPath[i];
+      }
+      base += t.feature.length;
+    });
+    return (this.packed = p);
+  }
+
   /** Mean path length E(h(x)) over the trees. */
   pathLength(x: ArrayLike<number>): number {
     this.requireFitted();
+    const { roots, feature, threshold, left, right, leafPath } = this.packed ?? this.pack();
     let sum = 0;
-    for (const tree of this.trees) {
-      let node = 0;
-      const { feature, threshold, left, right } = tree;
-      while (feature[node] >= 0) node = x[feature[node]] < threshold[node] ? left[node] : right[node];
-      sum += tree.leafPath[node];
+    for (let k = 0; k < roots.length; k++) {
+      let node = roots[k];
+      let f = feature[node];
+      while (f >= 0) {
+        node = x[f] < threshold[node] ? left[node] : right[node];
+        f = feature[node];
+      }
+      sum += leafPath[node];
     }
-    return sum / this.trees.length;
+    return sum / roots.length;
   }
 
   /** Anomaly score s(x, ψ) = 2^(−E(h(x))/c(ψ)) in (0, 1]: near 1 isolated, ≤ 0.5 ordinary. */

@@ -1,0 +1,147 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PrescalerError } from '../errors';
+import { resample } from '../series/resample';
+import type { Point } from '../series/types';
+import { fitDetector } from './detector';
+import type { FeatureConfig } from './features';
+import { historyNeeded, loadAnomalyModel, saveAnomalyModel, scoreSegments, type AnomalyMetadata } from './index';
+import { mulberry32 } from './isolation-forest';
+
+const STEP = 600;
+const cfg: FeatureConfig = {
+  window: 24,
+  shortWindow: 3,
+  names: ['value', 'diff', 'zscore', 'spread_ratio'],
+  seasonSeconds: 86400,
+  seasonToleranceSeconds: 1800,
+};
+
+function values(n: number, seed: number): number[] {
+  const r = mulberry32(seed);
+  return Array.from({ length: n }, (_, i) => 2 + Math.sin((2 * Math.PI * i) / 144) + 0.2 * (r() - 0.5));
+}
+
+const { detector } = fitDetector(
+  [1, 2].map((k) => ({ name: `s${k}`, step: STEP, values: values(600, k) })),
+  { features: cfg, seed: 1, nTrees: 40 }
+);
+const meta: Omit<AnomalyMetadata, 'forestSha256'> = {
+  id: 'prescaler-iforest',
+  version: '0.0.1-test',
+  createdAt: '2026-01-01T00:00:00Z',
+  algorithm: 'test',
+  training: { method: 'test', step: '600', datasets: [], featureRows: 0 },
+  features: cfg,
+  forest: { nTrees: 40, sampleSize: 256, heightLimit: 8, seed: 1 },
+  threshold: { value: detector.threshold, policy: detector.thresholdPolicy },
+  onsetSeconds: detector.onsetSeconds,
+};
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-anomaly-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('loadAnomalyModel', () => {
+  it('loads what saveAnomalyModel wrote, scoring identically', () => {
+    saveAnomalyModel(dir, detector, meta);
+    const model = loadAnomalyModel(dir);
+    expect(model.id).toBe('prescaler-iforest');
+    expect(model.version).toBe('0.0.1-test');
+    const seg = { start: 0, step: STEP, values: values(300, 5) };
+    const again = scoreSegments(model, [seg]);
+    const direct = scoreSegments({ ...model, detector }, [seg]);
+    expect(again).toEqual(direct);
+  });
+
+  it('names the file and the fault when something is missing or corrupt', () => {
+    expect(() => loadAnomalyModel(dir)).toThrow(`${path.join(dir, 'metadata.json')}: file not found`);
+    saveAnomalyModel(dir, detector, meta);
+    fs.rmSync(path.join(dir, 'forest.json'));
+    expect(() => loadAnomalyModel(dir)).toThrow(`${path.join(dir, 'forest.json')}: file not found`);
+    saveAnomalyModel(dir, detector, meta);
+    fs.writeFileSync(path.join(dir, 'forest.json'), '{"trees": [');
+    expect(() => loadAnomalyModel(dir)).toThrow(/forest\.json: not valid JSON/);
+    const forest = JSON.parse(fs.readFileSync(path.join(saveAnomalyModel(dir, detector, meta) && dir, 'forest.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'forest.json'), JSON.stringify({ ...forest, threshold: 0.1 }));
+    expect(() => loadAnomalyModel(dir)).toThrow(/forest\.json: SHA-256 .* does not match/);
+    fs.writeFileSync(path.join(dir, 'metadata.json'), '{oops');
+    expect(() => loadAnomalyModel(dir)).toThrow(/metadata\.json: not valid JSON/);
+    fs.writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify({ id: 'x' }));
+    expect(() => loadAnomalyModel(dir)).toThrow(/metadata\.json: "version" missing/);
+  });
+
+  it('reports a forest that parses but is malformed', () => {
+    const bad = JSON.stringify({ features: cfg, threshold: 0.6, forest: { format: 'nope' } });
+    const sha = require('crypto').createHash('sha256').update(bad).digest('hex');
+    fs.writeFileSync(path.join(dir, 'forest.json'), bad);
+    fs.writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify({ ...meta, forestSha256: sha }));
+    expect(() => loadAnomalyModel(dir)).toThrow(/forest\.json: unknown forest format/);
+  });
+});
+
+describe('scoreSegments', () => {
+  const model = { id: 'prescaler-iforest', version: 't', detector, metadata: meta as AnomalyMetadata };
+
+  it('scores every point with enough past, in [0, 1], and lists those over the threshold', () => {
+    const v = values(400, 8);
+    v[350] += 3;
+    const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
+    const segments = resample(points, STEP);
+    const r = scoreSegments(model, segments);
+    const need = historyNeeded(model, STEP) / STEP;
+    expect(need).toBe(24 + 144 + 3);
+    expect(r.scores).toHaveLength(400 - need);
+    expect(r.scores[0][0]).toBe(points[need][0]);
+    for (const [, s] of r.scores) expect(s >= 0 && s <= 1).toBe(true);
+    expect(r.threshold).toBe(detector.threshold);
+    expect(r.anomalies.map((a) => a[0])).toContain(points[350][0]);
+    const spike = r.anomalies.find((a) => a[0] === points[350][0])!;
+    expect(spike[1]).toBe(v[350]);
+  });
+
+  it('skips segments that are too short but scores the others', () => {
+    const r = scoreSegments(model, [
+      { start: 0, step: STEP, values: values(50, 1) },
+      { start: 200 * STEP, step: STEP, values: values(250, 2) },
+    ]);
+    expect(r.scores).toHaveLength(250 - 171);
+    expect(r.scores[0][0]).toBe(200 * STEP + 171 * STEP);
+  });
+
+  it('throws insufficient_history when no segment is long enough', () => {
+    try {
+      scoreSegments(model, [{ start: 0, step: STEP, values: values(144, 1) }]);
+      throw new Error('no error');
+    } catch (e) {
+      expect(e).toBeInstanceOf(PrescalerError);
+      expect((e as PrescalerError).code).toBe('insufficient_history');
+      expect((e as Error).message).toMatch(/need 172 evenly spaced points .*28\.5 h .*longest segment has 144/);
+    }
+    expect(() => scoreSegments(model, [])).toThrow(/no data points/);
+  });
+
+  it('scores 1000 series of 320 points quickly', () => {
+    const segs = Array.from({ length: 1000 }, (_, k) => ({ start: 0, step: STEP, values: values(320, k) }));
+    const t0 = Date.now();
+    for (const s of segs) scoreSegments(model, [s]);
+    // A generous bound for a shared CI machine; `npm run bench` reports the real figure.
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+});
+
+const SHIPPED = path.resolve(__dirname, '../../../models/anomaly');
+(fs.existsSync(path.join(SHIPPED, 'metadata.json')) ? describe : describe.skip)('the shipped model', () => {
+  it('loads, and its metadata says what it was trained on and how it scored', () => {
+    const model = loadAnomalyModel(SHIPPED);
+    expect(model.id).toMatch(/^prescaler/);
+    const m = model.metadata;
+    expect(m.training.datasets.length).toBeGreaterThan(0);
+    for (const d of m.training.datasets) expect(d.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.training.datasets.map((d) => d.file)).not.toContain('nab-aws-cloudwatch.csv');
+    expect(m.threshold.value).toBe(model.detector.threshold);
+  });
+});

@@ -1,0 +1,40 @@
+// Backend answers shaped exactly like DESIGN §2 (times in Unix ms), small enough to check by hand.
+import { AnomaliesResponse, ForecastResponse } from '../shared/contract';
+
+export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
+export const STEP = 600_000;
+
+export const forecastResponse: ForecastResponse = {
+  series: [
+    {
+      labels: { deployment: 'web', namespace: 'default' },
+      actual: [
+        [T0, 1.0],
+        [T0 + STEP, 1.2],
+        [T0 + 2 * STEP, null],
+        [T0 + 3 * STEP, 1.6],
+      ],
+      forecast: [
+        [T0 + 4 * STEP, 1.8, 1.5, 2.1],
+        [T0 + 5 * STEP, 2.0, 1.6, 2.4],
+      ],
+      model: 'lstm',
+    },
+  ],
+};
+
+export const anomaliesResponse: AnomaliesResponse = {
+  series: [
+    {
+      labels: { deployment: 'web', namespace: 'default' },
+      scores: [
+        [T0, 0.1],
+        [T0 + STEP, 0.92],
+        [T0 + 2 * STEP, null],
+        [T0 + 3 * STEP, 0.2],
+      ],
+      anomalies: [[T0 + STEP, 1.2, 0.92]],
+      threshold: 0.7,
+    },
+  ],
+};

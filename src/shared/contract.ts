@@ -1,0 +1,121 @@
+// The backend's HTTP contract (DESIGN §2) as seen from the browser: response shapes and error decoding.
+import { isFetchError } from '@grafana/runtime';
+
+export const APP_ID = 'prescaler-autoscaling-app';
+export const DATASOURCE_ID = 'prescaler-forecast-datasource';
+export const PANEL_ID = 'prescaler-forecast-panel';
+
+/** Base of the app's proxy routes (src/plugin.json); Grafana injects the token server-side. */
+export const APP_PROXY_BASE = `api/plugin-proxy/${APP_ID}`;
+/** Path prefix of the data source's proxy route (src/datasource/plugin.json). */
+export const DATASOURCE_ROUTE = 'backend';
+
+export type Labels = Record<string, string>;
+
+export interface HealthResponse {
+  status: string;
+  source: 'prometheus' | 'demo' | string;
+  models?: {
+    forecaster?: { id: string; version: string | number } | null;
+    anomaly?: { id: string; version: string | number } | null;
+  };
+  /** Present when status is degraded: what failed to load. */
+  errors?: string[];
+}
+
+/** Times are Unix milliseconds. */
+export interface ForecastSeries {
+  labels: Labels;
+  actual: Array<[number, number | null]>;
+  forecast: Array<[number, number, number, number]>;
+  model?: string | { id?: string; version?: string | number };
+  /** Set when this series could not be forecast (e.g. too little history); the others still are. */
+  warning?: string;
+}
+
+export interface ForecastResponse {
+  series: ForecastSeries[];
+}
+
+export interface AnomalySeries {
+  labels: Labels;
+  scores: Array<[number, number | null]>;
+  anomalies: Array<[number, number, number]>;
+  /** null when the series had too little history to score. */
+  threshold: number | null;
+  warning?: string;
+}
+
+export interface AnomaliesResponse {
+  series: AnomalySeries[];
+}
+
+export interface Recommendation {
+  id: string;
+  target: string;
+  currentReplicas: number;
+  recommendedReplicas: number;
+  reason: string;
+  forecast?: unknown;
+  /** Unix ms or RFC 3339, depending on how the backend renders it. */
+  expiresAt: number | string;
+  status: string;
+}
+
+export interface RecommendationsResponse {
+  recommendations: Recommendation[];
+}
+
+export interface AuditRecord {
+  id: string | number;
+  at: number | string;
+  actor: string;
+  target: string;
+  fromReplicas: number;
+  toReplicas: number;
+  recommendationId: string;
+  outcome: string;
+  dryRun: boolean;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+export function isApiErrorBody(value: unknown): value is ApiErrorBody {
+  const error = (value as ApiErrorBody | undefined)?.error;
+  return typeof error === 'object' && error !== null && typeof error.message === 'string';
+}
+
+export interface DecodedError {
+  status?: number;
+  code?: string;
+  message: string;
+}
+
+/**
+ * Turns whatever the fetch pipeline threw into one readable message: the backend's own
+ * `{error:{code,message}}`, Grafana's proxy errors (`{message}`), or a network failure.
+ */
+export function decodeError(err: unknown): DecodedError {
+  if (isFetchError(err)) {
+    const status = err.status;
+    if (isApiErrorBody(err.data)) {
+      return { status, code: err.data.error.code, message: err.data.error.message };
+    }
+    const proxyMessage = (err.data as { message?: unknown } | undefined)?.message;
+    if (typeof proxyMessage === 'string' && proxyMessage) {
+      return { status, message: proxyMessage };
+    }
+    return { status, message: err.statusText || `HTTP ${status}` };
+  }
+  if (err instanceof Error) {
+    return { message: err.message };
+  }
+  return { message: String(err) };
+}
+
+/** Times in backend answers are Unix ms; accept RFC 3339 too so a format slip does not blank the UI. */
+export function toEpochMs(value: number | string): number {
+  return typeof value === 'number' ? value : Date.parse(value);
+}

@@ -1,0 +1,307 @@
+// Browser side of the e2e harness: plays the part of Grafana's frontend. It registers the real shared
+// packages with SystemJS the way Grafana does (public/app/features/plugins/loader: `package:<name>`
+// modules behind an import map), provides BackendSrv/TemplateSrv, loads the built dist/**/module.js
+// through SystemJS (AMD) and renders the panel with data from the data source.
+import 'systemjs/dist/system.js';
+import 'systemjs/dist/extras/amd.js';
+import 'systemjs/dist/extras/named-register.js';
+
+import * as emotionCss from '@emotion/css';
+import * as emotionReact from '@emotion/react';
+import * as grafanaData from '@grafana/data';
+import * as grafanaRuntime from '@grafana/runtime';
+import * as grafanaUI from '@grafana/ui';
+import * as lodash from 'lodash';
+import * as react from 'react';
+import * as reactDom from 'react-dom';
+import * as reactDomClient from 'react-dom/client';
+import * as jsxRuntime from 'react/jsx-runtime';
+import * as rxjs from 'rxjs';
+import * as rxjsOperators from 'rxjs/operators';
+
+import {
+  AppPlugin,
+  DataFrame,
+  DataQueryRequest,
+  DataQueryResponse,
+  DataSourceInstanceSettings,
+  DataSourcePlugin,
+  LoadingState,
+  PanelPlugin,
+  PanelProps,
+  ScopedVars,
+  StandardEditorProps,
+  ThemeContext,
+  applyFieldOverrides,
+  standardEditorsRegistry,
+  createTheme,
+  dateTime,
+} from '@grafana/data';
+import {
+  BackendSrv,
+  BackendSrvRequest,
+  FetchError,
+  FetchResponse,
+  TemplateSrv,
+  config,
+  setBackendSrv,
+  setTemplateSrv,
+} from '@grafana/runtime';
+import { GlobalStyles, Input, Switch } from '@grafana/ui';
+import { Observable, from, isObservable, lastValueFrom } from 'rxjs';
+
+const System = (window as unknown as { System: SystemLike }).System;
+
+interface SystemLike {
+  set(id: string, module: object): void;
+  import(id: string): Promise<Record<string, unknown>>;
+  addImportMap(map: { imports: Record<string, string> }): void;
+}
+
+const shared: Record<string, object> = {
+  '@emotion/css': emotionCss,
+  '@emotion/react': emotionReact,
+  '@grafana/data': grafanaData,
+  '@grafana/runtime': grafanaRuntime,
+  '@grafana/ui': grafanaUI,
+  lodash: { ...lodash, __useDefault: true, default: lodash },
+  react,
+  'react-dom': reactDom,
+  'react-dom/client': reactDomClient,
+  'react/jsx-runtime': jsxRuntime,
+  rxjs,
+  'rxjs/operators': rxjsOperators,
+};
+
+const imports: Record<string, string> = {};
+for (const [name, module] of Object.entries(shared)) {
+  System.set(`package:${name}`, module);
+  imports[name] = `package:${name}`;
+}
+System.addImportMap({ imports });
+
+/** Grafana's backend_srv in brief: JSON in and out, non-2xx as a FetchError carrying the parsed body. */
+function fetchObservable<T>(options: BackendSrvRequest): Observable<FetchResponse<T>> {
+  return from(
+    (async () => {
+      const headers: Record<string, string> = { Accept: 'application/json', ...(options.headers ?? {}) };
+      let body: string | undefined;
+      if (options.data !== undefined && options.method && options.method !== 'GET') {
+        body = typeof options.data === 'string' ? options.data : JSON.stringify(options.data);
+        headers['Content-Type'] = headers['Content-Type'] ?? 'application/json';
+      }
+      const res = await window.fetch(options.url, { method: options.method ?? 'GET', headers, body });
+      const text = await res.text();
+      let data: unknown = text;
+      try {
+        data = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text, as Grafana does
+      }
+      if (!res.ok) {
+        const err: FetchError = { status: res.status, statusText: res.statusText, data, config: options };
+        throw err;
+      }
+      return {
+        data: data as T,
+        status: res.status,
+        statusText: res.statusText,
+        ok: res.ok,
+        headers: res.headers,
+        redirected: res.redirected,
+        type: res.type,
+        url: res.url,
+        config: options,
+      };
+    })()
+  );
+}
+
+// Grafana core registers its option editors at start-up (app/core/components/OptionsUI/registry); a panel's
+// option builder looks them up by id. These are the ones this panel uses, built from @grafana/ui.
+standardEditorsRegistry.setInit(() => [
+  {
+    id: 'text',
+    name: 'Text',
+    editor: ({ value, onChange }: StandardEditorProps<string>) => (
+      <Input value={value ?? ''} onChange={(e) => onChange(e.currentTarget.value)} />
+    ),
+  },
+  {
+    id: 'boolean',
+    name: 'Boolean',
+    editor: ({ value, onChange }: StandardEditorProps<boolean>) => (
+      <Switch value={Boolean(value)} onChange={(e) => onChange(e.currentTarget.checked)} />
+    ),
+  },
+]);
+
+const backendSrv = {
+  fetch: fetchObservable,
+  request: <T,>(options: BackendSrvRequest) => lastValueFrom(fetchObservable<T>(options)).then((r) => r.data),
+  datasourceRequest: <T,>(options: BackendSrvRequest) => lastValueFrom(fetchObservable<T>(options)),
+  get: <T,>(url: string) => lastValueFrom(fetchObservable<T>({ url })).then((r) => r.data),
+  post: <T,>(url: string, data?: unknown) =>
+    lastValueFrom(fetchObservable<T>({ url, method: 'POST', data })).then((r) => r.data),
+};
+setBackendSrv(backendSrv as unknown as BackendSrv);
+
+interface Variable {
+  value: string | string[];
+  multi?: boolean;
+  includeAll?: boolean;
+}
+
+/** Dashboard variables: $name, ${name} and [[name]], each value passed through the caller's formatter. */
+function makeTemplateSrv(vars: Record<string, Variable>): TemplateSrv {
+  const pattern = /\$(\w+)|\$\{(\w+)\}|\[\[(\w+)\]\]/g;
+  return {
+    getVariables: () => [],
+    containsTemplate: (target?: string) => Boolean(target && new RegExp(pattern.source).test(target)),
+    updateTimeRange: () => {},
+    replace: (target?: string, scopedVars?: ScopedVars, format?: Parameters<TemplateSrv['replace']>[2]) =>
+      (target ?? '').replace(pattern, (match, a, b, c) => {
+        const name = a ?? b ?? c;
+        const scoped = scopedVars?.[name];
+        const variable: Variable | undefined = scoped ? { value: scoped.value } : vars[name];
+        if (!variable) {
+          return match;
+        }
+        if (typeof format === 'function') {
+          return format(variable.value, variable);
+        }
+        return Array.isArray(variable.value) ? variable.value.join(',') : String(variable.value);
+      }),
+  };
+}
+
+export interface RunParams {
+  pluginBase: string;
+  datasourceUid: string;
+  backendUrl: string;
+  role: 'Viewer' | 'Editor' | 'Admin';
+  theme: 'dark' | 'light';
+  variables: Record<string, Variable>;
+  query: Record<string, unknown>;
+  from: number;
+  to: number;
+  width: number;
+  height: number;
+  panelOptions?: Record<string, unknown>;
+}
+
+export interface RunResult {
+  appPlugin: boolean;
+  health: { status: string; message: string };
+  frames: Array<{ name?: string; kind?: string; length: number }>;
+  errors: string[];
+}
+
+let root: reactDomClient.Root | undefined;
+
+async function run(params: RunParams): Promise<RunResult> {
+  config.bootData.user = {
+    ...config.bootData.user,
+    orgRole: params.role as grafanaData.OrgRole,
+    isGrafanaAdmin: false,
+  };
+  setTemplateSrv(makeTemplateSrv(params.variables));
+
+  const [appModule, dsModule, panelModule] = await Promise.all([
+    System.import(`${params.pluginBase}/module.js`),
+    System.import(`${params.pluginBase}/datasource/module.js`),
+    System.import(`${params.pluginBase}/panel/module.js`),
+  ]);
+  const appPlugin = appModule.plugin;
+  const dsPlugin = dsModule.plugin as DataSourcePlugin<grafanaData.DataSourceApi>;
+  const panelPlugin = panelModule.plugin as PanelPlugin;
+  if (!(dsPlugin instanceof DataSourcePlugin) || !(panelPlugin instanceof PanelPlugin)) {
+    throw new Error('module.js did not export `plugin` built with the shared @grafana/data');
+  }
+
+  const dsMeta = await (await window.fetch(`${params.pluginBase}/datasource/plugin.json`)).json();
+  const instanceSettings = {
+    id: 1,
+    uid: params.datasourceUid,
+    type: dsMeta.id,
+    name: 'Prescaler',
+    meta: dsMeta,
+    url: `/api/datasources/proxy/uid/${params.datasourceUid}`,
+    access: 'proxy',
+    jsonData: { backendUrl: params.backendUrl },
+    readOnly: false,
+  } as unknown as DataSourceInstanceSettings;
+  const ds = new dsPlugin.DataSourceClass(instanceSettings);
+  const health = (await ds.testDatasource()) as { status: string; message: string };
+
+  const range = { from: dateTime(params.from), to: dateTime(params.to), raw: { from: 'now-24h', to: 'now' } };
+  const request = {
+    requestId: 'e2e',
+    app: 'dashboard',
+    range,
+    interval: '10m',
+    intervalMs: 600_000,
+    targets: [{ refId: 'A', ...params.query }],
+    scopedVars: {},
+    timezone: 'utc',
+    startTime: Date.now(),
+  } as unknown as DataQueryRequest;
+  const result = ds.query(request);
+  const response: DataQueryResponse = isObservable(result) ? await lastValueFrom(result) : await result;
+
+  const theme = createTheme({ colors: { mode: params.theme } });
+  const replaceVariables = (value: string) => makeTemplateSrv(params.variables).replace(value);
+  // Grafana applies field config before a panel sees the frames; do the same so the panel gets what it would.
+  const series: DataFrame[] = applyFieldOverrides({
+    data: response.data as DataFrame[],
+    fieldConfig: panelPlugin.fieldConfigDefaults,
+    fieldConfigRegistry: panelPlugin.fieldConfigRegistry,
+    replaceVariables,
+    theme,
+    timeZone: 'utc',
+  });
+
+  const Panel = panelPlugin.panel as react.ComponentType<PanelProps>;
+  const props: PanelProps = {
+    id: 1,
+    data: { series, state: LoadingState.Done, timeRange: range, errors: response.errors },
+    timeRange: range,
+    timeZone: 'utc',
+    options: { ...panelPlugin.defaults, ...(params.panelOptions ?? {}) },
+    fieldConfig: panelPlugin.fieldConfigDefaults,
+    transparent: false,
+    width: params.width,
+    height: params.height,
+    title: 'Forecast',
+    renderCounter: 1,
+    replaceVariables,
+    onOptionsChange: () => {},
+    onFieldConfigChange: () => {},
+    onChangeTimeRange: () => {},
+    eventBus: new grafanaData.EventBusSrv(),
+  };
+
+  const container = document.getElementById('root')!;
+  root?.unmount();
+  root = reactDomClient.createRoot(container);
+  root.render(
+    <ThemeContext.Provider value={theme}>
+      <GlobalStyles />
+      <div
+        id="panel"
+        style={{ width: params.width, height: params.height, padding: 8, boxSizing: 'content-box' }}
+      >
+        <Panel {...props} />
+      </div>
+    </ThemeContext.Provider>
+  );
+
+  return {
+    appPlugin: appPlugin instanceof AppPlugin,
+    health,
+    frames: series.map((f) => ({ name: f.name, kind: f.meta?.custom?.prescaler?.kind, length: f.length })),
+    errors: (response.errors ?? []).map((e) => e.message ?? String(e)),
+  };
+}
+
+(window as unknown as { prescalerHarness: unknown }).prescalerHarness = { run };

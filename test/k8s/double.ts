@@ -1,0 +1,467 @@
+/**
+ * A Kubernetes API server double for tests: the real paths, bodies and status codes of apps/v1
+ * Deployments/StatefulSets with their `scale` subresource and autoscaling/v2 HorizontalPodAutoscalers,
+ * with discovery so kubectl can talk to it. Writes honour resourceVersion preconditions (409), and
+ * faults can be injected: RBAC denials (403), conflicting writers (409), slow answers (timeouts).
+ */
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+type Json = Record<string, unknown>;
+
+interface Workload {
+  kind: 'Deployment' | 'StatefulSet';
+  namespace: string;
+  name: string;
+  replicas: number;
+  rv: number;
+  uid: string;
+  generation: number;
+  created: string;
+}
+
+interface Hpa {
+  namespace: string;
+  name: string;
+  minReplicas: number;
+  maxReplicas: number;
+  currentReplicas: number;
+  scaleTargetRef: { apiVersion: string; kind: string; name: string };
+  annotations: Record<string, string>;
+  rv: number;
+  uid: string;
+  created: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  contentType?: string;
+  body?: unknown;
+  userAgent?: string;
+}
+
+export interface Faults {
+  /** "verb resource" pairs refused with 403, e.g. "patch deployments/scale". */
+  forbid: Set<string>;
+  /** The next N writes find that someone else wrote first (resourceVersion moves, 409). */
+  conflicts: number;
+  /** Milliseconds before answering writes (the write itself lands first when `applyBeforeDelay`). */
+  writeDelayMs: number;
+  applyBeforeDelay: boolean;
+}
+
+const RESOURCE_OF = { Deployment: 'deployments', StatefulSet: 'statefulsets' } as const;
+
+function status(code: number, reason: string, message: string, details?: Json): Json {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+}
+
+/** RFC 7386 JSON merge patch (strategic merge is the same for the scalar fields served here). */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Json = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
+  for (const [k, v] of Object.entries(patch as Json)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** RFC 6902 JSON patch, for the add/replace/remove/test operations clients send to these objects. */
+function jsonPatch(doc: unknown, ops: Array<{ op: string; path: string; value?: unknown }>): unknown {
+  const root = JSON.parse(JSON.stringify(doc));
+  for (const o of ops) {
+    const keys = o.path.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = keys.pop()!;
+    let node = root;
+    for (const k of keys) {
+      if (node[k] === undefined) throw new Error(`path ${o.path} not found`);
+      node = node[k];
+    }
+    if (o.op === 'add' || o.op === 'replace') node[last] = o.value;
+    else if (o.op === 'remove') delete node[last];
+    else if (o.op === 'test') {
+      if (JSON.stringify(node[last]) !== JSON.stringify(o.value)) throw new Error(`test failed at ${o.path}`);
+    } else throw new Error(`unsupported op ${o.op}`);
+  }
+  return root;
+}
+
+export class KubernetesApiDouble {
+  readonly token = 'test-token-' + Math.random().toString(36).slice(2);
+  readonly requests: RecordedRequest[] = [];
+  readonly faults: Faults = { forbid: new Set(), conflicts: 0, writeDelayMs: 0, applyBeforeDelay: true };
+  private readonly workloads = new Map<string, Workload>();
+  private readonly hpas = new Map<string, Hpa>();
+  private rv = 1000;
+  private server?: https.Server;
+  url = '';
+
+  addWorkload(kind: Workload['kind'], namespace: string, name: string, replicas: number): void {
+    this.workloads.set(`${RESOURCE_OF[kind]}/${namespace}/${name}`, {
+      kind,
+      namespace,
+      name,
+      replicas,
+      rv: ++this.rv,
+      uid: `uid-${name}-${this.rv}`,
+      generation: 1,
+      created: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+  }
+
+  addHpa(namespace: string, name: string, o: { minReplicas: number; maxReplicas: number; currentReplicas: number; target: string }): void {
+    this.hpas.set(`${namespace}/${name}`, {
+      namespace,
+      name,
+      minReplicas: o.minReplicas,
+      maxReplicas: o.maxReplicas,
+      currentReplicas: o.currentReplicas,
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: o.target },
+      annotations: {},
+      rv: ++this.rv,
+      uid: `uid-hpa-${name}`,
+      created: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+  }
+
+  replicas(kind: Workload['kind'], namespace: string, name: string): number | undefined {
+    return this.workloads.get(`${RESOURCE_OF[kind]}/${namespace}/${name}`)?.replicas;
+  }
+
+  hpa(namespace: string, name: string): Json | undefined {
+    const h = this.hpas.get(`${namespace}/${name}`);
+    return h && this.hpaObject(h);
+  }
+
+  removeWorkload(kind: Workload['kind'], namespace: string, name: string): void {
+    this.workloads.delete(`${RESOURCE_OF[kind]}/${namespace}/${name}`);
+  }
+
+  /** Someone else (another controller, a human) writes: the resourceVersion moves on. */
+  externalWrite(kind: Workload['kind'], namespace: string, name: string, replicas: number): void {
+    const w = this.workloads.get(`${RESOURCE_OF[kind]}/${namespace}/${name}`)!;
+    w.replicas = replicas;
+    w.rv = ++this.rv;
+  }
+
+  writes(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'PATCH' || r.method === 'PUT');
+  }
+
+  async start(): Promise<string> {
+    // HTTPS because client-go (kubectl) only sends a bearer token over TLS.
+    const tls = path.join(__dirname, 'tls');
+    this.server = https.createServer({ cert: fs.readFileSync(path.join(tls, 'cert.pem')), key: fs.readFileSync(path.join(tls, 'key.pem')) }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.handle(req, Buffer.concat(chunks).toString('utf8'))
+          .then(([code, body]) => {
+            res.writeHead(code, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify(body));
+          })
+          .catch((e) => {
+            res.writeHead(500, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify(status(500, 'InternalError', String(e))));
+          });
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => {
+      this.server?.close(() => r());
+      this.server?.closeAllConnections();
+    });
+  }
+
+  /** A kubeconfig file pointing at this server with its bearer token. */
+  writeKubeconfig(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-double-'))): string {
+    const file = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: double',
+        '  cluster:',
+        `    server: ${this.url}`,
+        `    certificate-authority-data: ${fs.readFileSync(path.join(__dirname, 'tls', 'cert.pem')).toString('base64')}`,
+        'users:',
+        '- name: prescaler',
+        '  user:',
+        `    token: ${this.token}`,
+        'contexts:',
+        '- name: double',
+        '  context: {cluster: double, user: prescaler, namespace: default}',
+        'current-context: double',
+        '',
+      ].join('\n')
+    );
+    return file;
+  }
+
+  private scaleObject(w: Workload): Json {
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: w.name, namespace: w.namespace, uid: w.uid, resourceVersion: String(w.rv), creationTimestamp: w.created },
+      spec: { replicas: w.replicas },
+      status: { replicas: w.replicas, selector: `app=${w.name}` },
+    };
+  }
+
+  private workloadObject(w: Workload): Json {
+    return {
+      kind: w.kind,
+      apiVersion: 'apps/v1',
+      metadata: {
+        name: w.name,
+        namespace: w.namespace,
+        uid: w.uid,
+        resourceVersion: String(w.rv),
+        generation: w.generation,
+        creationTimestamp: w.created,
+        labels: { app: w.name },
+      },
+      spec: {
+        replicas: w.replicas,
+        selector: { matchLabels: { app: w.name } },
+        template: { metadata: { labels: { app: w.name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+        ...(w.kind === 'StatefulSet' ? { serviceName: w.name } : {}),
+      },
+      status: {
+        observedGeneration: w.generation,
+        replicas: w.replicas,
+        readyReplicas: w.replicas,
+        availableReplicas: w.replicas,
+        updatedReplicas: w.replicas,
+      },
+    };
+  }
+
+  private hpaObject(h: Hpa): Json {
+    return {
+      kind: 'HorizontalPodAutoscaler',
+      apiVersion: 'autoscaling/v2',
+      metadata: {
+        name: h.name,
+        namespace: h.namespace,
+        uid: h.uid,
+        resourceVersion: String(h.rv),
+        creationTimestamp: h.created,
+        ...(Object.keys(h.annotations).length ? { annotations: { ...h.annotations } } : {}),
+      },
+      spec: {
+        scaleTargetRef: h.scaleTargetRef,
+        minReplicas: h.minReplicas,
+        maxReplicas: h.maxReplicas,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      },
+      status: { currentReplicas: h.currentReplicas, desiredReplicas: Math.max(h.currentReplicas, h.minReplicas) },
+    };
+  }
+
+  private discovery(p: string): Json | undefined {
+    const res = (name: string, kind: string, opts: Json = {}) => ({
+      name,
+      singularName: name.includes('/') ? '' : kind.toLowerCase(),
+      namespaced: true,
+      kind,
+      verbs: name.includes('/') ? ['get', 'patch', 'update'] : ['get', 'list', 'patch', 'update', 'watch'],
+      ...opts,
+    });
+    const scale = { group: 'autoscaling', version: 'v1' };
+    switch (p) {
+      case '/version':
+        return { major: '1', minor: '32', gitVersion: 'v1.32.0-double', platform: 'linux/amd64' };
+      case '/api':
+        return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.slice(8) }] };
+      case '/api/v1':
+        return { kind: 'APIResourceList', groupVersion: 'v1', resources: [res('namespaces', 'Namespace', { namespaced: false })] };
+      case '/apis':
+        return {
+          kind: 'APIGroupList',
+          apiVersion: 'v1',
+          groups: [
+            { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } },
+            {
+              name: 'autoscaling',
+              versions: [{ groupVersion: 'autoscaling/v2', version: 'v2' }],
+              preferredVersion: { groupVersion: 'autoscaling/v2', version: 'v2' },
+            },
+          ],
+        };
+      case '/apis/apps/v1':
+        return {
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: 'apps/v1',
+          resources: [
+            res('deployments', 'Deployment', { shortNames: ['deploy'], categories: ['all'] }),
+            res('deployments/scale', 'Scale', scale),
+            res('statefulsets', 'StatefulSet', { shortNames: ['sts'], categories: ['all'] }),
+            res('statefulsets/scale', 'Scale', scale),
+          ],
+        };
+      case '/apis/autoscaling/v2':
+        return {
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: 'autoscaling/v2',
+          resources: [res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', { shortNames: ['hpa'], categories: ['all'] })],
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  private async handle(req: http.IncomingMessage, raw: string): Promise<[number, unknown]> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const p = url.pathname;
+    const method = req.method ?? 'GET';
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      return [400, status(400, 'BadRequest', 'the body is not valid JSON')];
+    }
+    this.requests.push({ method, path: p, contentType: req.headers['content-type'], body, userAgent: req.headers['user-agent'] });
+
+    if (req.headers.authorization !== `Bearer ${this.token}`) return [401, status(401, 'Unauthorized', 'Unauthorized')];
+    if (method === 'GET') {
+      const d = this.discovery(p);
+      if (d) return [200, d];
+    }
+
+    let m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)(\/scale)?$/.exec(p);
+    if (m) {
+      const [, ns, resource, name, sub] = m;
+      const resName = resource + (sub ? '/scale' : '');
+      const verb = method === 'GET' ? 'get' : method === 'PATCH' ? 'patch' : method === 'PUT' ? 'update' : method.toLowerCase();
+      if (this.faults.forbid.has(`${verb} ${resName}`)) {
+        return [
+          403,
+          status(
+            403,
+            'Forbidden',
+            `${resource}.apps "${name}" is forbidden: User "system:serviceaccount:prescaler:prescaler" cannot ${verb} resource "${resName}" in API group "apps" in the namespace "${ns}"`,
+            { name, group: 'apps', kind: resource }
+          ),
+        ];
+      }
+      const w = this.workloads.get(`${resource}/${ns}/${name}`);
+      if (!w) return [404, status(404, 'NotFound', `${resource}.apps "${name}" not found`, { name, group: 'apps', kind: resource })];
+      const render = () => (sub ? this.scaleObject(w) : this.workloadObject(w));
+      if (method === 'GET') return [200, render()];
+      if (method !== 'PATCH') return [405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`)];
+      return this.write(req, body, render, () => {
+        const current = render();
+        const next = this.patchBody(req.headers['content-type'], current, body);
+        if (typeof next === 'string') return next;
+        const meta = (body as { metadata?: { resourceVersion?: string } })?.metadata;
+        if (meta?.resourceVersion !== undefined && meta.resourceVersion !== String(w.rv)) return 'conflict';
+        const replicas = (next as { spec?: { replicas?: unknown } }).spec?.replicas;
+        if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) return `spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`;
+        w.replicas = replicas;
+        w.rv = ++this.rv;
+        w.generation++;
+        return undefined;
+      }, `${resource}.apps "${name}"`);
+    }
+
+    m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers\/([^/]+)$/.exec(p);
+    if (m) {
+      const [, ns, name] = m;
+      const verb = method === 'GET' ? 'get' : method === 'PATCH' ? 'patch' : method.toLowerCase();
+      if (this.faults.forbid.has(`${verb} horizontalpodautoscalers`)) {
+        return [
+          403,
+          status(
+            403,
+            'Forbidden',
+            `horizontalpodautoscalers.autoscaling "${name}" is forbidden: User "system:serviceaccount:prescaler:prescaler" cannot ${verb} resource "horizontalpodautoscalers" in API group "autoscaling" in the namespace "${ns}"`,
+            { name, group: 'autoscaling', kind: 'horizontalpodautoscalers' }
+          ),
+        ];
+      }
+      const h = this.hpas.get(`${ns}/${name}`);
+      if (!h) return [404, status(404, 'NotFound', `horizontalpodautoscalers.autoscaling "${name}" not found`, { name, group: 'autoscaling', kind: 'horizontalpodautoscalers' })];
+      if (method === 'GET') return [200, this.hpaObject(h)];
+      if (method !== 'PATCH') return [405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')];
+      return this.write(req, body, () => this.hpaObject(h), () => {
+        const next = this.patchBody(req.headers['content-type'], this.hpaObject(h), body) as Json | string;
+        if (typeof next === 'string') return next;
+        const meta = (body as { metadata?: { resourceVersion?: string } })?.metadata;
+        if (meta?.resourceVersion !== undefined && meta.resourceVersion !== String(h.rv)) return 'conflict';
+        const spec = next.spec as { minReplicas?: number; maxReplicas?: number };
+        const min = spec.minReplicas ?? 1;
+        const max = spec.maxReplicas ?? h.maxReplicas;
+        if (!Number.isInteger(min) || min < 1) return `spec.minReplicas: Invalid value: ${min}: must be greater than or equal to 1`;
+        if (min > max) return `spec.maxReplicas: Invalid value: ${max}: must be greater than or equal to \`minReplicas\``;
+        h.minReplicas = min;
+        h.maxReplicas = max;
+        h.currentReplicas = Math.max(h.currentReplicas, min);
+        h.annotations = ((next.metadata as Json).annotations as Record<string, string>) ?? {};
+        h.rv = ++this.rv;
+        return undefined;
+      }, `horizontalpodautoscalers.autoscaling "${name}"`);
+    }
+    return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
+  }
+
+  private patchBody(contentType: string | undefined, current: Json, body: unknown): unknown {
+    const ct = (contentType ?? '').split(';')[0].trim();
+    try {
+      if (ct === 'application/merge-patch+json' || ct === 'application/strategic-merge-patch+json') return mergePatch(current, body);
+      if (ct === 'application/json-patch+json') return jsonPatch(current, body as Array<{ op: string; path: string; value?: unknown }>);
+    } catch (e) {
+      return `invalid patch: ${(e as Error).message}`;
+    }
+    return `unsupported-media-type:${ct}`;
+  }
+
+  /** Common write path: injected conflicts and delays, then the change, then 200 with the object. */
+  private async write(
+    req: http.IncomingMessage,
+    _body: unknown,
+    render: () => Json,
+    change: () => string | undefined,
+    what: string
+  ): Promise<[number, unknown]> {
+    if (this.faults.conflicts > 0) {
+      this.faults.conflicts--;
+      this.rv++;
+      // Another writer got there first: every object's resourceVersion the client holds is now stale.
+      for (const w of this.workloads.values()) w.rv = this.rv;
+      for (const h of this.hpas.values()) h.rv = this.rv;
+    }
+    const delay = this.faults.writeDelayMs;
+    let result: string | undefined;
+    if (!delay || this.faults.applyBeforeDelay) result = change();
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    // A request whose client gave up is not persisted (the API server cancels it with the request context).
+    if (delay && !this.faults.applyBeforeDelay) result = req.socket.destroyed || req.destroyed ? 'client went away' : change();
+    if (result === 'conflict') {
+      return [
+        409,
+        status(409, 'Conflict', `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`),
+      ];
+    }
+    if (result?.startsWith('unsupported-media-type:')) {
+      return [415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`)];
+    }
+    if (result) return [422, status(422, 'Invalid', `${what} is invalid: ${result}`)];
+    return [200, render()];
+  }
+}
