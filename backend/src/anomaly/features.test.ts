@@ -90,7 +90,7 @@ describe('computeFeatures', () => {
     const cfg: FeatureConfig = { ...plain, names: ['zscore', 'residual'] };
     const v = noise(200, 9);
     expect(() => computeFeatures(v, STEP, cfg)).toThrow(/needs one residual per point/);
-    const residuals = v.map((_, i) => (i === 120 ? 20 : i % 2 ? 0.5 : -0.5));
+    const residuals: number[] = v.map((_, i) => (i === 120 ? 20 : i % 2 ? 0.5 : -0.5));
     residuals[130] = NaN; // no forecast there: the point is skipped
     const f = computeFeatures(v, STEP, cfg, residuals);
     expect(f.index).not.toContain(130);
