@@ -16,7 +16,7 @@ echo "== unit tests" >&2
 npx jest --selectProjects backend frontend --json --outputFile "$results/unit.json"
 
 echo "== integration tests (real Prometheus, SQLite, child processes)" >&2
-npx jest --selectProjects integration --runInBand --json --outputFile "$results/integration.json" "$results/e2e.json"
+npx jest --selectProjects integration --runInBand --json --outputFile "$results/integration.json"
 
 echo "== build + end-to-end tests (real Chromium)" >&2
 npm run -s build
