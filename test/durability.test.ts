@@ -13,10 +13,12 @@ import Database from 'better-sqlite3';
 import { KubernetesApiDouble } from './k8s/double';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+// `node --import tsx`, not the tsx CLI: the CLI runs the program in a second process that would
+// outlive a SIGKILL sent to the first.
+const NODE_ARGS = ['--import', 'tsx', path.join(ROOT, 'backend/src/main.ts')];
 const OPERATOR = 'operator-token-0123456789';
 
-jest.setTimeout(120_000);
+jest.setTimeout(Number(process.env.DURABILITY_TIMEOUT ?? 120_000));
 
 interface Child {
   proc: ChildProcess;
@@ -60,7 +62,7 @@ targets:
 
 /** Starts the backend and resolves once it listens (PORT=0: the port comes from its log line). */
 function startBackend(env: Record<string, string>): Promise<Child> {
-  const proc = spawn(TSX, [path.join(ROOT, 'backend/src/main.ts')], {
+  const proc = spawn(process.execPath, NODE_ARGS, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -125,9 +127,16 @@ async function recommend(c: Child, fingerprint: string): Promise<string> {
   return body.results[0].recommendationId;
 }
 
-const apply = (c: Child, id: string) => fetch(`${c.url}/api/recommendations/${id}/apply`, { method: 'POST', headers: auth });
+const apply = (c: Child, id: string) =>
+  fetch(`${c.url}/api/recommendations/${id}/apply`, { method: 'POST', headers: auth });
 
-function auditRows(): Array<{ id: number; outcome: string; reconciled: number; recommendation_id: string; to_replicas: number }> {
+function auditRows(): Array<{
+  id: number;
+  outcome: string;
+  reconciled: number;
+  recommendation_id: string;
+  to_replicas: number;
+}> {
   const db = new Database(path.join(dir, 'prescaler.db'), { readonly: true });
   try {
     return db.prepare('SELECT * FROM audit ORDER BY id').all() as never;
@@ -137,8 +146,15 @@ function auditRows(): Array<{ id: number; outcome: string; reconciled: number; r
 }
 
 /** Applies with the seam set, waits until the child holds between decided and done, and kills it. */
-async function crashMidApply(env: Record<string, string>, phase: 'before-act' | 'after-act', fingerprint: string) {
-  const c = await startBackend({ ...env, PRESCALER_TEST_CRASH_AFTER_DECIDE: phase === 'before-act' ? '1' : 'after-act' });
+async function crashMidApply(
+  env: Record<string, string>,
+  phase: 'before-act' | 'after-act',
+  fingerprint: string
+) {
+  const c = await startBackend({
+    ...env,
+    PRESCALER_TEST_CRASH_AFTER_DECIDE: phase === 'before-act' ? '1' : 'after-act',
+  });
   const id = await recommend(c, fingerprint);
   const pending = apply(c, id).catch(() => undefined); // never answers: the process dies first
   await waitFor(() => c.stderr().includes(`PRESCALER_TEST_SEAM holding ${phase}`), 'the test seam');
@@ -168,7 +184,12 @@ describe('a crash between "decided" and "done"', () => {
     const third = await startBackend({});
     const { records } = await (await fetch(`${third.url}/api/audit`)).json();
     expect(records).toHaveLength(2);
-    expect(records[0]).toMatchObject({ recommendationId: id, outcome: 'failed', reconciled: true, dryRun: true });
+    expect(records[0]).toMatchObject({
+      recommendationId: id,
+      outcome: 'failed',
+      reconciled: true,
+      dryRun: true,
+    });
     expect(records[0].detail).toMatch(/did not take effect/);
     expect(records[1]).toMatchObject({ recommendationId: done, outcome: 'applied', reconciled: false });
     // Applying it again answers the same record and does not act.
@@ -197,7 +218,14 @@ describe('a crash between "decided" and "done"', () => {
       expect(auditRows().map((r) => r.outcome)).toEqual(['unknown']);
       const next = await startBackend(env);
       const { records } = await (await fetch(`${next.url}/api/audit`)).json();
-      expect(records).toEqual([expect.objectContaining({ recommendationId: id, outcome: 'applied', reconciled: true, dryRun: false })]);
+      expect(records).toEqual([
+        expect.objectContaining({
+          recommendationId: id,
+          outcome: 'applied',
+          reconciled: true,
+          dryRun: false,
+        }),
+      ]);
       const rec = await (await fetch(`${next.url}/api/recommendations/${id}`)).json();
       expect(rec.status).toBe('applied');
       expect(k8s.writes()).toHaveLength(1);
@@ -208,7 +236,9 @@ describe('a crash between "decided" and "done"', () => {
       const id = await crashMidApply(env, 'before-act', 'fp-k2');
       const next = await startBackend(env);
       const { records } = await (await fetch(`${next.url}/api/audit`)).json();
-      expect(records).toEqual([expect.objectContaining({ recommendationId: id, outcome: 'failed', reconciled: true })]);
+      expect(records).toEqual([
+        expect.objectContaining({ recommendationId: id, outcome: 'failed', reconciled: true }),
+      ]);
       expect(k8s.writes()).toHaveLength(0);
       expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(4);
       await kill(next);

@@ -8,16 +8,17 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './series/time';
 
-const duration = z
-  .union([z.number(), z.string()])
-  .transform((v, ctx) => {
-    const s = parseDuration(v);
-    if (s === undefined || !(s > 0)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not a positive duration (e.g. 60, 90s, 10m)` });
-      return z.NEVER;
-    }
-    return s;
-  });
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const s = parseDuration(v);
+  if (s === undefined || !(s > 0)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `"${v}" is not a positive duration (e.g. 60, 90s, 10m)`,
+    });
+    return z.NEVER;
+  }
+  return s;
+});
 
 const tokenSchema = z
   .object({
@@ -69,7 +70,10 @@ const targetSchema = z
 
 const fileSchema = z
   .object({
-    auth: z.object({ tokens: z.array(tokenSchema).default([]) }).strict().default({ tokens: [] }),
+    auth: z
+      .object({ tokens: z.array(tokenSchema).default([]) })
+      .strict()
+      .default({ tokens: [] }),
     targets: z.array(targetSchema).default([]),
     evaluation: z
       .object({ interval: duration.default(60), recommendationTtl: duration.default(900) })
@@ -89,7 +93,12 @@ const fileSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.targets.forEach((t, i) => {
-      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target "${t.name}"` });
+      if (seen.has(t.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'name'],
+          message: `duplicate target "${t.name}"`,
+        });
       seen.add(t.name);
     });
   });
@@ -114,7 +123,12 @@ export interface Config {
   tokens: ApiToken[];
   targets: TargetConfig[];
   evaluation: { interval: number; recommendationTtl: number };
-  limits: { maxPointsPerSeries: number; maxSeriesPerQuery: number; maxBodyBytes: number; upstreamTimeout: number };
+  limits: {
+    maxPointsPerSeries: number;
+    maxSeriesPerQuery: number;
+    maxBodyBytes: number;
+    upstreamTimeout: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -125,7 +139,9 @@ export class ConfigError extends Error {
 }
 
 function issueText(prefix: string, err: z.ZodError): string {
-  return err.issues.map((i) => `${prefix}${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+  return err.issues
+    .map((i) => `${prefix}${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
 }
 
 const envSchema = z.object({
@@ -175,27 +191,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       text = fs.readFileSync(vars.PRESCALER_CONFIG, 'utf8');
     } catch (err) {
-      throw new ConfigError(`PRESCALER_CONFIG: cannot read ${vars.PRESCALER_CONFIG}: ${(err as Error).message}`);
+      throw new ConfigError(
+        `PRESCALER_CONFIG: cannot read ${vars.PRESCALER_CONFIG}: ${(err as Error).message}`
+      );
     }
     try {
       fileRaw = YAML.parse(text) ?? {};
     } catch (err) {
-      throw new ConfigError(`PRESCALER_CONFIG ${vars.PRESCALER_CONFIG} is not valid YAML: ${(err as Error).message}`);
+      throw new ConfigError(
+        `PRESCALER_CONFIG ${vars.PRESCALER_CONFIG} is not valid YAML: ${(err as Error).message}`
+      );
     }
   }
   const f = fileSchema.safeParse(fileRaw);
   if (!f.success) throw new ConfigError(issueText('PRESCALER_CONFIG ', f.error));
   const file = f.data;
 
-  const tokens = file.auth.tokens.map((t, i) => ({ name: t.name, role: t.role, token: resolveToken(t, env, i) }));
+  const tokens = file.auth.tokens.map((t, i) => ({
+    name: t.name,
+    role: t.role,
+    token: resolveToken(t, env, i),
+  }));
   const short = tokens.findIndex((t) => t.token.length < 16);
-  if (short >= 0) throw new ConfigError(`PRESCALER_CONFIG auth.tokens.${short}: a token must be at least 16 characters`);
+  if (short >= 0)
+    throw new ConfigError(`PRESCALER_CONFIG auth.tokens.${short}: a token must be at least 16 characters`);
 
   const actuator = vars.PRESCALER_ACTUATOR ?? 'dry-run';
   return {
     port: vars.PORT,
     host: vars.HOST,
-    prometheus: vars.PROMETHEUS_URL ? { url: vars.PROMETHEUS_URL, bearerToken: vars.PROMETHEUS_BEARER_TOKEN } : undefined,
+    prometheus: vars.PROMETHEUS_URL
+      ? { url: vars.PROMETHEUS_URL, bearerToken: vars.PROMETHEUS_BEARER_TOKEN }
+      : undefined,
     dbPath: vars.PRESCALER_DB,
     modelsDir: vars.PRESCALER_MODELS,
     actuator,

@@ -119,7 +119,9 @@ export class EvaluationLoop {
     const { service, store, logger } = this.deps;
     // Housekeeping first: settle crashed decisions, revert expired floors, expire stale advice.
     await service.reconcile().catch((e) => logger.error({ err: (e as Error).message }, 'reconcile failed'));
-    await service.sweepFloors().catch((e) => logger.error({ err: (e as Error).message }, 'floor sweep failed'));
+    await service
+      .sweepFloors()
+      .catch((e) => logger.error({ err: (e as Error).message }, 'floor sweep failed'));
     store.expireDue(this.now());
     const out: TargetEvaluation[] = [];
     for (const t of this.deps.config.targets) {
@@ -136,7 +138,8 @@ export class EvaluationLoop {
     try {
       result = await this.evaluate(t, at);
     } catch (e) {
-      const reason = e instanceof EvaluationError ? e.reason : e instanceof PrescalerError ? e.code : 'internal';
+      const reason =
+        e instanceof EvaluationError ? e.reason : e instanceof PrescalerError ? e.code : 'internal';
       const message = (e as Error).message;
       metrics.evaluationErrors.inc({ target: t.name, reason });
       logger.warn({ target: t.name, reason, err: message }, 'evaluation of a target failed');
@@ -149,18 +152,26 @@ export class EvaluationLoop {
   private async evaluate(t: TargetConfig, now: number): Promise<TargetEvaluation> {
     const { config, source, models, store, actuator, metrics, logger } = this.deps;
     const forecaster = models.forecaster;
-    if (!forecaster) throw new EvaluationError('no_forecaster', `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`);
+    if (!forecaster)
+      throw new EvaluationError(
+        'no_forecaster',
+        `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`
+      );
     const step = forecaster.step ?? DEFAULT_STEP;
     const start = now - DAY;
     const series = await source.queryRange({ query: t.query, start, end: now, step });
     if (series.length === 0) throw new EvaluationError('no_data', `query returned no series: ${t.query}`);
     if (series.length > 1) {
-      throw new EvaluationError('multiple_series', `query returned ${series.length} series; a target's query must return one (wrap it in sum(...))`);
+      throw new EvaluationError(
+        'multiple_series',
+        `query returned ${series.length} series; a target's query must return one (wrap it in sum(...))`
+      );
     }
     const [f] = await forecastSeries(forecaster, series, { horizon: maxHorizon(forecaster), origin: start });
     if (!f.forecast.length) throw new EvaluationError('insufficient_history', f.warning ?? 'no forecast');
     const origin = f.forecast[0][0] - step;
-    for (const [ft, v] of f.forecast) metrics.forecast.set({ target: t.name, horizon: String(Math.round(ft - origin)) }, v);
+    for (const [ft, v] of f.forecast)
+      metrics.forecast.set({ target: t.name, horizon: String(Math.round(ft - origin)) }, v);
 
     let anomalyScore: number | null = null;
     if (models.anomaly) {
@@ -202,7 +213,11 @@ export class EvaluationLoop {
     let recommendationId: string | undefined;
     if (rec.change) {
       const pending = store.pendingRecommendation(t.name, 'forecast');
-      if (pending && pending.recommendedReplicas === rec.recommendedReplicas && pending.currentReplicas === current) {
+      if (
+        pending &&
+        pending.recommendedReplicas === rec.recommendedReplicas &&
+        pending.currentReplicas === current
+      ) {
         // Same advice as the one on screen: keep its id so an Apply in progress still finds it.
         recommendationId = pending.id;
       } else {

@@ -59,7 +59,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     timeoutMs: config.limits.upstreamTimeout * 1000,
     maxPointsPerSeries: config.limits.maxPointsPerSeries,
     maxSeries: config.limits.maxSeriesPerQuery,
-    onUpstreamLatency: (seconds: number, outcome: string) => metrics.upstreamDuration.observe({ outcome }, seconds),
+    onUpstreamLatency: (seconds: number, outcome: string) =>
+      metrics.upstreamDuration.observe({ outcome }, seconds),
   });
   const models = await loadModels(config.modelsDir, logger);
   const store = new Store(config.dbPath);
@@ -73,7 +74,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const service = new ActuationService({ config, store, actuator, logger });
   // Decisions a crash left without an outcome are settled before anything new is decided.
   const reconciled = await service.reconcile();
-  if (reconciled.length) logger.warn({ records: reconciled.map((r) => [r.id, r.outcome]) }, 'reconciled interrupted actions');
+  if (reconciled.length)
+    logger.warn({ records: reconciled.map((r) => [r.id, r.outcome]) }, 'reconciled interrupted actions');
   const loop = new EvaluationLoop({ config, source, models, store, actuator, service, metrics, logger });
   const routers = scalingRouters({ config, store, actuator, service, lastEvaluation: (t) => loop.status(t) });
   const app = createApp({ config, source, models, metrics, logger, routers });

@@ -15,7 +15,11 @@ import { KubernetesApiDouble } from './double';
 
 const run = promisify(execFile);
 
-const target = (name: string, kind: TargetConfig['workload']['kind'], over: Partial<TargetConfig> = {}): TargetConfig => ({
+const target = (
+  name: string,
+  kind: TargetConfig['workload']['kind'],
+  over: Partial<TargetConfig> = {}
+): TargetConfig => ({
   name,
   namespace: 'shop',
   workload: { kind, name },
@@ -73,7 +77,10 @@ describe('scale subresource', () => {
     const [w] = k8s.writes();
     expect(w.path).toBe('/apis/apps/v1/namespaces/shop/deployments/web/scale');
     expect(w.contentType).toBe('application/merge-patch+json');
-    expect(w.body).toEqual({ metadata: { resourceVersion: expect.stringMatching(/^\d+$/) }, spec: { replicas: 7 } });
+    expect(w.body).toEqual({
+      metadata: { resourceVersion: expect.stringMatching(/^\d+$/) },
+      spec: { replicas: 7 },
+    });
     expect(k8s.requests[0].path).toBe('/apis/apps/v1/namespaces/shop/deployments/web/scale');
   });
 
@@ -89,7 +96,9 @@ describe('scale subresource', () => {
     expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(6);
     const writes = k8s.writes();
     expect(writes).toHaveLength(3);
-    const rvs = writes.map((w) => (w.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+    const rvs = writes.map(
+      (w) => (w.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion
+    );
     expect(new Set(rvs).size).toBe(3); // each attempt re-read first
   });
 
@@ -146,10 +155,16 @@ describe('HPA floor', () => {
     const now = Date.now() / 1000;
     const r = await actuator.apply(api, 6, { now, floorTtl: 600 });
     expect(r.fromReplicas).toBe(2);
-    const hpa = k8s.hpa('shop', 'api') as { spec: { minReplicas: number }; metadata: { annotations: Record<string, string> } };
+    const hpa = k8s.hpa('shop', 'api') as {
+      spec: { minReplicas: number };
+      metadata: { annotations: Record<string, string> };
+    };
     expect(hpa.spec.minReplicas).toBe(6);
     expect(hpa.metadata.annotations[FLOOR_ANNOTATIONS.original]).toBe('2');
-    expect(Date.parse(hpa.metadata.annotations[FLOOR_ANNOTATIONS.expiresAt]) / 1000).toBeCloseTo(now + 600, -1);
+    expect(Date.parse(hpa.metadata.annotations[FLOOR_ANNOTATIONS.expiresAt]) / 1000).toBeCloseTo(
+      now + 600,
+      -1
+    );
     const state = await actuator.read(api);
     expect(state.setpoint).toBe(6);
     expect(state.floor).toMatchObject({ replicas: 6, originalMinReplicas: 2 });
@@ -161,7 +176,10 @@ describe('HPA floor', () => {
 
     const detail = await actuator.revertFloor(api, state.floor!);
     expect(detail).toMatch(/minReplicas 8 → 2/);
-    const after = k8s.hpa('shop', 'api') as { spec: { minReplicas: number }; metadata: { annotations?: object } };
+    const after = k8s.hpa('shop', 'api') as {
+      spec: { minReplicas: number };
+      metadata: { annotations?: object };
+    };
     expect(after.spec.minReplicas).toBe(2);
     expect(after.metadata.annotations).toBeUndefined();
   });
@@ -172,9 +190,24 @@ describe('HPA floor', () => {
     // A human raises the HPA minimum by hand (merge patch through the same API).
     const raw = k8s.hpa('shop', 'api') as { spec: { minReplicas: number } };
     expect(raw.spec.minReplicas).toBe(6);
-    await run('kubectl', ['--cache-dir', path.join(dir, 'cache'), '-n', 'shop', 'patch', 'hpa', 'api', '--type=merge', '-p', '{"spec":{"minReplicas":4}}'], {
-      env: { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), HOME: dir },
-    });
+    await run(
+      'kubectl',
+      [
+        '--cache-dir',
+        path.join(dir, 'cache'),
+        '-n',
+        'shop',
+        'patch',
+        'hpa',
+        'api',
+        '--type=merge',
+        '-p',
+        '{"spec":{"minReplicas":4}}',
+      ],
+      {
+        env: { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), HOME: dir },
+      }
+    );
     const detail = await actuator.revertFloor(api, floor);
     expect(detail).toMatch(/changed to 4 by someone else/);
     expect((k8s.hpa('shop', 'api') as { spec: { minReplicas: number } }).spec.minReplicas).toBe(4);
@@ -203,13 +236,31 @@ describe('kubectl against the double', () => {
     const patch = k8s.writes().at(-1)!;
     expect(patch.path).toBe('/apis/apps/v1/namespaces/shop/deployments/web/scale');
     expect(patch.contentType).toBe('application/merge-patch+json');
-    const hpa = await kubectl(['-n', 'shop', 'get', 'hpa', 'api', '-o', 'jsonpath={.spec.minReplicas}/{.spec.maxReplicas}']);
+    const hpa = await kubectl([
+      '-n',
+      'shop',
+      'get',
+      'hpa',
+      'api',
+      '-o',
+      'jsonpath={.spec.minReplicas}/{.spec.maxReplicas}',
+    ]);
     expect(hpa.stdout).toBe('2/10');
   }, 30_000);
 
   it('sees a resourceVersion precondition fail with 409 like a real API server', async () => {
     const stale = JSON.stringify({ metadata: { resourceVersion: '1' }, spec: { replicas: 5 } });
-    const e = await kubectl(['-n', 'shop', 'patch', 'deployment', 'web', '--subresource=scale', '--type=merge', '-p', stale]).catch((x) => x);
+    const e = await kubectl([
+      '-n',
+      'shop',
+      'patch',
+      'deployment',
+      'web',
+      '--subresource=scale',
+      '--type=merge',
+      '-p',
+      stale,
+    ]).catch((x) => x);
     expect(String(e.stderr)).toMatch(/the object has been modified/);
     expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(3);
   }, 30_000);

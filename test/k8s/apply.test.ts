@@ -93,7 +93,10 @@ function addRecommendation(over: Partial<StoredRecommendation> = {}): StoredReco
 async function apply(id: string, token?: string, body?: unknown) {
   const res = await fetch(`${srv.url}/api/recommendations/${id}/apply`, {
     method: 'POST',
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: await res.json() };
@@ -235,8 +238,16 @@ describe('GET /api/targets and /api/audit', () => {
   it('shows each target as the cluster has it', async () => {
     const { targets } = await get('/api/targets');
     expect(targets.map((t: { name: string }) => t.name)).toEqual(['web', 'api']);
-    expect(targets[0]).toMatchObject({ mode: 'scale', actuator: 'kubernetes', dryRun: false, state: { replicas: 3 } });
-    expect(targets[1]).toMatchObject({ mode: 'hpa-floor', state: { setpoint: 2, hpa: { minReplicas: 2, maxReplicas: 10 } } });
+    expect(targets[0]).toMatchObject({
+      mode: 'scale',
+      actuator: 'kubernetes',
+      dryRun: false,
+      state: { replicas: 3 },
+    });
+    expect(targets[1]).toMatchObject({
+      mode: 'hpa-floor',
+      state: { setpoint: 2, hpa: { minReplicas: 2, maxReplicas: 10 } },
+    });
   });
 
   it('rejects bad query parameters', async () => {
@@ -305,9 +316,16 @@ describe('POST /api/alerts/webhook', () => {
     const r = await post('/api/alerts/webhook', ALERTMANAGER);
     expect(r.status).toBe(200);
     expect(r.body.source).toBe('alertmanager');
-    expect(r.body.results).toEqual([expect.objectContaining({ target: 'web', status: 'pending', recommendationId: expect.any(String) })]);
+    expect(r.body.results).toEqual([
+      expect.objectContaining({ target: 'web', status: 'pending', recommendationId: expect.any(String) }),
+    ]);
     const rec = srv.store.getRecommendation(r.body.results[0].recommendationId)!;
-    expect(rec).toMatchObject({ kind: 'emergency', currentReplicas: 3, recommendedReplicas: 5, status: 'pending' });
+    expect(rec).toMatchObject({
+      kind: 'emergency',
+      currentReplicas: 3,
+      recommendedReplicas: 5,
+      status: 'pending',
+    });
     expect(rec.reason).toMatch(/alert "HighCPU"/);
     expect(k8s.writes()).toHaveLength(0); // web has no auto-apply policy: a human decides
     const again = await post('/api/alerts/webhook', ALERTMANAGER);
@@ -321,7 +339,11 @@ describe('POST /api/alerts/webhook', () => {
     expect(r.body.results[0]).toMatchObject({ target: 'api', status: 'auto-applied' });
     expect((k8s.hpa('shop', 'api') as { spec: { minReplicas: number } }).spec.minReplicas).toBe(5); // cap 5
     const { records } = await get('/api/audit');
-    expect(records[0]).toMatchObject({ actor: 'policy:autoApplyEmergency (alert PrescalerAnomaly)', toReplicas: 5, outcome: 'applied' });
+    expect(records[0]).toMatchObject({
+      actor: 'policy:autoApplyEmergency (alert PrescalerAnomaly)',
+      toReplicas: 5,
+      outcome: 'applied',
+    });
   });
 
   it('answers 400 to malformed payloads and 401 without a token', async () => {
@@ -330,7 +352,10 @@ describe('POST /api/alerts/webhook', () => {
     expect((await post('/api/alerts/webhook', { alerts: [{ labels: { target: 'web' } }] })).status).toBe(400);
     expect((await post('/api/alerts/webhook', [1, 2])).status).toBe(400);
     expect((await post('/api/alerts/webhook', ALERTMANAGER, 'wrong-token-000000000')).status).toBe(401);
-    const resolved = await post('/api/alerts/webhook', { ...ALERTMANAGER, alerts: [{ ...ALERTMANAGER.alerts[0], status: 'resolved' }] });
+    const resolved = await post('/api/alerts/webhook', {
+      ...ALERTMANAGER,
+      alerts: [{ ...ALERTMANAGER.alerts[0], status: 'resolved' }],
+    });
     expect(resolved.body.results[0].status).toBe('skipped');
     expect(k8s.writes()).toHaveLength(0);
   });

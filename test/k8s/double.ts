@@ -58,13 +58,23 @@ export interface Faults {
 const RESOURCE_OF = { Deployment: 'deployments', StatefulSet: 'statefulsets' } as const;
 
 function status(code: number, reason: string, message: string, details?: Json): Json {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 /** RFC 7386 JSON merge patch (strategic merge is the same for the scalar fields served here). */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Json = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
+  const out: Json =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
   for (const [k, v] of Object.entries(patch as Json)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -76,7 +86,10 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 function jsonPatch(doc: unknown, ops: Array<{ op: string; path: string; value?: unknown }>): unknown {
   const root = JSON.parse(JSON.stringify(doc));
   for (const o of ops) {
-    const keys = o.path.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const keys = o.path
+      .split('/')
+      .slice(1)
+      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = keys.pop()!;
     let node = root;
     for (const k of keys) {
@@ -115,7 +128,11 @@ export class KubernetesApiDouble {
     });
   }
 
-  addHpa(namespace: string, name: string, o: { minReplicas: number; maxReplicas: number; currentReplicas: number; target: string }): void {
+  addHpa(
+    namespace: string,
+    name: string,
+    o: { minReplicas: number; maxReplicas: number; currentReplicas: number; target: string }
+  ): void {
     this.hpas.set(`${namespace}/${name}`, {
       namespace,
       name,
@@ -157,21 +174,24 @@ export class KubernetesApiDouble {
   async start(): Promise<string> {
     // HTTPS because client-go (kubectl) only sends a bearer token over TLS.
     const tls = path.join(__dirname, 'tls');
-    this.server = https.createServer({ cert: fs.readFileSync(path.join(tls, 'cert.pem')), key: fs.readFileSync(path.join(tls, 'key.pem')) }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.handle(req, Buffer.concat(chunks).toString('utf8'))
-          .then(([code, body]) => {
-            res.writeHead(code, { 'Content-Type': 'application/json' });
-            res.end(JSON.stringify(body));
-          })
-          .catch((e) => {
-            res.writeHead(500, { 'Content-Type': 'application/json' });
-            res.end(JSON.stringify(status(500, 'InternalError', String(e))));
-          });
-      });
-    });
+    this.server = https.createServer(
+      { cert: fs.readFileSync(path.join(tls, 'cert.pem')), key: fs.readFileSync(path.join(tls, 'key.pem')) },
+      (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          this.handle(req, Buffer.concat(chunks).toString('utf8'))
+            .then(([code, body]) => {
+              res.writeHead(code, { 'Content-Type': 'application/json' });
+              res.end(JSON.stringify(body));
+            })
+            .catch((e) => {
+              res.writeHead(500, { 'Content-Type': 'application/json' });
+              res.end(JSON.stringify(status(500, 'InternalError', String(e))));
+            });
+        });
+      }
+    );
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
@@ -215,7 +235,13 @@ export class KubernetesApiDouble {
     return {
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: w.name, namespace: w.namespace, uid: w.uid, resourceVersion: String(w.rv), creationTimestamp: w.created },
+      metadata: {
+        name: w.name,
+        namespace: w.namespace,
+        uid: w.uid,
+        resourceVersion: String(w.rv),
+        creationTimestamp: w.created,
+      },
       spec: { replicas: w.replicas },
       status: { replicas: w.replicas, selector: `app=${w.name}` },
     };
@@ -237,7 +263,10 @@ export class KubernetesApiDouble {
       spec: {
         replicas: w.replicas,
         selector: { matchLabels: { app: w.name } },
-        template: { metadata: { labels: { app: w.name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+        template: {
+          metadata: { labels: { app: w.name } },
+          spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
+        },
         ...(w.kind === 'StatefulSet' ? { serviceName: w.name } : {}),
       },
       status: {
@@ -266,9 +295,17 @@ export class KubernetesApiDouble {
         scaleTargetRef: h.scaleTargetRef,
         minReplicas: h.minReplicas,
         maxReplicas: h.maxReplicas,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+          },
+        ],
       },
-      status: { currentReplicas: h.currentReplicas, desiredReplicas: Math.max(h.currentReplicas, h.minReplicas) },
+      status: {
+        currentReplicas: h.currentReplicas,
+        desiredReplicas: Math.max(h.currentReplicas, h.minReplicas),
+      },
     };
   }
 
@@ -286,15 +323,27 @@ export class KubernetesApiDouble {
       case '/version':
         return { major: '1', minor: '32', gitVersion: 'v1.32.0-double', platform: 'linux/amd64' };
       case '/api':
-        return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.slice(8) }] };
+        return {
+          kind: 'APIVersions',
+          versions: ['v1'],
+          serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.slice(8) }],
+        };
       case '/api/v1':
-        return { kind: 'APIResourceList', groupVersion: 'v1', resources: [res('namespaces', 'Namespace', { namespaced: false })] };
+        return {
+          kind: 'APIResourceList',
+          groupVersion: 'v1',
+          resources: [res('namespaces', 'Namespace', { namespaced: false })],
+        };
       case '/apis':
         return {
           kind: 'APIGroupList',
           apiVersion: 'v1',
           groups: [
-            { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } },
+            {
+              name: 'apps',
+              versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
+              preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+            },
             {
               name: 'autoscaling',
               versions: [{ groupVersion: 'autoscaling/v2', version: 'v2' }],
@@ -319,7 +368,12 @@ export class KubernetesApiDouble {
           kind: 'APIResourceList',
           apiVersion: 'v1',
           groupVersion: 'autoscaling/v2',
-          resources: [res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', { shortNames: ['hpa'], categories: ['all'] })],
+          resources: [
+            res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', {
+              shortNames: ['hpa'],
+              categories: ['all'],
+            }),
+          ],
         };
       default:
         return undefined;
@@ -336,9 +390,16 @@ export class KubernetesApiDouble {
     } catch {
       return [400, status(400, 'BadRequest', 'the body is not valid JSON')];
     }
-    this.requests.push({ method, path: p, contentType: req.headers['content-type'], body, userAgent: req.headers['user-agent'] });
+    this.requests.push({
+      method,
+      path: p,
+      contentType: req.headers['content-type'],
+      body,
+      userAgent: req.headers['user-agent'],
+    });
 
-    if (req.headers.authorization !== `Bearer ${this.token}`) return [401, status(401, 'Unauthorized', 'Unauthorized')];
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return [401, status(401, 'Unauthorized', 'Unauthorized')];
     if (method === 'GET') {
       const d = this.discovery(p);
       if (d) return [200, d];
@@ -348,7 +409,14 @@ export class KubernetesApiDouble {
     if (m) {
       const [, ns, resource, name, sub] = m;
       const resName = resource + (sub ? '/scale' : '');
-      const verb = method === 'GET' ? 'get' : method === 'PATCH' ? 'patch' : method === 'PUT' ? 'update' : method.toLowerCase();
+      const verb =
+        method === 'GET'
+          ? 'get'
+          : method === 'PATCH'
+            ? 'patch'
+            : method === 'PUT'
+              ? 'update'
+              : method.toLowerCase();
       if (this.faults.forbid.has(`${verb} ${resName}`)) {
         return [
           403,
@@ -361,23 +429,42 @@ export class KubernetesApiDouble {
         ];
       }
       const w = this.workloads.get(`${resource}/${ns}/${name}`);
-      if (!w) return [404, status(404, 'NotFound', `${resource}.apps "${name}" not found`, { name, group: 'apps', kind: resource })];
+      if (!w)
+        return [
+          404,
+          status(404, 'NotFound', `${resource}.apps "${name}" not found`, {
+            name,
+            group: 'apps',
+            kind: resource,
+          }),
+        ];
       const render = () => (sub ? this.scaleObject(w) : this.workloadObject(w));
       if (method === 'GET') return [200, render()];
-      if (method !== 'PATCH') return [405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`)];
-      return this.write(req, body, render, () => {
-        const current = render();
-        const next = this.patchBody(req.headers['content-type'], current, body);
-        if (typeof next === 'string') return next;
-        const meta = (body as { metadata?: { resourceVersion?: string } })?.metadata;
-        if (meta?.resourceVersion !== undefined && meta.resourceVersion !== String(w.rv)) return 'conflict';
-        const replicas = (next as { spec?: { replicas?: unknown } }).spec?.replicas;
-        if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) return `spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`;
-        w.replicas = replicas;
-        w.rv = ++this.rv;
-        w.generation++;
-        return undefined;
-      }, `${resource}.apps "${name}"`);
+      if (method !== 'PATCH')
+        return [
+          405,
+          status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`),
+        ];
+      return this.write(
+        req,
+        body,
+        render,
+        () => {
+          const current = render();
+          const next = this.patchBody(req.headers['content-type'], current, body);
+          if (typeof next === 'string') return next;
+          const meta = (body as { metadata?: { resourceVersion?: string } })?.metadata;
+          if (meta?.resourceVersion !== undefined && meta.resourceVersion !== String(w.rv)) return 'conflict';
+          const replicas = (next as { spec?: { replicas?: unknown } }).spec?.replicas;
+          if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+            return `spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`;
+          w.replicas = replicas;
+          w.rv = ++this.rv;
+          w.generation++;
+          return undefined;
+        },
+        `${resource}.apps "${name}"`
+      );
     }
 
     m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers\/([^/]+)$/.exec(p);
@@ -396,26 +483,46 @@ export class KubernetesApiDouble {
         ];
       }
       const h = this.hpas.get(`${ns}/${name}`);
-      if (!h) return [404, status(404, 'NotFound', `horizontalpodautoscalers.autoscaling "${name}" not found`, { name, group: 'autoscaling', kind: 'horizontalpodautoscalers' })];
+      if (!h)
+        return [
+          404,
+          status(404, 'NotFound', `horizontalpodautoscalers.autoscaling "${name}" not found`, {
+            name,
+            group: 'autoscaling',
+            kind: 'horizontalpodautoscalers',
+          }),
+        ];
       if (method === 'GET') return [200, this.hpaObject(h)];
-      if (method !== 'PATCH') return [405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')];
-      return this.write(req, body, () => this.hpaObject(h), () => {
-        const next = this.patchBody(req.headers['content-type'], this.hpaObject(h), body) as Json | string;
-        if (typeof next === 'string') return next;
-        const meta = (body as { metadata?: { resourceVersion?: string } })?.metadata;
-        if (meta?.resourceVersion !== undefined && meta.resourceVersion !== String(h.rv)) return 'conflict';
-        const spec = next.spec as { minReplicas?: number; maxReplicas?: number };
-        const min = spec.minReplicas ?? 1;
-        const max = spec.maxReplicas ?? h.maxReplicas;
-        if (!Number.isInteger(min) || min < 1) return `spec.minReplicas: Invalid value: ${min}: must be greater than or equal to 1`;
-        if (min > max) return `spec.maxReplicas: Invalid value: ${max}: must be greater than or equal to \`minReplicas\``;
-        h.minReplicas = min;
-        h.maxReplicas = max;
-        h.currentReplicas = Math.max(h.currentReplicas, min);
-        h.annotations = ((next.metadata as Json).annotations as Record<string, string>) ?? {};
-        h.rv = ++this.rv;
-        return undefined;
-      }, `horizontalpodautoscalers.autoscaling "${name}"`);
+      if (method !== 'PATCH')
+        return [
+          405,
+          status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+        ];
+      return this.write(
+        req,
+        body,
+        () => this.hpaObject(h),
+        () => {
+          const next = this.patchBody(req.headers['content-type'], this.hpaObject(h), body) as Json | string;
+          if (typeof next === 'string') return next;
+          const meta = (body as { metadata?: { resourceVersion?: string } })?.metadata;
+          if (meta?.resourceVersion !== undefined && meta.resourceVersion !== String(h.rv)) return 'conflict';
+          const spec = next.spec as { minReplicas?: number; maxReplicas?: number };
+          const min = spec.minReplicas ?? 1;
+          const max = spec.maxReplicas ?? h.maxReplicas;
+          if (!Number.isInteger(min) || min < 1)
+            return `spec.minReplicas: Invalid value: ${min}: must be greater than or equal to 1`;
+          if (min > max)
+            return `spec.maxReplicas: Invalid value: ${max}: must be greater than or equal to \`minReplicas\``;
+          h.minReplicas = min;
+          h.maxReplicas = max;
+          h.currentReplicas = Math.max(h.currentReplicas, min);
+          h.annotations = ((next.metadata as Json).annotations as Record<string, string>) ?? {};
+          h.rv = ++this.rv;
+          return undefined;
+        },
+        `horizontalpodautoscalers.autoscaling "${name}"`
+      );
     }
     return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
   }
@@ -423,8 +530,10 @@ export class KubernetesApiDouble {
   private patchBody(contentType: string | undefined, current: Json, body: unknown): unknown {
     const ct = (contentType ?? '').split(';')[0].trim();
     try {
-      if (ct === 'application/merge-patch+json' || ct === 'application/strategic-merge-patch+json') return mergePatch(current, body);
-      if (ct === 'application/json-patch+json') return jsonPatch(current, body as Array<{ op: string; path: string; value?: unknown }>);
+      if (ct === 'application/merge-patch+json' || ct === 'application/strategic-merge-patch+json')
+        return mergePatch(current, body);
+      if (ct === 'application/json-patch+json')
+        return jsonPatch(current, body as Array<{ op: string; path: string; value?: unknown }>);
     } catch (e) {
       return `invalid patch: ${(e as Error).message}`;
     }
@@ -451,15 +560,27 @@ export class KubernetesApiDouble {
     if (!delay || this.faults.applyBeforeDelay) result = change();
     if (delay) await new Promise((r) => setTimeout(r, delay));
     // A request whose client gave up is not persisted (the API server cancels it with the request context).
-    if (delay && !this.faults.applyBeforeDelay) result = req.socket.destroyed || req.destroyed ? 'client went away' : change();
+    if (delay && !this.faults.applyBeforeDelay)
+      result = req.socket.destroyed || req.destroyed ? 'client went away' : change();
     if (result === 'conflict') {
       return [
         409,
-        status(409, 'Conflict', `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`),
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`
+        ),
       ];
     }
     if (result?.startsWith('unsupported-media-type:')) {
-      return [415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`)];
+      return [
+        415,
+        status(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`
+        ),
+      ];
     }
     if (result) return [422, status(422, 'Invalid', `${what} is invalid: ${result}`)];
     return [200, render()];

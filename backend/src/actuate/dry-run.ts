@@ -36,13 +36,19 @@ export class DryRunActuator implements Actuator {
     if (t.workload.kind !== 'HorizontalPodAutoscaler') {
       this.store.setDryRunState(t.name, { ...s, replicas });
       const resource = t.workload.kind === 'Deployment' ? 'deployments' : 'statefulsets';
-      return { fromReplicas: s.replicas, detail: `dry run: would patch ${resource}/scale ${where}: spec.replicas ${s.replicas} → ${replicas}` };
+      return {
+        fromReplicas: s.replicas,
+        detail: `dry run: would patch ${resource}/scale ${where}: spec.replicas ${s.replicas} → ${replicas}`,
+      };
     }
     const original = s.floor?.originalMinReplicas ?? t.minReplicas;
     const from = s.floor?.replicas ?? original;
     if (replicas <= original) {
       this.store.setDryRunState(t.name, { replicas: s.replicas });
-      return { fromReplicas: from, detail: `dry run: ${replicas} is at or below the HPA's own minReplicas ${original}: no floor` };
+      return {
+        fromReplicas: from,
+        detail: `dry run: ${replicas} is at or below the HPA's own minReplicas ${original}: no floor`,
+      };
     }
     const floor: Floor = { replicas, originalMinReplicas: original, expiresAt: opts.now + opts.floorTtl };
     this.store.setDryRunState(t.name, { replicas: Math.max(s.replicas, replicas), floor });

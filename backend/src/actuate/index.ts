@@ -12,7 +12,10 @@ export { ActuationService } from './service';
 
 export function createActuator(config: Config, store: Store): Actuator {
   if (config.actuator === 'kubernetes') {
-    return new KubernetesActuator({ kubeconfig: config.kubeconfig, timeoutMs: config.limits.upstreamTimeout * 1000 });
+    return new KubernetesActuator({
+      kubeconfig: config.kubeconfig,
+      timeoutMs: config.limits.upstreamTimeout * 1000,
+    });
   }
   return new DryRunActuator(store);
 }

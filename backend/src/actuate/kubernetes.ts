@@ -59,7 +59,8 @@ function floorOf(hpa: HpaObject): Floor | undefined {
   const replicas = Number(a[FLOOR_ANNOTATIONS.replicas]);
   const original = Number(a[FLOOR_ANNOTATIONS.original]);
   const expiresAt = Date.parse(a[FLOOR_ANNOTATIONS.expiresAt] ?? '') / 1000;
-  if (!Number.isInteger(replicas) || !Number.isInteger(original) || !Number.isFinite(expiresAt)) return undefined;
+  if (!Number.isInteger(replicas) || !Number.isInteger(original) || !Number.isFinite(expiresAt))
+    return undefined;
   return { replicas, originalMinReplicas: original, expiresAt };
 }
 
@@ -78,7 +79,11 @@ function resourceOf(t: TargetConfig): Resource {
     case 'StatefulSet':
       return { resource: 'statefulsets/scale', group: 'apps', what: `StatefulSet ${where}` };
     default:
-      return { resource: 'horizontalpodautoscalers', group: 'autoscaling', what: `HorizontalPodAutoscaler ${where}` };
+      return {
+        resource: 'horizontalpodautoscalers',
+        group: 'autoscaling',
+        what: `HorizontalPodAutoscaler ${where}`,
+      };
   }
 }
 
@@ -90,7 +95,9 @@ function statusMessage(e: unknown): string {
   } catch {
     // not JSON: fall through to the raw text
   }
-  return typeof body === 'string' && body ? body.slice(0, 300) : String((e as Error).message ?? e).split('\n')[0];
+  return typeof body === 'string' && body
+    ? body.slice(0, 300)
+    : String((e as Error).message ?? e).split('\n')[0];
 }
 
 const isAbort = (e: unknown) => {
@@ -132,7 +139,10 @@ export class KubernetesActuator implements Actuator {
       },
       post: (rsp: K8s.ResponseContext) => done(rsp),
     };
-    return { middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as K8s.ConfigurationOptions;
+    return {
+      middleware: [middleware],
+      middlewareMergeStrategy: 'append',
+    } as unknown as K8s.ConfigurationOptions;
   }
 
   /** Turns a client failure into a PrescalerError an SRE can act on. */
@@ -140,7 +150,10 @@ export class KubernetesActuator implements Actuator {
     if (e instanceof PrescalerError) return e;
     const r = resourceOf(t);
     if (isAbort(e)) {
-      return new PrescalerError('upstream_timeout', `Kubernetes API did not answer ${verb} ${r.resource} for ${r.what} within ${this.timeoutMs} ms`);
+      return new PrescalerError(
+        'upstream_timeout',
+        `Kubernetes API did not answer ${verb} ${r.resource} for ${r.what} within ${this.timeoutMs} ms`
+      );
     }
     const code = (e as { code?: number }).code;
     const msg = statusMessage(e);
@@ -151,12 +164,25 @@ export class KubernetesActuator implements Actuator {
           `resource "${r.resource}" (API group "${r.group}") to its service account (deploy/rbac.yaml). API said: ${msg}`
       );
     }
-    if (code === 404) return new PrescalerError('not_found', `${r.what} not found: the target is gone (API said: ${msg})`);
-    if (code === 401) return new PrescalerError('upstream_error', `Kubernetes API rejected the backend's credentials: ${msg}`);
+    if (code === 404)
+      return new PrescalerError('not_found', `${r.what} not found: the target is gone (API said: ${msg})`);
+    if (code === 401)
+      return new PrescalerError(
+        'upstream_error',
+        `Kubernetes API rejected the backend's credentials: ${msg}`
+      );
     if (code === 409) return new PrescalerError('conflict', `${r.what} kept changing during ${verb}: ${msg}`);
-    if (code === 422) return new PrescalerError('conflict', `Kubernetes refused the change to ${r.what}: ${msg}`);
-    if (typeof code === 'number') return new PrescalerError('upstream_error', `Kubernetes API answered ${code} to ${verb} ${r.resource}: ${msg}`);
-    return new PrescalerError('upstream_error', `Kubernetes API unreachable for ${r.what}: ${(e as Error).message ?? e}`);
+    if (code === 422)
+      return new PrescalerError('conflict', `Kubernetes refused the change to ${r.what}: ${msg}`);
+    if (typeof code === 'number')
+      return new PrescalerError(
+        'upstream_error',
+        `Kubernetes API answered ${code} to ${verb} ${r.resource}: ${msg}`
+      );
+    return new PrescalerError(
+      'upstream_error',
+      `Kubernetes API unreachable for ${r.what}: ${(e as Error).message ?? e}`
+    );
   }
 
   private async readScale(t: TargetConfig): Promise<ScaleObject> {
@@ -219,12 +245,16 @@ export class KubernetesActuator implements Actuator {
    */
   private async readModifyWrite(
     t: TargetConfig,
-    plan: (state: { rv: string | undefined; obj: ScaleObject | HpaObject }) => { body?: object; result: ActResult },
+    plan: (state: { rv: string | undefined; obj: ScaleObject | HpaObject }) => {
+      body?: object;
+      result: ActResult;
+    },
     landed: (state: WorkloadState) => boolean
   ): Promise<ActResult> {
     let lastConflict = '';
     for (let attempt = 0; attempt < this.conflictRetries; attempt++) {
-      const obj = t.workload.kind === 'HorizontalPodAutoscaler' ? await this.readHpa(t) : await this.readScale(t);
+      const obj =
+        t.workload.kind === 'HorizontalPodAutoscaler' ? await this.readHpa(t) : await this.readScale(t);
       const { body, result } = plan({ rv: obj.metadata?.resourceVersion, obj });
       if (!body) return result;
       try {
@@ -243,13 +273,26 @@ export class KubernetesActuator implements Actuator {
         try {
           now = await this.read(t);
         } catch {
-          throw new UncertainOutcomeError('upstream_timeout', `${err.message}; reading back failed too, so the outcome is unknown`);
+          throw new UncertainOutcomeError(
+            'upstream_timeout',
+            `${err.message}; reading back failed too, so the outcome is unknown`
+          );
         }
-        if (landed(now)) return { ...result, detail: `${result.detail} (the request timed out; reading back shows it took effect)` };
-        throw new PrescalerError('upstream_timeout', `${err.message}; reading back shows it did not take effect (${now.setpoint})`);
+        if (landed(now))
+          return {
+            ...result,
+            detail: `${result.detail} (the request timed out; reading back shows it took effect)`,
+          };
+        throw new PrescalerError(
+          'upstream_timeout',
+          `${err.message}; reading back shows it did not take effect (${now.setpoint})`
+        );
       }
     }
-    throw new PrescalerError('conflict', `${resourceOf(t).what} changed under every one of ${this.conflictRetries} attempts: ${lastConflict}`);
+    throw new PrescalerError(
+      'conflict',
+      `${resourceOf(t).what} changed under every one of ${this.conflictRetries} attempts: ${lastConflict}`
+    );
   }
 
   async apply(t: TargetConfig, replicas: number, opts: ApplyOptions): Promise<ActResult> {
@@ -261,7 +304,10 @@ export class KubernetesActuator implements Actuator {
           const from = (obj as ScaleObject).spec?.replicas ?? 0;
           return {
             body: { metadata: { resourceVersion: rv }, spec: { replicas } },
-            result: { fromReplicas: from, detail: `patched ${r.resource} ${t.namespace}/${t.workload.name}: spec.replicas ${from} → ${replicas}` },
+            result: {
+              fromReplicas: from,
+              detail: `patched ${r.resource} ${t.namespace}/${t.workload.name}: spec.replicas ${from} → ${replicas}`,
+            },
           };
         },
         (s) => s.setpoint === replicas
@@ -278,13 +324,32 @@ export class KubernetesActuator implements Actuator {
         // A floor already raised keeps the minimum from before the first one.
         const original = active ? active.originalMinReplicas : min;
         if (replicas > max) {
-          throw new PrescalerError('conflict', `${r.what} allows at most ${max} replicas (spec.maxReplicas); a floor of ${replicas} is refused`);
+          throw new PrescalerError(
+            'conflict',
+            `${r.what} allows at most ${max} replicas (spec.maxReplicas); a floor of ${replicas} is refused`
+          );
         }
         if (replicas <= original) {
           const body = active
-            ? { metadata: { resourceVersion: rv, annotations: { [FLOOR_ANNOTATIONS.replicas]: null, [FLOOR_ANNOTATIONS.original]: null, [FLOOR_ANNOTATIONS.expiresAt]: null } }, spec: { minReplicas: original } }
+            ? {
+                metadata: {
+                  resourceVersion: rv,
+                  annotations: {
+                    [FLOOR_ANNOTATIONS.replicas]: null,
+                    [FLOOR_ANNOTATIONS.original]: null,
+                    [FLOOR_ANNOTATIONS.expiresAt]: null,
+                  },
+                },
+                spec: { minReplicas: original },
+              }
             : undefined;
-          return { body, result: { fromReplicas: min, detail: `${replicas} is at or below the HPA's own minReplicas ${original}: no floor${active ? ' (earlier floor removed)' : ''}` } };
+          return {
+            body,
+            result: {
+              fromReplicas: min,
+              detail: `${replicas} is at or below the HPA's own minReplicas ${original}: no floor${active ? ' (earlier floor removed)' : ''}`,
+            },
+          };
         }
         return {
           body: {
@@ -298,7 +363,10 @@ export class KubernetesActuator implements Actuator {
             },
             spec: { minReplicas: replicas },
           },
-          result: { fromReplicas: min, detail: `raised HPA ${t.namespace}/${t.workload.name} minReplicas ${min} → ${replicas} until ${iso(expiresAt)}` },
+          result: {
+            fromReplicas: min,
+            detail: `raised HPA ${t.namespace}/${t.workload.name} minReplicas ${min} → ${replicas} until ${iso(expiresAt)}`,
+          },
         };
       },
       (s) => s.setpoint === replicas
@@ -318,12 +386,19 @@ export class KubernetesActuator implements Actuator {
         }
         // Someone edited minReplicas since we raised it: theirs stands, only our marks go.
         const ours = h.spec?.minReplicas === now.replicas;
-        const annotations = { [FLOOR_ANNOTATIONS.replicas]: null, [FLOOR_ANNOTATIONS.original]: null, [FLOOR_ANNOTATIONS.expiresAt]: null };
+        const annotations = {
+          [FLOOR_ANNOTATIONS.replicas]: null,
+          [FLOOR_ANNOTATIONS.original]: null,
+          [FLOOR_ANNOTATIONS.expiresAt]: null,
+        };
         detail = ours
           ? `floor expired: HPA ${t.namespace}/${t.workload.name} minReplicas ${now.replicas} → ${now.originalMinReplicas}`
           : `floor expired: minReplicas was changed to ${h.spec?.minReplicas} by someone else since; left as is, floor marks removed`;
         return {
-          body: { metadata: { resourceVersion: rv, annotations }, ...(ours ? { spec: { minReplicas: now.originalMinReplicas } } : {}) },
+          body: {
+            metadata: { resourceVersion: rv, annotations },
+            ...(ours ? { spec: { minReplicas: now.originalMinReplicas } } : {}),
+          },
           result: { fromReplicas: floor.replicas, detail },
         };
       },

@@ -80,7 +80,10 @@ export class ActuationService {
     const decided = store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
       if (!rec) throw new PrescalerError('not_found', `no recommendation ${id}`);
       if (rec.status !== 'pending') {
-        throw new PrescalerError('conflict', `recommendation ${id} is ${rec.status}${rec.status === 'expired' ? ` (at ${fmtTime(rec.expiresAt)})` : ''}`);
+        throw new PrescalerError(
+          'conflict',
+          `recommendation ${id} is ${rec.status}${rec.status === 'expired' ? ` (at ${fmtTime(rec.expiresAt)})` : ''}`
+        );
       }
       target = this.target(rec.target);
       if (!target) throw new PrescalerError('conflict', `target ${rec.target} is no longer configured`);
@@ -95,10 +98,14 @@ export class ActuationService {
     });
     let record = decided.record;
     if (decided.existing) {
-      if (record.outcome === 'unknown' && !this.inflightAudit.has(record.id)) record = await this.reconcileOne(record);
+      if (record.outcome === 'unknown' && !this.inflightAudit.has(record.id))
+        record = await this.reconcileOne(record);
       return this.resultOf(record);
     }
-    logger.info({ audit: record.id, recommendation: id, actor, target: record.target, to: record.toReplicas }, 'apply decided');
+    logger.info(
+      { audit: record.id, recommendation: id, actor, target: record.target, to: record.toReplicas },
+      'apply decided'
+    );
     return this.act(record, target!);
   }
 
@@ -110,20 +117,43 @@ export class ActuationService {
       await testSeamCrashPoint('before-act');
       let outcome: AuditRecord;
       try {
-        const r = await actuator.apply(target, record.toReplicas, { now: this.now(), floorTtl: target.floorTtl });
+        const r = await actuator.apply(target, record.toReplicas, {
+          now: this.now(),
+          floorTtl: target.floorTtl,
+        });
         await testSeamCrashPoint('after-act');
-        outcome = store.finishAudit(record.id, 'applied', { now: this.now(), detail: r.detail, fromReplicas: r.fromReplicas });
+        outcome = store.finishAudit(record.id, 'applied', {
+          now: this.now(),
+          detail: r.detail,
+          fromReplicas: r.fromReplicas,
+        });
         if (target.workload.kind === 'HorizontalPodAutoscaler') this.scheduleFloorSweep(target.floorTtl);
       } catch (e) {
-        const err = e instanceof PrescalerError ? e : new PrescalerError('internal', `actuator failed: ${(e as Error).message}`);
+        const err =
+          e instanceof PrescalerError
+            ? e
+            : new PrescalerError('internal', `actuator failed: ${(e as Error).message}`);
         if ((e as { uncertain?: boolean }).uncertain) {
-          logger.error({ audit: record.id, err: err.message }, 'apply outcome unknown; left for reconciliation');
+          logger.error(
+            { audit: record.id, err: err.message },
+            'apply outcome unknown; left for reconciliation'
+          );
           return { record: store.getAudit(record.id)!, error: err };
         }
-        outcome = store.finishAudit(record.id, 'failed', { now: this.now(), detail: err.message, errorCode: err.code });
+        outcome = store.finishAudit(record.id, 'failed', {
+          now: this.now(),
+          detail: err.message,
+          errorCode: err.code,
+        });
       }
       logger.info(
-        { audit: outcome.id, outcome: outcome.outcome, target: outcome.target, detail: outcome.detail, dryRun: config.actuator === 'dry-run' },
+        {
+          audit: outcome.id,
+          outcome: outcome.outcome,
+          target: outcome.target,
+          detail: outcome.detail,
+          dryRun: config.actuator === 'dry-run',
+        },
         'apply done'
       );
       return this.resultOf(outcome);
@@ -135,7 +165,13 @@ export class ActuationService {
   private resultOf(record: AuditRecord): ApplyResult {
     if (record.outcome === 'applied') return { record };
     if (record.outcome === 'unknown') {
-      return { record, error: new PrescalerError('conflict', `the outcome of audit record ${record.id} is not known yet; it is reconciled from the cluster`) };
+      return {
+        record,
+        error: new PrescalerError(
+          'conflict',
+          `the outcome of audit record ${record.id} is not known yet; it is reconciled from the cluster`
+        ),
+      };
     }
     const code = (record.errorCode ?? 'upstream_error') as PrescalerError['code'];
     return { record, error: new PrescalerError(code, record.detail ?? 'failed') };
@@ -146,14 +182,20 @@ export class ActuationService {
     const { store, actuator, logger } = this.deps;
     const target = this.target(record.target);
     if (!target) {
-      logger.warn({ audit: record.id, target: record.target }, 'cannot reconcile: target no longer configured');
+      logger.warn(
+        { audit: record.id, target: record.target },
+        'cannot reconcile: target no longer configured'
+      );
       return record;
     }
     let state;
     try {
       state = await actuator.read(target);
     } catch (e) {
-      logger.warn({ audit: record.id, err: (e as Error).message }, 'cannot reconcile yet: workload unreadable');
+      logger.warn(
+        { audit: record.id, err: (e as Error).message },
+        'cannot reconcile yet: workload unreadable'
+      );
       return record;
     }
     const took =
@@ -186,10 +228,15 @@ export class ActuationService {
 
   private scheduleFloorSweep(ttl: number): void {
     if (this.closed) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.sweepFloors().catch((e) => this.deps.logger.error({ err: (e as Error).message }, 'floor sweep failed'));
-    }, ttl * 1000 + 250);
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.sweepFloors().catch((e) =>
+          this.deps.logger.error({ err: (e as Error).message }, 'floor sweep failed')
+        );
+      },
+      ttl * 1000 + 250
+    );
     timer.unref();
     this.timers.add(timer);
   }
@@ -221,7 +268,13 @@ export class ActuationService {
         } catch (e) {
           const err = e as PrescalerError;
           if (!(e as { uncertain?: boolean }).uncertain) {
-            out.push(store.finishAudit(record.id, 'failed', { now: this.now(), detail: err.message, errorCode: err.code }));
+            out.push(
+              store.finishAudit(record.id, 'failed', {
+                now: this.now(),
+                detail: err.message,
+                errorCode: err.code,
+              })
+            );
           }
         } finally {
           this.inflightAudit.delete(record.id);
@@ -243,7 +296,12 @@ export class ActuationService {
     const ttl = config.evaluation.recommendationTtl;
     const seen = store.emergencyByOrigin(t.name, alert.fingerprint, now - ttl);
     if (seen) {
-      return { ...base, status: 'duplicate', message: `alert already handled by ${seen.id} (${seen.status})`, recommendationId: seen.id };
+      return {
+        ...base,
+        status: 'duplicate',
+        message: `alert already handled by ${seen.id} (${seen.status})`,
+        recommendationId: seen.id,
+      };
     }
     const state = await actuator.read(t);
     const policy = t.autoApplyEmergency?.enabled ? t.autoApplyEmergency : undefined;

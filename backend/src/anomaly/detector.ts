@@ -16,7 +16,8 @@ import {
  * How scores become anomalies: `contamination` takes the (1 − c) quantile of the training scores;
  * `fixed` uses a given value (e.g. the threshold NAB's sweep found best on a calibration set).
  */
-export type ThresholdPolicy = { kind: 'contamination'; contamination: number } | { kind: 'fixed'; threshold: number };
+export type ThresholdPolicy =
+  { kind: 'contamination'; contamination: number } | { kind: 'fixed'; threshold: number };
 
 export interface DetectorOptions {
   features?: FeatureConfig;
@@ -55,7 +56,8 @@ export interface AnomalyDetectorJson {
   forest: IsolationForestJson;
 }
 
-export const DEFAULT_CONTAMINATION = 0.005;
+/** About one flagged point per series every 3½ days at a 5-minute step: an alert budget a pager can bear. */
+export const DEFAULT_CONTAMINATION = 0.001;
 
 /** The q-quantile (linear interpolation between order statistics). */
 export function quantile(values: ArrayLike<number>, q: number): number {
@@ -78,9 +80,19 @@ function isConstant(values: ArrayLike<number>): boolean {
  * usable it throws a FeatureError saying why.
  */
 export function fitDetector(
-  series: ReadonlyArray<{ name: string; step: number; values: ArrayLike<number>; residuals?: ArrayLike<number> }>,
+  series: ReadonlyArray<{
+    name: string;
+    step: number;
+    values: ArrayLike<number>;
+    residuals?: ArrayLike<number>;
+  }>,
   opts: DetectorOptions = {}
-): { detector: AnomalyDetector; used: string[]; skipped: Array<{ name: string; reason: string }>; rows: number } {
+): {
+  detector: AnomalyDetector;
+  used: string[];
+  skipped: Array<{ name: string; reason: string }>;
+  rows: number;
+} {
   const features = opts.features ?? DEFAULT_FEATURE_CONFIG;
   validateFeatureConfig(features);
   const seed = opts.seed ?? 42;
@@ -90,7 +102,10 @@ export function fitDetector(
   const skipped: Array<{ name: string; reason: string }> = [];
   for (const s of series) {
     if (s.values.length < minimumPoints(features, s.step)) {
-      skipped.push({ name: s.name, reason: `${s.values.length} points < ${minimumPoints(features, s.step)}` });
+      skipped.push({
+        name: s.name,
+        reason: `${s.values.length} points < ${minimumPoints(features, s.step)}`,
+      });
       continue;
     }
     if (isConstant(s.values)) {
@@ -104,12 +119,17 @@ export function fitDetector(
   }
   if (rows.length < 2) {
     const why = skipped.length ? skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') : 'no series given';
-    const reason = skipped.length && skipped.every((s) => s.reason === 'constant series') ? 'constant' : 'too_short';
+    const reason =
+      skipped.length && skipped.every((s) => s.reason === 'constant series') ? 'constant' : 'too_short';
     throw new FeatureError(reason, `nothing to fit the anomaly detector on (${why})`);
   }
   const maxRows = opts.maxTrainingRows ?? 200_000;
   const pool = rows.length > maxRows ? sampleRows(rows, maxRows, seed ^ 0x9e3779b9) : rows;
-  const forest = new IsolationForest({ nTrees: opts.nTrees ?? 100, sampleSize: opts.sampleSize ?? 256, seed }).fit(pool);
+  const forest = new IsolationForest({
+    nTrees: opts.nTrees ?? 100,
+    sampleSize: opts.sampleSize ?? 256,
+    seed,
+  }).fit(pool);
   const policy = opts.threshold ?? { kind: 'contamination', contamination: DEFAULT_CONTAMINATION };
   const detector: AnomalyDetector = {
     features,
@@ -121,7 +141,8 @@ export function fitDetector(
   if (policy.kind === 'contamination') {
     // The threshold applies to the scores as served (after onset damping), so take it from those.
     const served: number[] = [];
-    for (const s of used) for (const x of scoreValues(detector, s.values, s.step, s.residuals)) if (x === x) served.push(x);
+    for (const s of used)
+      for (const x of scoreValues(detector, s.values, s.step, s.residuals)) if (x === x) served.push(x);
     detector.threshold = quantile(served, 1 - policy.contamination);
   }
   return { detector, used: usedNames, skipped, rows: rows.length };
@@ -157,7 +178,9 @@ export function scoreValues(
   const out = new Float64Array(values.length).fill(NaN);
   const f = computeFeatures(values, step, detector.features, residuals);
   for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = detector.forest.score(f.rows[k]);
-  return detector.onsetSeconds > 0 ? dampRepeats(out, Math.max(1, Math.round(detector.onsetSeconds / step))) : out;
+  return detector.onsetSeconds > 0
+    ? dampRepeats(out, Math.max(1, Math.round(detector.onsetSeconds / step)))
+    : out;
 }
 
 /** Keeps a score only where it tops every (raw) score of the previous `span` points; damps the rest. */
@@ -193,7 +216,8 @@ export function detectorToJSON(d: AnomalyDetector): AnomalyDetectorJson {
 export function detectorFromJSON(json: unknown): AnomalyDetector {
   const j = json as Partial<AnomalyDetectorJson> | null;
   if (!j || typeof j !== 'object') throw new RangeError('detector JSON is not an object');
-  if (!j.features || typeof j.features !== 'object') throw new RangeError('detector JSON: "features" missing');
+  if (!j.features || typeof j.features !== 'object')
+    throw new RangeError('detector JSON: "features" missing');
   validateFeatureConfig(j.features);
   if (j.onsetSeconds !== undefined && !(typeof j.onsetSeconds === 'number' && j.onsetSeconds >= 0)) {
     throw new RangeError('detector JSON: "onsetSeconds" must be a number ≥ 0');

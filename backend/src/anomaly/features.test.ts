@@ -9,7 +9,11 @@ function noise(n: number, seed: number, level = 50, sd = 2): number[] {
   return Array.from({ length: n }, () => level + sd * (r() + r() + r() - 1.5));
 }
 
-const plain: FeatureConfig = { window: 48, shortWindow: 6, names: ['value', 'diff', 'zscore', 'spread_ratio'] };
+const plain: FeatureConfig = {
+  window: 48,
+  shortWindow: 6,
+  names: ['value', 'diff', 'zscore', 'spread_ratio'],
+};
 const seasonal: FeatureConfig = { ...plain, seasonSeconds: 86400, seasonToleranceSeconds: 1800 };
 
 describe('computeFeatures', () => {
@@ -69,6 +73,19 @@ describe('computeFeatures', () => {
     expect(zAt(newSpike)).toBeGreaterThan(2);
   });
 
+  it('measures exceedance beyond everything the past season did, and nothing inside it', () => {
+    const cfg: FeatureConfig = { ...seasonal, names: ['exceedance'] };
+    const v = noise(3 * DAY, 10);
+    v[DAY + 50] += 20; // an old peak, within the day before the points below
+    v[2 * DAY] += 15; // lower than that peak: inside the envelope
+    v[2 * DAY + 100] += 40; // a new high
+    const f = computeFeatures(v, STEP, cfg);
+    const at = (i: number) => f.rows[f.index.indexOf(i)][0];
+    expect(at(2 * DAY)).toBe(0);
+    expect(at(2 * DAY + 100)).toBeGreaterThan(2);
+    expect(at(2 * DAY + 10)).toBe(0);
+  });
+
   it('refuses NaN, short series and bad configs with a clear FeatureError', () => {
     const v = noise(100, 6);
     v[10] = NaN;
@@ -82,7 +99,9 @@ describe('computeFeatures', () => {
       expect((e as Error).message).toMatch(/40 points; the anomaly features need at least 49/);
     }
     expect(() => computeFeatures(noise(100, 8), STEP, { ...plain, window: 2 })).toThrow(/window must be/);
-    expect(() => computeFeatures(noise(100, 8), STEP, { ...plain, names: ['nope' as never] })).toThrow(/unknown feature/);
+    expect(() => computeFeatures(noise(100, 8), STEP, { ...plain, names: ['nope' as never] })).toThrow(
+      /unknown feature/
+    );
     expect(() => computeFeatures(noise(100, 8), 0, plain)).toThrow(/step must be > 0/);
   });
 

@@ -3,7 +3,7 @@
  * stream can be scored as it arrives) and free of the series' unit (so one forest serves every series).
  */
 
-export type FeatureName = 'value' | 'diff' | 'zscore' | 'spread_ratio' | 'residual';
+export type FeatureName = 'value' | 'diff' | 'zscore' | 'spread_ratio' | 'exceedance' | 'residual';
 
 export interface FeatureConfig {
   /** Trailing points (before the current one) that give the reference level and spread. */
@@ -25,7 +25,7 @@ export interface FeatureConfig {
 export const DEFAULT_FEATURE_CONFIG: FeatureConfig = {
   window: 48,
   shortWindow: 6,
-  names: ['value', 'diff', 'zscore', 'spread_ratio'],
+  names: ['value', 'diff', 'zscore', 'spread_ratio', 'exceedance'],
   seasonSeconds: 86400,
   seasonToleranceSeconds: 1800,
 };
@@ -59,13 +59,16 @@ export function minimumPoints(cfg: FeatureConfig, step: number): number {
 }
 
 export function validateFeatureConfig(cfg: FeatureConfig): void {
-  if (!(Number.isInteger(cfg.window) && cfg.window >= 3)) throw new FeatureError('bad_config', 'window must be an integer ≥ 3');
+  if (!(Number.isInteger(cfg.window) && cfg.window >= 3))
+    throw new FeatureError('bad_config', 'window must be an integer ≥ 3');
   if (!(Number.isInteger(cfg.shortWindow) && cfg.shortWindow >= 2 && cfg.shortWindow <= cfg.window)) {
     throw new FeatureError('bad_config', 'shortWindow must be an integer in [2, window]');
   }
-  if (!Array.isArray(cfg.names) || cfg.names.length === 0) throw new FeatureError('bad_config', 'no features named');
-  const known: FeatureName[] = ['value', 'diff', 'zscore', 'spread_ratio', 'residual'];
-  for (const n of cfg.names) if (!known.includes(n)) throw new FeatureError('bad_config', `unknown feature "${n}"`);
+  if (!Array.isArray(cfg.names) || cfg.names.length === 0)
+    throw new FeatureError('bad_config', 'no features named');
+  const known: FeatureName[] = ['value', 'diff', 'zscore', 'spread_ratio', 'exceedance', 'residual'];
+  for (const n of cfg.names)
+    if (!known.includes(n)) throw new FeatureError('bad_config', `unknown feature "${n}"`);
   if (cfg.seasonSeconds !== undefined && !(cfg.seasonSeconds > 0)) {
     throw new FeatureError('bad_config', 'seasonSeconds must be > 0 when set');
   }
@@ -96,7 +99,8 @@ export function computeFeatures(
   validateFeatureConfig(cfg);
   const n = values.length;
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(values[i])) throw new FeatureError('non_finite', `value at index ${i} is ${values[i]}`);
+    if (!Number.isFinite(values[i]))
+      throw new FeatureError('non_finite', `value at index ${i} is ${values[i]}`);
   }
   if (!(step > 0)) throw new FeatureError('bad_config', `step must be > 0, got ${step}`);
   const need = minimumPoints(cfg, step);
@@ -140,6 +144,30 @@ export function computeFeatures(
   const lag = seasonLag(cfg, step);
   const tol = seasonTolerance(cfg, step);
 
+  // Sliding min and max of the longer past (one season, else 4 windows) for `exceedance`.
+  const longSpan = lag > 0 ? lag : 4 * W;
+  const longLo = new Float64Array(n).fill(NaN);
+  const longHi = new Float64Array(n).fill(NaN);
+  if (cfg.names.includes('exceedance')) {
+    const qmax = new Int32Array(n);
+    const qmin = new Int32Array(n);
+    let h1 = 0,
+      t1 = 0,
+      h2 = 0,
+      t2 = 0;
+    for (let i = 0; i < n; i++) {
+      // State before adding i describes points i−longSpan … i−1.
+      while (h1 < t1 && qmax[h1] < i - longSpan) h1++;
+      while (h2 < t2 && qmin[h2] < i - longSpan) h2++;
+      if (h1 < t1) longHi[i] = values[qmax[h1]];
+      if (h2 < t2) longLo[i] = values[qmin[h2]];
+      while (h1 < t1 && values[qmax[t1 - 1]] <= values[i]) t1--;
+      qmax[t1++] = i;
+      while (h2 < t2 && values[qmin[t2 - 1]] >= values[i]) t2--;
+      qmin[t2++] = i;
+    }
+  }
+
   // Raw (ungated) features for every point with a full trailing window; NaN rows before that.
   const raw = new Float64Array(n * d).fill(NaN);
   for (let i = W; i < n; i++) {
@@ -176,6 +204,10 @@ export function computeFeatures(
           break;
         case 'spread_ratio':
           f = Math.log((shortSd + floor) / (scale + floor));
+          break;
+        case 'exceedance':
+          // Beyond everything the longer past did, in spreads; 0 inside that envelope.
+          f = slog(v > longHi[i] ? (v - longHi[i]) / scale : v < longLo[i] ? (v - longLo[i]) / scale : 0);
           break;
         case 'residual': {
           const r = residuals![i];

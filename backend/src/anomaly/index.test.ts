@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -6,7 +7,13 @@ import { resample } from '../series/resample';
 import type { Point } from '../series/types';
 import { fitDetector } from './detector';
 import type { FeatureConfig } from './features';
-import { historyNeeded, loadAnomalyModel, saveAnomalyModel, scoreSegments, type AnomalyMetadata } from './index';
+import {
+  historyNeeded,
+  loadAnomalyModel,
+  saveAnomalyModel,
+  scoreSegments,
+  type AnomalyMetadata,
+} from './index';
 import { mulberry32 } from './isolation-forest';
 
 const STEP = 600;
@@ -65,7 +72,9 @@ describe('loadAnomalyModel', () => {
     saveAnomalyModel(dir, detector, meta);
     fs.writeFileSync(path.join(dir, 'forest.json'), '{"trees": [');
     expect(() => loadAnomalyModel(dir)).toThrow(/forest\.json: not valid JSON/);
-    const forest = JSON.parse(fs.readFileSync(path.join(saveAnomalyModel(dir, detector, meta) && dir, 'forest.json'), 'utf8'));
+    const forest = JSON.parse(
+      fs.readFileSync(path.join(saveAnomalyModel(dir, detector, meta) && dir, 'forest.json'), 'utf8')
+    );
     fs.writeFileSync(path.join(dir, 'forest.json'), JSON.stringify({ ...forest, threshold: 0.1 }));
     expect(() => loadAnomalyModel(dir)).toThrow(/forest\.json: SHA-256 .* does not match/);
     fs.writeFileSync(path.join(dir, 'metadata.json'), '{oops');
@@ -76,7 +85,7 @@ describe('loadAnomalyModel', () => {
 
   it('reports a forest that parses but is malformed', () => {
     const bad = JSON.stringify({ features: cfg, threshold: 0.6, forest: { format: 'nope' } });
-    const sha = require('crypto').createHash('sha256').update(bad).digest('hex');
+    const sha = crypto.createHash('sha256').update(bad).digest('hex');
     fs.writeFileSync(path.join(dir, 'forest.json'), bad);
     fs.writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify({ ...meta, forestSha256: sha }));
     expect(() => loadAnomalyModel(dir)).toThrow(/forest\.json: unknown forest format/);
@@ -119,7 +128,9 @@ describe('scoreSegments', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(PrescalerError);
       expect((e as PrescalerError).code).toBe('insufficient_history');
-      expect((e as Error).message).toMatch(/need 172 evenly spaced points .*28\.5 h .*longest segment has 144/);
+      expect((e as Error).message).toMatch(
+        /need 172 evenly spaced points .*28\.5 h .*longest segment has 144/
+      );
     }
     expect(() => scoreSegments(model, [])).toThrow(/no data points/);
   });

@@ -57,7 +57,9 @@ function readJson(file: string): { json: unknown; bytes: Buffer } {
     bytes = fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(e)})`}`);
+    throw new Error(
+      `${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(e)})`}`
+    );
   }
   try {
     return { json: JSON.parse(bytes.toString('utf8')), bytes };
@@ -74,12 +76,15 @@ export function loadAnomalyModel(dir: string): AnomalyModel {
   const m = meta as Partial<AnomalyMetadata> | null;
   if (!m || typeof m !== 'object') throw new Error(`${metaPath}: not a JSON object`);
   for (const k of ['id', 'version', 'forestSha256'] as const) {
-    if (typeof m[k] !== 'string' || m[k] === '') throw new Error(`${metaPath}: "${k}" missing or not a string`);
+    if (typeof m[k] !== 'string' || m[k] === '')
+      throw new Error(`${metaPath}: "${k}" missing or not a string`);
   }
   const { json: forest, bytes } = readJson(forestPath);
   const digest = sha256(bytes);
   if (digest !== m.forestSha256) {
-    throw new Error(`${forestPath}: SHA-256 ${digest} does not match metadata.json's forestSha256 ${m.forestSha256}`);
+    throw new Error(
+      `${forestPath}: SHA-256 ${digest} does not match metadata.json's forestSha256 ${m.forestSha256}`
+    );
   }
   let detector: AnomalyDetector;
   try {
@@ -146,12 +151,18 @@ export function scoreSegments(
     if (seg.values.length < need) return;
     for (let i = 0; i < seg.values.length; i++) {
       if (!Number.isFinite(seg.values[i])) {
-        throw new PrescalerError('bad_request', `value at ${seg.start + i * seg.step} is not a finite number`);
+        throw new PrescalerError(
+          'bad_request',
+          `value at ${seg.start + i * seg.step} is not a finite number`
+        );
       }
     }
     const residuals = wantResidual ? opts.residuals?.[k] : undefined;
     if (wantResidual && (!residuals || residuals.length !== seg.values.length)) {
-      throw new PrescalerError('bad_request', 'this anomaly model needs forecast residuals for every segment');
+      throw new PrescalerError(
+        'bad_request',
+        'this anomaly model needs forecast residuals for every segment'
+      );
     }
     const s = scoreValues(detector, seg.values, seg.step, residuals);
     scored++;

@@ -78,7 +78,8 @@ export class IsolationForest {
     this.nTrees = opts.nTrees ?? 100;
     this.requestedSampleSize = opts.sampleSize ?? 256;
     this.seed = opts.seed ?? 42;
-    if (!(Number.isInteger(this.nTrees) && this.nTrees > 0)) throw new RangeError('nTrees must be a positive integer');
+    if (!(Number.isInteger(this.nTrees) && this.nTrees > 0))
+      throw new RangeError('nTrees must be a positive integer');
     if (!(Number.isInteger(this.requestedSampleSize) && this.requestedSampleSize >= 2)) {
       throw new RangeError('sampleSize must be an integer ≥ 2');
     }
@@ -105,7 +106,8 @@ export class IsolationForest {
     for (let i = 0; i < n; i++) {
       const r = rows[i];
       if (r.length !== d) throw new RangeError(`row ${i} has ${r.length} features, expected ${d}`);
-      for (let j = 0; j < d; j++) if (!Number.isFinite(r[j])) throw new RangeError(`row ${i} feature ${j} is ${r[j]}`);
+      for (let j = 0; j < d; j++)
+        if (!Number.isFinite(r[j])) throw new RangeError(`row ${i} feature ${j} is ${r[j]}`);
     }
     this.nFeatures = d;
     this.psi = Math.min(this.requestedSampleSize, n);
@@ -128,7 +130,11 @@ export class IsolationForest {
     return this;
   }
 
-  private growTree(rows: ReadonlyArray<ArrayLike<number>>, sample: number[], rand: () => number): IsolationTree {
+  private growTree(
+    rows: ReadonlyArray<ArrayLike<number>>,
+    sample: number[],
+    rand: () => number
+  ): IsolationTree {
     const tree: IsolationTree = { feature: [], threshold: [], left: [], right: [], leafPath: [] };
     const d = this.nFeatures;
     const lo = new Float64Array(d);
@@ -223,7 +229,8 @@ export class IsolationForest {
 
   /** Anomaly score s(x, ψ) = 2^(−E(h(x))/c(ψ)) in (0, 1]: near 1 isolated, ≤ 0.5 ordinary. */
   score(x: ArrayLike<number>): number {
-    if (x.length !== this.nFeatures) throw new RangeError(`expected ${this.nFeatures} features, got ${x.length}`);
+    if (x.length !== this.nFeatures)
+      throw new RangeError(`expected ${this.nFeatures} features, got ${x.length}`);
     return Math.pow(2, -this.pathLength(x) / averagePathLength(this.psi));
   }
 
@@ -248,18 +255,24 @@ export class IsolationForest {
   static fromJSON(json: unknown): IsolationForest {
     const j = json as Partial<IsolationForestJson> | null;
     if (!j || typeof j !== 'object') throw new RangeError('forest JSON is not an object');
-    if (j.format !== 'prescaler-isolation-forest/1') throw new RangeError(`unknown forest format ${String(j.format)}`);
+    if (j.format !== 'prescaler-isolation-forest/1')
+      throw new RangeError(`unknown forest format ${String(j.format)}`);
     for (const k of ['nTrees', 'sampleSize', 'heightLimit', 'nFeatures', 'seed'] as const) {
-      if (typeof j[k] !== 'number' || !Number.isFinite(j[k])) throw new RangeError(`forest JSON: "${k}" missing`);
+      if (typeof j[k] !== 'number' || !Number.isFinite(j[k]))
+        throw new RangeError(`forest JSON: "${k}" missing`);
     }
     if (!Array.isArray(j.trees) || j.trees.length !== j.nTrees) {
-      throw new RangeError(`forest JSON: expected ${j.nTrees} trees, got ${Array.isArray(j.trees) ? j.trees.length : 'none'}`);
+      throw new RangeError(
+        `forest JSON: expected ${j.nTrees} trees, got ${Array.isArray(j.trees) ? j.trees.length : 'none'}`
+      );
     }
     j.trees.forEach((t, i) => {
       const n = t?.feature?.length;
       const ok =
         n > 0 &&
-        (['threshold', 'left', 'right', 'leafPath'] as const).every((k) => Array.isArray(t[k]) && t[k].length === n) &&
+        (['threshold', 'left', 'right', 'leafPath'] as const).every(
+          (k) => Array.isArray(t[k]) && t[k].length === n
+        ) &&
         t.feature.every((f, node) => {
           if (f === -1) return Number.isFinite(t.leafPath[node]);
           return (

@@ -45,9 +45,13 @@ function medianSpacing(ts: readonly number[]): number {
 export function readLabelledSeries(file: string): LabelledSeries[] {
   const series = parseCanonicalCsv(fs.readFileSync(file, 'utf8'), file);
   for (const s of series) {
-    if (!s.labels) throw new EvaluationInputError(`${file}: no label column; NAB scoring needs labelled anomaly windows`);
+    if (!s.labels)
+      throw new EvaluationInputError(`${file}: no label column; NAB scoring needs labelled anomaly windows`);
     const bad = s.points.findIndex(([, v]) => !Number.isFinite(v));
-    if (bad >= 0) throw new EvaluationInputError(`${file}: series ${s.name} has a non-finite value at ${s.points[bad][0]}`);
+    if (bad >= 0)
+      throw new EvaluationInputError(
+        `${file}: series ${s.name} has a non-finite value at ${s.points[bad][0]}`
+      );
   }
   return series;
 }
@@ -83,17 +87,22 @@ function parseNabTime(s: string): number {
 
 /** Scores from one NAB result CSV (`timestamp,value,anomaly_score,…`), keyed by time (first row kept). */
 export function readNabResults(file: string): Map<number, number> {
-  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const header = (lines[0] ?? '').split(',').map((h) => h.trim());
   const ti = header.indexOf('timestamp');
   const si = header.indexOf('anomaly_score');
-  if (ti < 0 || si < 0) throw new EvaluationInputError(`${file}: header lacks "timestamp" or "anomaly_score"`);
+  if (ti < 0 || si < 0)
+    throw new EvaluationInputError(`${file}: header lacks "timestamp" or "anomaly_score"`);
   const out = new Map<number, number>();
   for (let i = 1; i < lines.length; i++) {
     const c = lines[i].split(',');
     const t = parseNabTime(c[ti] ?? '');
     const s = Number(c[si]);
-    if (!Number.isFinite(t) || !Number.isFinite(s)) throw new EvaluationInputError(`${file}:${i + 1}: bad row`);
+    if (!Number.isFinite(t) || !Number.isFinite(s))
+      throw new EvaluationInputError(`${file}:${i + 1}: bad row`);
     if (!out.has(t)) out.set(t, s);
   }
   return out;
@@ -113,9 +122,19 @@ export function evaluateAnomaly(opts: {
 }): AnomalyEvaluationRow[] {
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const series = readLabelledSeries(opts.data);
-  const windows = series.map((s) => windowsFromLabels(s.points.map((p) => p[0]), s.labels!));
+  const windows = series.map((s) =>
+    windowsFromLabels(
+      s.points.map((p) => p[0]),
+      s.labels!
+    )
+  );
   const asFiles = (scores: (s: LabelledSeries, k: number) => ArrayLike<number>): NabDataFile[] =>
-    series.map((s, k) => ({ name: s.name, timestamps: s.points.map((p) => p[0]), scores: scores(s, k), windows: windows[k] }));
+    series.map((s, k) => ({
+      name: s.name,
+      timestamps: s.points.map((p) => p[0]),
+      scores: scores(s, k),
+      windows: windows[k],
+    }));
 
   const detectors: Array<{ name: string; files: NabDataFile[] }> = [];
   if (opts.model) {
@@ -136,7 +155,8 @@ export function evaluateAnomaly(opts: {
           const byTime = readNabResults(file);
           return s.points.map(([t]) => {
             const x = byTime.get(t);
-            if (x === undefined) throw new EvaluationInputError(`${file}: no row for ${new Date(t * 1000).toISOString()}`);
+            if (x === undefined)
+              throw new EvaluationInputError(`${file}: no row for ${new Date(t * 1000).toISOString()}`);
             return x;
           });
         });
@@ -151,7 +171,15 @@ export function evaluateAnomaly(opts: {
   const rows: AnomalyEvaluationRow[] = [];
   for (const d of detectors) {
     for (const r of nabScore(d.files)) {
-      rows.push({ detector: d.name, profile: r.profile, score: r.score, raw: r.raw, threshold: r.threshold, tp: r.tp, fp: r.fp });
+      rows.push({
+        detector: d.name,
+        profile: r.profile,
+        score: r.score,
+        raw: r.raw,
+        threshold: r.threshold,
+        tp: r.tp,
+        fp: r.fp,
+      });
     }
   }
   return rows;
@@ -159,7 +187,9 @@ export function evaluateAnomaly(opts: {
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
-  process.stderr.write('usage: evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--json]\n');
+  process.stderr.write(
+    'usage: evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--json]\n'
+  );
   process.exit(2);
 }
 
@@ -181,19 +211,42 @@ function main(argv: string[]): void {
   const model = loadAnomalyModel(modelDir);
   const t0 = Date.now();
   const rows = evaluateAnomaly({ data, referenceDir, model });
-  process.stderr.write(`scored ${new Set(rows.map((r) => r.detector)).size} detectors in ${Date.now() - t0} ms\n`);
+  process.stderr.write(
+    `scored ${new Set(rows.map((r) => r.detector)).size} detectors in ${Date.now() - t0} ms\n`
+  );
   // Best first by the standard profile, so the ranking reads top-down.
   const standard = new Map(rows.filter((r) => r.profile === 'standard').map((r) => [r.detector, r.score]));
-  rows.sort((a, b) => standard.get(b.detector)! - standard.get(a.detector)! || a.detector.localeCompare(b.detector));
+  rows.sort(
+    (a, b) => standard.get(b.detector)! - standard.get(a.detector)! || a.detector.localeCompare(b.detector)
+  );
   if (json) {
-    process.stdout.write(JSON.stringify({ results: rows.map(({ detector, profile, score }) => ({ detector, profile, score })) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        results: rows.map(({ detector, profile, score }) => ({ detector, profile, score })),
+      }) + '\n'
+    );
     return;
   }
-  const line = (c: string[]) => c[0].padEnd(20) + c[1].padEnd(20) + c.slice(2).map((x) => x.padStart(10)).join('') + '\n';
+  const line = (c: string[]) =>
+    c[0].padEnd(20) +
+    c[1].padEnd(20) +
+    c
+      .slice(2)
+      .map((x) => x.padStart(10))
+      .join('') +
+    '\n';
   process.stdout.write(line(['detector', 'profile', 'score', 'raw', 'threshold', 'tp rows', 'fp rows']));
   for (const r of rows) {
     process.stdout.write(
-      line([r.detector, r.profile, r.score.toFixed(1), r.raw.toFixed(3), r.threshold.toFixed(4), String(r.tp), String(r.fp)])
+      line([
+        r.detector,
+        r.profile,
+        r.score.toFixed(1),
+        r.raw.toFixed(3),
+        r.threshold.toFixed(4),
+        String(r.tp),
+        String(r.fp),
+      ])
     );
   }
 }

@@ -80,7 +80,8 @@ function main(argv: string[]): void {
   const files = data.length ? data : DEFAULT_TRAINING;
 
   const series: Array<{ name: string; step: number; values: number[] }> = [];
-  const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> = [];
+  const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> =
+    [];
   for (const [fileIndex, file] of files.entries()) {
     const text = fs.readFileSync(file);
     const parsed = parseCanonicalCsv(text.toString('utf8'), file);
@@ -144,15 +145,20 @@ function main(argv: string[]): void {
     const results = evaluateAnomaly({ data: evaluate, referenceDir, model, onlyOurs: !referenceDir });
     const text = fs.readFileSync(evaluate);
     const evaluation = {
-      method: 'NAB scorer (backend/src/evaluate/nab.ts): threshold swept per detector and profile, normalised null 0 / perfect 100',
+      method:
+        'NAB scorer (backend/src/evaluate/nab.ts): threshold swept per detector and profile, normalised null 0 / perfect 100',
       command: `npm run -s evaluate:anomaly -- --data ${path.relative(REPO, evaluate)}${
         referenceDir ? ` --reference-dir ${path.relative(REPO, referenceDir)}` : ''
       }`,
-      dataset: { file: path.basename(evaluate), sha256: crypto.createHash('sha256').update(text).digest('hex') },
+      dataset: {
+        file: path.basename(evaluate),
+        sha256: crypto.createHash('sha256').update(text).digest('hex'),
+      },
       results: results.map((r) => ({ detector: r.detector, profile: r.profile, score: round(r.score, 2) })),
     };
     saveAnomalyModel(out, model.detector, { ...withoutHash(metadata), evaluation });
-    for (const r of results) process.stderr.write(`${r.detector.padEnd(20)} ${r.profile.padEnd(20)} ${r.score.toFixed(1)}\n`);
+    for (const r of results)
+      process.stderr.write(`${r.detector.padEnd(20)} ${r.profile.padEnd(20)} ${r.score.toFixed(1)}\n`);
   }
 }
 

@@ -90,7 +90,12 @@ describe('threshold sweep and normalisation', () => {
   it('scores the null detector 0 and the perfect detector 100 under every profile', () => {
     const windows: Array<[number, number]> = [window, [ts[70], ts[79]]];
     const nul = { name: 'f', timestamps: ts, scores: ts.map(() => 0.5), windows };
-    const perfect = { name: 'f', timestamps: ts, scores: ts.map((_, i) => (i === 40 || i === 70 ? 1 : 0)), windows };
+    const perfect = {
+      name: 'f',
+      timestamps: ts,
+      scores: ts.map((_, i) => (i === 40 || i === 70 ? 1 : 0)),
+      windows,
+    };
     for (const r of nabScore([nul], { probationPercent: 0 })) expect(r.score).toBeCloseTo(0, 12);
     for (const r of nabScore([perfect], { probationPercent: 0 })) expect(r.score).toBeCloseTo(100, 12);
     // Two windows: null = −2·fnWeight, perfect = 2·tpWeight; one early hit and one miss is half way.
@@ -102,8 +107,18 @@ describe('threshold sweep and normalisation', () => {
   });
 
   it('sums over files with one threshold for the corpus', () => {
-    const a = { name: 'a', timestamps: ts, scores: ts.map((_, i) => (i === 40 ? 0.7 : 0)), windows: [window] };
-    const b = { name: 'b', timestamps: ts, scores: ts.map((_, i) => (i === 45 ? 0.6 : i === 20 ? 0.65 : 0)), windows: [window] };
+    const a = {
+      name: 'a',
+      timestamps: ts,
+      scores: ts.map((_, i) => (i === 40 ? 0.7 : 0)),
+      windows: [window],
+    };
+    const b = {
+      name: 'b',
+      timestamps: ts,
+      scores: ts.map((_, i) => (i === 45 ? 0.6 : i === 20 ? 0.65 : 0)),
+      windows: [window],
+    };
     // At 0.6 both windows are caught (1 + 0.859793) and b's FP costs 0.11.
     const best = optimizeThreshold([a, b], standard, 0);
     expect(best.threshold).toBe(0.6);
@@ -117,7 +132,9 @@ describe('bad input', () => {
     expect(() => nabScore([])).toThrow(NabInputError);
     const nan = { ...file([40]), scores: ts.map((_, i) => (i === 3 ? NaN : 0)) };
     expect(() => nabScore([nan])).toThrow(/anomaly score at row 3 is NaN/);
-    expect(() => nabScore([{ ...file([40]), scores: [1, 2] }])).toThrow(/100 timestamps but 2 anomaly scores/);
+    expect(() => nabScore([{ ...file([40]), scores: [1, 2] }])).toThrow(
+      /100 timestamps but 2 anomaly scores/
+    );
     expect(() => nabScore([file([40], [[5, 6]])])).toThrow(/contains no rows/);
   });
 });
@@ -137,9 +154,17 @@ describe('windowsFromLabels', () => {
 const NAB_DIR = path.resolve(__dirname, '../../../../shared/data/nab-aws-cloudwatch');
 const haveNab = fs.existsSync(path.join(NAB_DIR, 'reference-detectors/thresholds.json'));
 (haveNab ? describe : describe.skip)('agreement with NAB on its published results', () => {
-  const t = (s: string) => Date.parse(s.trim().replace(' ', 'T').replace(/\.\d+$/, '') + 'Z') / 1000;
+  const t = (s: string) =>
+    Date.parse(
+      s
+        .trim()
+        .replace(' ', 'T')
+        .replace(/\.\d+$/, '') + 'Z'
+    ) / 1000;
   const windows = JSON.parse(fs.readFileSync(path.join(NAB_DIR, 'combined_windows.json'), 'utf8'));
-  const thresholds = JSON.parse(fs.readFileSync(path.join(NAB_DIR, 'reference-detectors/thresholds.json'), 'utf8'));
+  const thresholds = JSON.parse(
+    fs.readFileSync(path.join(NAB_DIR, 'reference-detectors/thresholds.json'), 'utf8')
+  );
   it.each(['numenta', 'randomCutForest', 'windowedGaussian', 'null'])('%s', (det) => {
     const dir = path.join(NAB_DIR, 'reference-detectors', det);
     for (const name of fs.readdirSync(dir)) {

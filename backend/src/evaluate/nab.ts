@@ -186,7 +186,10 @@ export function scoresByThreshold(rows: readonly SweepRow[], cost: CostMatrix): 
   let fpSum = 0;
   let tn = 0;
   let fn = 0;
-  for (const r of scorable) r.window === NO_WINDOW ? tn++ : fn++;
+  for (const r of scorable) {
+    if (r.window === NO_WINDOW) tn++;
+    else fn++;
+  }
   let tp = 0;
   let fp = 0;
   const out: ThresholdScore[] = [];

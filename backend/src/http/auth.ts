@@ -40,7 +40,14 @@ export class TokenAuth {
       const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
       res.set('WWW-Authenticate', 'Bearer realm="prescaler"');
       if (!m) {
-        next(new PrescalerError('unauthorized', this.entries.length ? 'missing bearer token' : 'no API tokens are configured (auth.tokens in PRESCALER_CONFIG)'));
+        next(
+          new PrescalerError(
+            'unauthorized',
+            this.entries.length
+              ? 'missing bearer token'
+              : 'no API tokens are configured (auth.tokens in PRESCALER_CONFIG)'
+          )
+        );
         return;
       }
       const who = this.identify(m[1]);
@@ -50,7 +57,12 @@ export class TokenAuth {
       }
       res.removeHeader('WWW-Authenticate');
       if (role === 'operator' && who.role !== 'operator') {
-        next(new PrescalerError('forbidden', `token "${who.name}" has role ${who.role}; this needs role operator`));
+        next(
+          new PrescalerError(
+            'forbidden',
+            `token "${who.name}" has role ${who.role}; this needs role operator`
+          )
+        );
         return;
       }
       res.locals.principal = who;

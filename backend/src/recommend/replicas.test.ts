@@ -1,5 +1,11 @@
 import { emergencyReplicas } from './emergency';
-import { leadWindow, quantileLabel, recommendReplicas, type ForecastPoint, type ScalingPolicy } from './replicas';
+import {
+  leadWindow,
+  quantileLabel,
+  recommendReplicas,
+  type ForecastPoint,
+  type ScalingPolicy,
+} from './replicas';
 
 const policy: ScalingPolicy = {
   capacityPerReplica: 0.5,
@@ -13,7 +19,8 @@ const policy: ScalingPolicy = {
 };
 const T0 = 1_000_000;
 /** Six 10-minute horizons with the given upper values (mean and lower below them). */
-const fc = (...upper: number[]): ForecastPoint[] => upper.map((u, i) => [T0 + 600 * (i + 1), u * 0.8, u * 0.6, u]);
+const fc = (...upper: number[]): ForecastPoint[] =>
+  upper.map((u, i) => [T0 + 600 * (i + 1), u * 0.8, u * 0.6, u]);
 
 describe('recommendReplicas', () => {
   it('sizes for the upper quantile within start-up + interval and says so in words', () => {
@@ -50,15 +57,36 @@ describe('recommendReplicas', () => {
   });
 
   it('does not buy a replica for float noise at an exact multiple', () => {
-    const r = recommendReplicas({ policy, interval: 60, origin: T0, forecast: fc(0.35 * 7), currentReplicas: 3, recent: [] });
+    const r = recommendReplicas({
+      policy,
+      interval: 60,
+      origin: T0,
+      forecast: fc(0.35 * 7),
+      currentReplicas: 3,
+      recent: [],
+    });
     expect(r.recommendedReplicas).toBe(7);
   });
 
   it('clamps to min and max and names the bound', () => {
-    const low = recommendReplicas({ policy, interval: 60, origin: T0, forecast: fc(0.1), currentReplicas: 2, recent: [] });
+    const low = recommendReplicas({
+      policy,
+      interval: 60,
+      origin: T0,
+      forecast: fc(0.1),
+      currentReplicas: 2,
+      recent: [],
+    });
     expect(low.recommendedReplicas).toBe(2);
     expect(low.change).toBe(false);
-    const high = recommendReplicas({ policy, interval: 60, origin: T0, forecast: fc(100), currentReplicas: 10, recent: [] });
+    const high = recommendReplicas({
+      policy,
+      interval: 60,
+      origin: T0,
+      forecast: fc(100),
+      currentReplicas: 10,
+      recent: [],
+    });
     expect(high.recommendedReplicas).toBe(20);
     expect(high.limitedBy).toContain('max');
     expect(high.reason).toMatch(/capped at the maximum of 20/);
@@ -66,21 +94,49 @@ describe('recommendReplicas', () => {
 
   it('keeps the current count inside the tolerance', () => {
     // 10 replicas; demand 3.6 → 10.29 replicas' worth: +2.9 % < 10 %.
-    const r = recommendReplicas({ policy, interval: 60, origin: T0, forecast: fc(3.6), currentReplicas: 10, recent: [] });
+    const r = recommendReplicas({
+      policy,
+      interval: 60,
+      origin: T0,
+      forecast: fc(3.6),
+      currentReplicas: 10,
+      recent: [],
+    });
     expect(r.recommendedReplicas).toBe(10);
     expect(r.change).toBe(false);
     expect(r.limitedBy).toEqual(['tolerance']);
     // 3.9 → 11.14: +11.4 % > 10 % → 12.
-    const out = recommendReplicas({ policy, interval: 60, origin: T0, forecast: fc(3.9), currentReplicas: 10, recent: [] });
+    const out = recommendReplicas({
+      policy,
+      interval: 60,
+      origin: T0,
+      forecast: fc(3.9),
+      currentReplicas: 10,
+      recent: [],
+    });
     expect(out.recommendedReplicas).toBe(12);
   });
 
   it('limits steps up and down', () => {
     const p = { ...policy, maxStepUp: 3, maxStepDown: 1, scaleDownStabilization: 1 };
-    const up = recommendReplicas({ policy: p, interval: 60, origin: T0, forecast: fc(4.2), currentReplicas: 4, recent: [] });
+    const up = recommendReplicas({
+      policy: p,
+      interval: 60,
+      origin: T0,
+      forecast: fc(4.2),
+      currentReplicas: 4,
+      recent: [],
+    });
     expect(up.recommendedReplicas).toBe(7);
     expect(up.reason).toMatch(/step limited to \+3 → 7$/);
-    const down = recommendReplicas({ policy: p, interval: 60, origin: T0, forecast: fc(0.7), currentReplicas: 10, recent: [] });
+    const down = recommendReplicas({
+      policy: p,
+      interval: 60,
+      origin: T0,
+      forecast: fc(0.7),
+      currentReplicas: 10,
+      recent: [],
+    });
     expect(down.recommendedReplicas).toBe(9);
   });
 
@@ -89,11 +145,27 @@ describe('recommendReplicas', () => {
       { at: T0 - 400, replicas: 15 }, // outside the 300 s window
       { at: T0 - 200, replicas: 8 },
     ];
-    const r = recommendReplicas({ policy, interval: 60, origin: T0, now: T0, forecast: fc(1.4), currentReplicas: 10, recent });
+    const r = recommendReplicas({
+      policy,
+      interval: 60,
+      origin: T0,
+      now: T0,
+      forecast: fc(1.4),
+      currentReplicas: 10,
+      recent,
+    });
     expect(r.desiredReplicas).toBe(4);
     expect(r.recommendedReplicas).toBe(8);
     expect(r.limitedBy).toContain('stabilization');
-    const free = recommendReplicas({ policy, interval: 60, origin: T0, now: T0 + 1000, forecast: fc(1.4), currentReplicas: 10, recent });
+    const free = recommendReplicas({
+      policy,
+      interval: 60,
+      origin: T0,
+      now: T0 + 1000,
+      forecast: fc(1.4),
+      currentReplicas: 10,
+      recent,
+    });
     expect(free.recommendedReplicas).toBe(4);
   });
 
@@ -110,9 +182,18 @@ describe('recommendReplicas', () => {
   });
 
   it('refuses a forecast without a finite upper value', () => {
-    expect(() => recommendReplicas({ policy, interval: 60, origin: T0, forecast: [], currentReplicas: 1, recent: [] })).toThrow();
     expect(() =>
-      recommendReplicas({ policy, interval: 60, origin: T0, forecast: [[T0 + 600, 1, 0, NaN]], currentReplicas: 1, recent: [] })
+      recommendReplicas({ policy, interval: 60, origin: T0, forecast: [], currentReplicas: 1, recent: [] })
+    ).toThrow();
+    expect(() =>
+      recommendReplicas({
+        policy,
+        interval: 60,
+        origin: T0,
+        forecast: [[T0 + 600, 1, 0, NaN]],
+        currentReplicas: 1,
+        recent: [],
+      })
     ).toThrow(/not finite/);
   });
 });
@@ -134,7 +215,9 @@ describe('emergencyReplicas', () => {
   it('adds half again, or follows a higher forecast, within bounds and the cap', () => {
     expect(emergencyReplicas({ ...base, currentReplicas: 4 }).recommendedReplicas).toBe(6);
     expect(emergencyReplicas({ ...base, currentReplicas: 1 }).recommendedReplicas).toBe(2);
-    expect(emergencyReplicas({ ...base, currentReplicas: 4, forecastReplicas: 9 }).recommendedReplicas).toBe(9);
+    expect(emergencyReplicas({ ...base, currentReplicas: 4, forecastReplicas: 9 }).recommendedReplicas).toBe(
+      9
+    );
     expect(emergencyReplicas({ ...base, currentReplicas: 18 }).recommendedReplicas).toBe(20);
     const capped = emergencyReplicas({ ...base, currentReplicas: 6, autoApplyCap: 8 });
     expect(capped.recommendedReplicas).toBe(8);

@@ -55,7 +55,11 @@ export interface Recommendation {
 }
 
 /** The forecast points that fall within the lead time; at least the first one, so a short lead still looks ahead. */
-export function leadWindow(forecast: readonly ForecastPoint[], origin: number, leadTime: number): ForecastPoint[] {
+export function leadWindow(
+  forecast: readonly ForecastPoint[],
+  origin: number,
+  leadTime: number
+): ForecastPoint[] {
   const within = forecast.filter(([t]) => t - origin <= leadTime + 1e-9);
   if (within.length) {
     // Also take the first point at or beyond the lead time, so the window covers the whole lead.
@@ -65,7 +69,8 @@ export function leadWindow(forecast: readonly ForecastPoint[], origin: number, l
   return forecast.length ? [forecast[0]] : [];
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2));
+const fmt = (v: number) =>
+  Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2);
 
 function minutes(seconds: number): string {
   const m = Math.round(seconds / 60);
@@ -149,7 +154,13 @@ export function recommendReplicas(input: RecommendInput): Recommendation {
     `${q} forecast ${fmt(demand)}${unit} in ${minutes(demandAt - origin)} → ${desired} replica${desired === 1 ? '' : 's'} ` +
     `at ${Math.round(p.targetUtilization * 100)} %; now ${current}`;
   const change = next !== current;
-  const tail = change ? (notes.length ? `; ${notes.join('; ')} → ${next}` : '') : notes.length ? `; ${notes.join('; ')}; no change` : '; no change';
+  const tail = change
+    ? notes.length
+      ? `; ${notes.join('; ')} → ${next}`
+      : ''
+    : notes.length
+      ? `; ${notes.join('; ')}; no change`
+      : '; no change';
   return {
     recommendedReplicas: next,
     desiredReplicas: desired,

@@ -226,7 +226,8 @@ export class Store {
   }
 
   getRecommendation(id: string): StoredRecommendation | undefined {
-    const row = this.db.prepare('SELECT * FROM recommendations WHERE id = ?').get(id) as RecommendationRow | undefined;
+    const row = this.db.prepare('SELECT * FROM recommendations WHERE id = ?').get(id) as
+      RecommendationRow | undefined;
     return row && toRecommendation(row);
   }
 
@@ -251,7 +252,9 @@ export class Store {
     return row && toRecommendation(row);
   }
 
-  listRecommendations(opts: { target?: string; status?: RecommendationStatus; limit?: number } = {}): StoredRecommendation[] {
+  listRecommendations(
+    opts: { target?: string; status?: RecommendationStatus; limit?: number } = {}
+  ): StoredRecommendation[] {
     const where: string[] = [];
     const args: unknown[] = [];
     if (opts.target) {
@@ -285,7 +288,9 @@ export class Store {
 
   expireDue(now: number): number {
     return this.db
-      .prepare(`UPDATE recommendations SET status = 'expired', status_at = ? WHERE status = 'pending' AND expires_at <= ?`)
+      .prepare(
+        `UPDATE recommendations SET status = 'expired', status_at = ? WHERE status = 'pending' AND expires_at <= ?`
+      )
       .run(now, now).changes;
   }
 
@@ -303,39 +308,54 @@ export class Store {
     fields: { at: number; actor: string; dryRun: boolean },
     check: (rec: StoredRecommendation | undefined) => StoredRecommendation
   ): { record: AuditRecord; existing: boolean } {
-    return this.db.transaction(() => {
-      const prior = this.db
-        .prepare(`SELECT * FROM audit WHERE recommendation_id = ? AND action = 'apply'`)
-        .get(recommendationId) as AuditRow | undefined;
-      if (prior) return { record: toAudit(prior), existing: true };
-      const rec = check(this.getRecommendation(recommendationId));
-      const id = this.insertAuditRow({
-        at: fields.at,
-        action: 'apply',
-        actor: fields.actor,
-        target: rec.target,
-        // What the recommendation saw; the actuator's fresh read replaces it when the outcome is written.
-        fromReplicas: rec.currentReplicas,
-        toReplicas: rec.recommendedReplicas,
-        recommendationId: rec.id,
-        dryRun: fields.dryRun,
-      });
-      return { record: this.getAudit(id)!, existing: false };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const prior = this.db
+          .prepare(`SELECT * FROM audit WHERE recommendation_id = ? AND action = 'apply'`)
+          .get(recommendationId) as AuditRow | undefined;
+        if (prior) return { record: toAudit(prior), existing: true };
+        const rec = check(this.getRecommendation(recommendationId));
+        const id = this.insertAuditRow({
+          at: fields.at,
+          action: 'apply',
+          actor: fields.actor,
+          target: rec.target,
+          // What the recommendation saw; the actuator's fresh read replaces it when the outcome is written.
+          fromReplicas: rec.currentReplicas,
+          toReplicas: rec.recommendedReplicas,
+          recommendationId: rec.id,
+          dryRun: fields.dryRun,
+        });
+        return { record: this.getAudit(id)!, existing: false };
+      })
+      .immediate();
   }
 
   /** An audit row with outcome `unknown` for an action that has no recommendation (a floor reverting). */
-  decideAction(fields: Omit<AuditRecord, 'id' | 'outcome' | 'detail' | 'errorCode' | 'finishedAt' | 'reconciled'>): AuditRecord {
+  decideAction(
+    fields: Omit<AuditRecord, 'id' | 'outcome' | 'detail' | 'errorCode' | 'finishedAt' | 'reconciled'>
+  ): AuditRecord {
     return this.getAudit(this.insertAuditRow(fields))!;
   }
 
-  private insertAuditRow(f: Omit<AuditRecord, 'id' | 'outcome' | 'detail' | 'errorCode' | 'finishedAt' | 'reconciled'>): number {
+  private insertAuditRow(
+    f: Omit<AuditRecord, 'id' | 'outcome' | 'detail' | 'errorCode' | 'finishedAt' | 'reconciled'>
+  ): number {
     const r = this.db
       .prepare(
         `INSERT INTO audit (at, action, actor, target, from_replicas, to_replicas, recommendation_id, outcome, dry_run)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'unknown', ?)`
       )
-      .run(f.at, f.action, f.actor, f.target, f.fromReplicas, f.toReplicas, f.recommendationId, f.dryRun ? 1 : 0);
+      .run(
+        f.at,
+        f.action,
+        f.actor,
+        f.target,
+        f.fromReplicas,
+        f.toReplicas,
+        f.recommendationId,
+        f.dryRun ? 1 : 0
+      );
     return Number(r.lastInsertRowid);
   }
 
@@ -357,9 +377,21 @@ export class Store {
           `UPDATE audit SET outcome = ?, detail = ?, error_code = ?, finished_at = ?, from_replicas = ?, reconciled = ?
            WHERE id = ? AND outcome = 'unknown'`
         )
-        .run(outcome, f.detail, f.errorCode ?? null, f.now, f.fromReplicas ?? row.fromReplicas, f.reconciled ? 1 : 0, id);
+        .run(
+          outcome,
+          f.detail,
+          f.errorCode ?? null,
+          f.now,
+          f.fromReplicas ?? row.fromReplicas,
+          f.reconciled ? 1 : 0,
+          id
+        );
       if (row.recommendationId && row.action === 'apply') {
-        this.setRecommendationStatus(row.recommendationId, outcome === 'applied' ? 'applied' : 'failed', f.now);
+        this.setRecommendationStatus(
+          row.recommendationId,
+          outcome === 'applied' ? 'applied' : 'failed',
+          f.now
+        );
         if (outcome === 'applied') {
           // The workload changed: other pending advice for it was computed against the old count.
           this.db
@@ -398,25 +430,30 @@ export class Store {
       args.push(opts.before);
     }
     const rows = this.db
-      .prepare(`SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)
+      .prepare(
+        `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`
+      )
       .all(...args, opts.limit ?? 100) as AuditRow[];
     return rows.map(toAudit);
   }
 
   unknownAudits(): AuditRecord[] {
-    return (this.db.prepare(`SELECT * FROM audit WHERE outcome = 'unknown' ORDER BY id`).all() as AuditRow[]).map(toAudit);
+    return (
+      this.db.prepare(`SELECT * FROM audit WHERE outcome = 'unknown' ORDER BY id`).all() as AuditRow[]
+    ).map(toAudit);
   }
 
   getDryRunState(target: string): DryRunState | undefined {
     const row = this.db.prepare('SELECT state FROM dry_run_state WHERE target = ?').get(target) as
-      | { state: string }
-      | undefined;
+      { state: string } | undefined;
     return row && (JSON.parse(row.state) as DryRunState);
   }
 
   setDryRunState(target: string, state: DryRunState): void {
     this.db
-      .prepare('INSERT INTO dry_run_state (target, state) VALUES (?, ?) ON CONFLICT (target) DO UPDATE SET state = excluded.state')
+      .prepare(
+        'INSERT INTO dry_run_state (target, state) VALUES (?, ?) ON CONFLICT (target) DO UPDATE SET state = excluded.state'
+      )
       .run(target, JSON.stringify(state));
   }
 }

@@ -21,7 +21,11 @@ export function auditRouter(deps: { store: Store }) {
     '/audit',
     route((req, res) => {
       const q = auditQuery.safeParse(req.query);
-      if (!q.success) throw new PrescalerError('bad_request', q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
+      if (!q.success)
+        throw new PrescalerError(
+          'bad_request',
+          q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')
+        );
       res.json({ records: deps.store.listAudit(q.data).map(renderAudit) });
     })
   );

@@ -16,7 +16,12 @@ const listQuery = z
   })
   .strict();
 
-export function recommendationsRouter(deps: { store: Store; service: ActuationService; auth: TokenAuth; now?: () => number }) {
+export function recommendationsRouter(deps: {
+  store: Store;
+  service: ActuationService;
+  auth: TokenAuth;
+  now?: () => number;
+}) {
   const { store, service, auth } = deps;
   const now = deps.now ?? (() => Date.now() / 1000);
   const r = express.Router();
@@ -25,7 +30,11 @@ export function recommendationsRouter(deps: { store: Store; service: ActuationSe
     '/recommendations',
     route((req, res) => {
       const q = listQuery.safeParse(req.query);
-      if (!q.success) throw new PrescalerError('bad_request', q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
+      if (!q.success)
+        throw new PrescalerError(
+          'bad_request',
+          q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')
+        );
       store.expireDue(now());
       res.json({ recommendations: store.listRecommendations(q.data).map(renderRecommendation) });
     })
@@ -48,8 +57,14 @@ export function recommendationsRouter(deps: { store: Store; service: ActuationSe
     route(async (req, res) => {
       // The id is the whole request: a body naming a workload or a count would suggest it is honoured.
       const body = req.body as unknown;
-      if (body !== undefined && !(typeof body === 'object' && body !== null && Object.keys(body).length === 0)) {
-        throw new PrescalerError('bad_request', 'apply takes no body: the recommendation id alone says what is applied');
+      if (
+        body !== undefined &&
+        !(typeof body === 'object' && body !== null && Object.keys(body).length === 0)
+      ) {
+        throw new PrescalerError(
+          'bad_request',
+          'apply takes no body: the recommendation id alone says what is applied'
+        );
       }
       const who = res.locals.principal as Principal;
       const grafanaUser = req.get('x-grafana-user');

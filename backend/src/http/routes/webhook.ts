@@ -58,7 +58,8 @@ export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth
         throw new PrescalerError('bad_request', `not a Grafana or Alertmanager webhook payload: ${detail}`);
       }
       const body = parsed.data;
-      const source = body.orgId !== undefined || 'title' in body || 'state' in body ? 'grafana' : 'alertmanager';
+      const source =
+        body.orgId !== undefined || 'title' in body || 'state' in body ? 'grafana' : 'alertmanager';
       const results: Array<
         | (Omit<EmergencyOutcome, 'record'> & { record?: ReturnType<typeof renderAudit> })
         | { alert: string; status: 'skipped'; message: string; target?: string }
@@ -72,10 +73,19 @@ export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth
         } else if (!target) {
           results.push({ alert, status: 'skipped', message: 'no "target" label' });
         } else if (handled.has(target)) {
-          results.push({ alert, target, status: 'skipped', message: 'another alert in this notification already handled this target' });
+          results.push({
+            alert,
+            target,
+            status: 'skipped',
+            message: 'another alert in this notification already handled this target',
+          });
         } else {
           handled.add(target);
-          const o = await deps.service.raiseEmergency({ target, alertName: alert, fingerprint: fingerprintOf(a) });
+          const o = await deps.service.raiseEmergency({
+            target,
+            alertName: alert,
+            fingerprint: fingerprintOf(a),
+          });
           results.push({ ...o, record: o.record && renderAudit(o.record) });
         }
       }

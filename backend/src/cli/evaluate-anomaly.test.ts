@@ -1,0 +1,100 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fitDetector } from '../anomaly/detector';
+import type { AnomalyModel } from '../anomaly/index';
+import { mulberry32 } from '../anomaly/isolation-forest';
+import { evaluateAnomaly } from './evaluate-anomaly';
+
+const STEP = 300;
+const N = 600;
+const T0 = Date.UTC(2014, 1, 14, 14, 30) / 1000;
+// One window per series: rows 400…439 of series a, 300…339 of series b.
+const WINDOWS: Record<string, [number, number]> = { a: [400, 439], b: [300, 339] };
+
+function values(seed: number): number[] {
+  const r = mulberry32(seed);
+  return Array.from({ length: N }, (_, i) => 40 + 5 * Math.sin((2 * Math.PI * i) / 288) + r());
+}
+
+const nabTime = (t: number) => new Date(t * 1000).toISOString().slice(0, 19).replace('T', ' ');
+
+let dir: string;
+let data: string;
+let refs: string;
+let model: AnomalyModel;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-eval-'));
+  data = path.join(dir, 'labelled.csv');
+  refs = path.join(dir, 'reference');
+  const lines = ['series,timestamp,value,label'];
+  const series: Record<string, number[]> = { a: values(1), b: values(2) };
+  series.a[420] += 20;
+  series.b[310] += 20;
+  for (const [name, v] of Object.entries(series)) {
+    const [lo, hi] = WINDOWS[name];
+    v.forEach((x, i) => lines.push(`demo/${name},${T0 + i * STEP},${x},${i >= lo && i <= hi ? 1 : 0}`));
+  }
+  fs.writeFileSync(data, lines.join('\n') + '\n');
+  const detectors: Record<string, (name: string, i: number) => number> = {
+    null: () => 0.5,
+    perfect: (name, i) => (i === WINDOWS[name][0] ? 1 : 0),
+    late: (name, i) => (i === WINDOWS[name][1] ? 1 : 0),
+  };
+  for (const [det, score] of Object.entries(detectors)) {
+    fs.mkdirSync(path.join(refs, det), { recursive: true });
+    for (const name of ['a', 'b']) {
+      const rows = ['timestamp,value,anomaly_score,label'];
+      for (let i = 0; i < N; i++)
+        rows.push(`${nabTime(T0 + i * STEP)},${series[name][i]},${score(name, i)},0`);
+      fs.writeFileSync(path.join(refs, det, `${det}_${name}.csv`), rows.join('\n') + '\n');
+    }
+  }
+  // A detector with results for one series only cannot be compared and is left out.
+  fs.mkdirSync(path.join(refs, 'partial'));
+  fs.copyFileSync(path.join(refs, 'null', 'null_a.csv'), path.join(refs, 'partial', 'partial_a.csv'));
+
+  const fit = fitDetector([{ name: 'train', step: STEP, values: values(9) }], {
+    features: { window: 24, shortWindow: 4, names: ['value', 'diff', 'zscore', 'spread_ratio'] },
+    nTrees: 30,
+    seed: 1,
+  });
+  model = { id: 'prescaler-iforest', version: 't', detector: fit.detector, metadata: {} as never };
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('evaluateAnomaly', () => {
+  it('scores our detector and every complete reference detector with one scorer', () => {
+    const log: string[] = [];
+    const rows = evaluateAnomaly({ data, referenceDir: refs, model, log: (m) => log.push(m) });
+    const get = (d: string, p = 'standard') => rows.find((r) => r.detector === d && r.profile === p)!;
+    expect(new Set(rows.map((r) => r.detector))).toEqual(
+      new Set(['prescaler-iforest', 'null', 'perfect', 'late'])
+    );
+    expect(rows).toHaveLength(4 * 3);
+    for (const p of ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']) {
+      expect(get('null', p).score).toBeCloseTo(0, 9);
+      expect(get('perfect', p).score).toBeCloseTo(100, 9);
+    }
+    // Two detections at window ends: each earns scaledSigmoid(−1/40)/scaledSigmoid(−1) = 0.063266;
+    // null −2, perfect +2 → 100·(2·0.063266 + 2)/4 = 53.163.
+    expect(get('late').score).toBeCloseTo(53.163, 3);
+    // Two planted spikes in the middle of their windows: ours finds them.
+    expect(get('prescaler-iforest').score).toBeGreaterThan(50);
+    expect(log.join('\n')).toMatch(/skipping reference detector partial: no results file .*partial_b\.csv/);
+  });
+
+  it('refuses a file without labels or with non-finite values', () => {
+    const noLabels = path.join(dir, 'nolabels.csv');
+    fs.writeFileSync(noLabels, `series,timestamp,value\ndemo/a,${T0},1\ndemo/a,${T0 + STEP},2\n`);
+    expect(() => evaluateAnomaly({ data: noLabels, model })).toThrow(/no label column/);
+    const nan = path.join(dir, 'nan.csv');
+    fs.writeFileSync(nan, `series,timestamp,value,label\ndemo/a,${T0},NaN,0\ndemo/a,${T0 + STEP},2,1\n`);
+    expect(() => evaluateAnomaly({ data: nan, model })).toThrow(/demo\/a has a non-finite value/);
+    const unlabelled = path.join(dir, 'zeros.csv');
+    fs.writeFileSync(unlabelled, `series,timestamp,value,label\ndemo/a,${T0},1,0\ndemo/a,${T0 + STEP},2,0\n`);
+    expect(() => evaluateAnomaly({ data: unlabelled, model })).toThrow(/no labelled anomaly windows/);
+  });
+});
