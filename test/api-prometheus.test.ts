@@ -3,6 +3,9 @@
  * OpenMetrics, queried through the backend's HTTP API. Also the upstream failures: unreachable (502),
  * slower than the timeout (504), a PromQL syntax error (400 with Prometheus' own message).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../backend/src/config';
 import { startServer, type RunningServer } from '../backend/src/server';
@@ -15,7 +18,11 @@ const STEP = 600;
 const END = Math.floor(Date.now() / 1000 / 3600) * 3600 - 6 * 3600;
 const START = END - 3 * 86400;
 
-function cpuSeries(pod: string, base: number, opts: { gap?: [number, number]; nanAt?: number[] } = {}): BackfillSeries {
+function cpuSeries(
+  pod: string,
+  base: number,
+  opts: { gap?: [number, number]; nanAt?: number[] } = {}
+): BackfillSeries {
   const points: Point[] = [];
   for (let t = START; t <= END; t += 60) {
     if (opts.gap && t >= opts.gap[0] && t < opts.gap[1]) continue;
@@ -56,7 +63,10 @@ beforeAll(async () => {
       cpuSeries('batch-1', 1, { gap: [END - 30 * 3600, END - 24 * 3600] }),
       {
         labels: { __name__: 'workload_weird', pod: 'inf' },
-        points: Array.from({ length: 700 }, (_, i): Point => [END - 699 * 300 + i * 300, i % 50 === 0 ? Infinity : 1 + (i % 7)]),
+        points: Array.from({ length: 700 }, (_, i): Point => [
+          END - 699 * 300 + i * 300,
+          i % 50 === 0 ? Infinity : 1 + (i % 7),
+        ]),
       },
     ],
   });
@@ -82,7 +92,10 @@ describe('over a real Prometheus', () => {
       step: STEP,
     });
     expect(status).toBe(200);
-    expect(body.series.map((s: { labels: { pod: string } }) => s.labels.pod).sort()).toEqual(['web-1', 'web-2']);
+    expect(body.series.map((s: { labels: { pod: string } }) => s.labels.pod).sort()).toEqual([
+      'web-1',
+      'web-2',
+    ]);
     for (const s of body.series) {
       expect(s.actual.length).toBeGreaterThan(140);
       expect(s.forecast).toHaveLength(6);
@@ -168,7 +181,10 @@ describe('over a real Prometheus', () => {
   });
 
   it("passes Prometheus' parse error on as a 400", async () => {
-    const { status, body } = await post(api, '/api/forecast', { query: 'sum(rate(workload_cpu_cores[5m]', end: END });
+    const { status, body } = await post(api, '/api/forecast', {
+      query: 'sum(rate(workload_cpu_cores[5m]',
+      end: END,
+    });
     expect(status).toBe(400);
     expect(body.error.code).toBe('bad_query');
     expect(body.error.message).toMatch(/parse error/);
@@ -176,7 +192,12 @@ describe('over a real Prometheus', () => {
   });
 
   it('answers 413 before asking Prometheus for too many points', async () => {
-    const { status, body } = await post(api, '/api/anomalies', { query: 'up', start: START, end: END, step: 1 });
+    const { status, body } = await post(api, '/api/anomalies', {
+      query: 'up',
+      start: START,
+      end: END,
+      step: 1,
+    });
     expect(status).toBe(413);
     expect(body.error.code).toBe('too_large');
   });
@@ -198,8 +219,8 @@ describe('when Prometheus misbehaves', () => {
 
   it('answers 504 when Prometheus is slower than the timeout', async () => {
     slow = await startSlowServer({ delayMs: 5000 });
-    const cfg = require('node:path').join(require('node:os').tmpdir(), `prescaler-timeout-${process.pid}.yaml`);
-    require('node:fs').writeFileSync(cfg, 'limits: {upstreamTimeout: 0.3}\n');
+    const cfg = path.join(os.tmpdir(), `prescaler-timeout-${process.pid}.yaml`);
+    fs.writeFileSync(cfg, 'limits: {upstreamTimeout: 0.3}\n');
     const srv = await backend({ PROMETHEUS_URL: slow.url, PRESCALER_CONFIG: cfg });
     const t0 = Date.now();
     const { status, body } = await post(srv, '/api/forecast', { query: 'up', end: END });

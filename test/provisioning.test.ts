@@ -5,8 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import { loadConfig } from '../backend/src/config';
 import { ensurePrometheusBinaries } from './helpers/prometheus';
 
 const root = path.resolve(__dirname, '..');
@@ -21,16 +23,20 @@ beforeAll(async () => {
 
 describe('Prometheus configuration', () => {
   it('passes promtool check rules', () => {
-    const out = execFileSync(promtool, ['check', 'rules', path.join(prov, 'prometheus/rules/prescaler.rules.yml')], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      promtool,
+      ['check', 'rules', path.join(prov, 'prometheus/rules/prescaler.rules.yml')],
+      {
+        encoding: 'utf8',
+      }
+    );
     expect(out).toMatch(/SUCCESS: 3 rules found/);
   });
 
   it('passes promtool check config (rule files resolved from the repository)', () => {
     const cfg = yaml('provisioning/prometheus/prometheus.yml');
     cfg.rule_files = [path.join(prov, 'prometheus/rules/*.yml')];
-    const tmp = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'prescaler-prov-')), 'prometheus.yml');
+    const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-prov-')), 'prometheus.yml');
     fs.writeFileSync(tmp, YAML.stringify(cfg));
     const out = execFileSync(promtool, ['check', 'config', tmp], { encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS/);
@@ -65,11 +71,16 @@ describe('Grafana provisioning', () => {
   );
 
   it('uses the plugin ids of src/**/plugin.json', () => {
-    expect(pluginIds).toEqual(['prescaler-autoscaling-app', 'prescaler-forecast-datasource', 'prescaler-forecast-panel']);
+    expect(pluginIds).toEqual([
+      'prescaler-autoscaling-app',
+      'prescaler-forecast-datasource',
+      'prescaler-forecast-panel',
+    ]);
     expect(datasources.find((d: { uid: string }) => d.uid === 'prescaler').type).toBe(pluginIds[1]);
     const apps = yaml('provisioning/grafana/plugins/prescaler.yml').apps;
     expect(apps[0].type).toBe(pluginIds[0]);
-    const allowed = yaml('docker-compose.yml').services.grafana.environment.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS;
+    const allowed =
+      yaml('docker-compose.yml').services.grafana.environment.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS;
     expect(allowed.split(',').sort()).toEqual([...pluginIds].sort());
   });
 
@@ -80,8 +91,10 @@ describe('Grafana provisioning', () => {
       if (Array.isArray(o)) o.forEach(walk);
       else if (o && typeof o === 'object') {
         const rec = o as Record<string, unknown>;
-        if (rec.datasource && typeof rec.datasource === 'object') refs.push((rec.datasource as { uid: string }).uid);
-        if (typeof rec.datasourceUid === 'string' && rec.datasourceUid !== '__expr__') refs.push(rec.datasourceUid);
+        if (rec.datasource && typeof rec.datasource === 'object')
+          refs.push((rec.datasource as { uid: string }).uid);
+        if (typeof rec.datasourceUid === 'string' && rec.datasourceUid !== '__expr__')
+          refs.push(rec.datasourceUid);
         Object.values(rec).forEach(walk);
       }
     };
@@ -95,12 +108,15 @@ describe('Grafana provisioning', () => {
 
   it('sends the alert webhook to the backend route and alerts on exported metrics', () => {
     const alerting = yaml('provisioning/grafana/alerting/prescaler.yml');
-    expect(alerting.contactPoints[0].receivers[0].settings.url).toBe('http://prescaler:8080/api/alerts/webhook');
+    expect(alerting.contactPoints[0].receivers[0].settings.url).toBe(
+      'http://prescaler:8080/api/alerts/webhook'
+    );
     const exprs = alerting.groups[0].rules.flatMap((r: { data: Array<{ model: { expr?: string } }> }) =>
       r.data.map((d) => d.model.expr).filter(Boolean)
     );
     const exported = read('backend/src/http/metrics.ts');
-    for (const e of exprs) for (const m of e.match(/prescaler_[a-z_]+/g)) expect(exported).toContain(`'${m}'`);
+    for (const e of exprs)
+      for (const m of e.match(/prescaler_[a-z_]+/g)) expect(exported).toContain(`'${m}'`);
   });
 });
 
@@ -137,13 +153,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('loads the backend config the compose file points at', () => {
-    const { loadConfig } = require('../backend/src/config');
     const env = compose.services.prescaler.environment;
     const c = loadConfig({
       PRESCALER_CONFIG: path.join(root, 'provisioning/prescaler/prescaler.yaml'),
       PRESCALER_OPERATOR_TOKEN: env.PRESCALER_OPERATOR_TOKEN,
       PRESCALER_VIEWER_TOKEN: env.PRESCALER_VIEWER_TOKEN,
     });
-    expect(c.targets.map((t: { name: string }) => t.name)).toEqual(['web', 'api']);
+    expect(c.targets.map((t) => t.name)).toEqual(['web', 'api']);
   });
 });

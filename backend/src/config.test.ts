@@ -70,9 +70,15 @@ describe('loadConfig', () => {
     [TARGET.replace('maxReplicas: 20', 'maxReplicas: 1'), /minReplicas must be ≤ maxReplicas/],
     [TARGET.replace('capacityPerReplica: 0.5', 'capacityPerReplica: -1'), /targets\.0\.capacityPerReplica/],
     [TARGET + TARGET.replace('targets:\n', ''), /duplicate target "web"/],
-    ['auth:\n  tokens:\n    - {name: g, token: short, role: operator}', /auth\.tokens\.0\.token: a token must be at least 16/],
+    [
+      'auth:\n  tokens:\n    - {name: g, token: short, role: operator}',
+      /auth\.tokens\.0\.token: a token must be at least 16/,
+    ],
     ['auth:\n  tokens:\n    - {name: g, token: "0123456789abcdef0", role: admin}', /auth\.tokens\.0\.role/],
-    ['auth:\n  tokens:\n    - {name: g, tokenEnv: NOPE_NOT_SET, role: operator}', /tokenEnv: environment variable NOPE_NOT_SET/],
+    [
+      'auth:\n  tokens:\n    - {name: g, tokenEnv: NOPE_NOT_SET, role: operator}',
+      /tokenEnv: environment variable NOPE_NOT_SET/,
+    ],
     ['surprise: 1', /Unrecognized key\(s\) in object: 'surprise'/],
     ['targets: [\n', /not valid YAML/],
     ['evaluation: {interval: soon}', /evaluation\.interval: "soon" is not a positive duration/],

@@ -8,12 +8,22 @@ export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(
   argv = process.argv.slice(2)
 ) {
   try {
-    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, allowPositionals: false });
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean' } },
+      allowPositionals: false,
+    });
     if ((parsed.values as Record<string, unknown>).help) {
       process.stdout.write(usage);
       process.exit(0);
     }
-    return parsed.values as { [K in keyof T]?: T[K] extends { type: 'boolean' } ? boolean : T[K] extends { multiple: true } ? string[] : string };
+    return parsed.values as {
+      [K in keyof T]?: T[K] extends { type: 'boolean' }
+        ? boolean
+        : T[K] extends { multiple: true }
+          ? string[]
+          : string;
+    };
   } catch (e) {
     fail(name, `${(e as Error).message}\n\n${usage}`);
   }

@@ -5,8 +5,20 @@ describe('parseCanonicalCsv', () => {
     const csv = 'series,timestamp,value\nb,20,2\na,10,1\na,0,0\na,10,9\nb,2019-05-01T00:00:00Z,5\n';
     const out = parseCanonicalCsv(csv);
     expect(out).toEqual([
-      { name: 'b', points: [[20, 2], [1556668800, 5]] },
-      { name: 'a', points: [[0, 0], [10, 1]] },
+      {
+        name: 'b',
+        points: [
+          [20, 2],
+          [1556668800, 5],
+        ],
+      },
+      {
+        name: 'a',
+        points: [
+          [0, 0],
+          [10, 1],
+        ],
+      },
     ]);
   });
 

@@ -24,9 +24,15 @@ export function parseCanonicalCsv(text: string, source = 'input'): LabelledSerie
   const lines = text.split(/\r?\n/);
   while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
   if (lines.length === 0) throw new DataFormatError(`${source}: empty file`);
-  const header = lines[0].replace(/^\uFEFF/, '').split(',').map((h) => h.trim());
+  const header = lines[0]
+    .replace(/^\uFEFF/, '')
+    .split(',')
+    .map((h) => h.trim());
   const hasLabel = header.length === 4 && header[3] === 'label';
-  if (!(header[0] === 'series' && header[1] === 'timestamp' && header[2] === 'value') || !(header.length === 3 || hasLabel)) {
+  if (
+    !(header[0] === 'series' && header[1] === 'timestamp' && header[2] === 'value') ||
+    !(header.length === 3 || hasLabel)
+  ) {
     throw new DataFormatError(
       `${source}: header must be "series,timestamp,value" or "series,timestamp,value,label", got "${lines[0]}"`
     );
@@ -53,7 +59,8 @@ export function parseCanonicalCsv(text: string, source = 'input'): LabelledSerie
     let label = 0;
     if (hasLabel) {
       const l = cells[3].trim();
-      if (l !== '0' && l !== '1') throw new DataFormatError(`${source}:${i + 1}: label must be 0 or 1, got "${l}"`);
+      if (l !== '0' && l !== '1')
+        throw new DataFormatError(`${source}:${i + 1}: label must be 0 or 1, got "${l}"`);
       label = Number(l);
     }
     let rows = bySeries.get(name);

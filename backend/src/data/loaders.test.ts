@@ -27,7 +27,9 @@ describe('detectFormat', () => {
   it('refuses empty and unknown inputs clearly', () => {
     expect(() => detectFormat('', 'x.csv')).toThrow(new DataFormatError('x.csv: empty file'));
     expect(() => detectFormat(' \n\n')).toThrow(/empty file/);
-    expect(() => detectFormat('time,cpu\n1,2\n', 'x.csv')).toThrow(/x\.csv: unknown format \(header "time,cpu"\)/);
+    expect(() => detectFormat('time,cpu\n1,2\n', 'x.csv')).toThrow(
+      /x\.csv: unknown format \(header "time,cpu"\)/
+    );
   });
 });
 
@@ -35,8 +37,20 @@ describe('parseSeriesText', () => {
   it('reads canonical CSV', () => {
     const s = parseSeriesText('series,timestamp,value\nb,20,2\na,10,1\na,5,0\nb,10,1\n');
     expect(s).toEqual([
-      { name: 'b', points: [[10, 1], [20, 2]] },
-      { name: 'a', points: [[5, 0], [10, 1]] },
+      {
+        name: 'b',
+        points: [
+          [10, 1],
+          [20, 2],
+        ],
+      },
+      {
+        name: 'a',
+        points: [
+          [5, 0],
+          [10, 1],
+        ],
+      },
     ]);
   });
 
@@ -63,7 +77,8 @@ describe('parseSeriesText', () => {
   });
 
   it('reads a NAB CSV as UTC and labels it inclusively from its windows', () => {
-    const text = 'timestamp,value\n2014-02-14 14:30:00,0.1\n2014-02-14 14:35:00,0.2\n2014-02-14 14:40:00,0.3\n';
+    const text =
+      'timestamp,value\n2014-02-14 14:30:00,0.1\n2014-02-14 14:35:00,0.2\n2014-02-14 14:40:00,0.3\n';
     const windows = nabWindowsFor(
       { 'realAWSCloudwatch/cpu.csv': [['2014-02-14 14:35:00.000000', '2014-02-14 14:40:00.000000']] },
       '/data/cpu.csv'
@@ -77,8 +92,22 @@ describe('parseSeriesText', () => {
 
   it('reads a Prometheus query_range answer, NaN and ±Inf as non-finite', () => {
     const text = promAnswer([
-      { metric: { __name__: 'cpu', pod: 'web-1', ns: 'x' }, values: [[1700000000, '0.5'], [1700000060, 'NaN'], [1700000120, '1']] },
-      { metric: {}, values: [[1700000000, '+Inf'], [1700000060, '2'], [1700000120, '3']] },
+      {
+        metric: { __name__: 'cpu', pod: 'web-1', ns: 'x' },
+        values: [
+          [1700000000, '0.5'],
+          [1700000060, 'NaN'],
+          [1700000120, '1'],
+        ],
+      },
+      {
+        metric: {},
+        values: [
+          [1700000000, '+Inf'],
+          [1700000060, '2'],
+          [1700000120, '3'],
+        ],
+      },
     ]);
     const s = parseSeriesText(text);
     expect(s.map((x) => x.name)).toEqual(['cpu{ns="x",pod="web-1"}', '{}']);
@@ -97,13 +126,26 @@ describe('parseSeriesText', () => {
       parseSeriesText([GOOGLE_HEADER, googleRow(300000000, '1-2', 'zero')].join('\n'), { source: 'f' })
     ).toThrow('f:2: value "zero" is not a number');
     expect(() =>
-      parseSeriesText(promAnswer([{ metric: {}, values: [[1, 'high'], [2, '1']] }]), { source: 'f' })
+      parseSeriesText(
+        promAnswer([
+          {
+            metric: {},
+            values: [
+              [1, 'high'],
+              [2, '1'],
+            ],
+          },
+        ]),
+        { source: 'f' }
+      )
     ).toThrow('f: result[0].values[0]: value "high" is not a number');
   });
 
   it('refuses wrong headers, bad times, one-point series and non-range answers', () => {
     expect(() => parseSeriesText('series,time,value\na,1,2\n', { source: 'f' })).toThrow(/f: header must be/);
-    expect(() => parseSeriesText('timestamp,value\n14/02/2014,1\n', { source: 'f' })).toThrow('f:2: bad timestamp');
+    expect(() => parseSeriesText('timestamp,value\n14/02/2014,1\n', { source: 'f' })).toThrow(
+      'f:2: bad timestamp'
+    );
     expect(() => parseSeriesText('series,timestamp,value\na,1,2\na,2,3\nb,1,5\n', { source: 'f' })).toThrow(
       'f: series "b" has 1 finite value(s); at least 2 are needed'
     );
@@ -127,14 +169,20 @@ describe('loadSeriesFile', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('loads every CSV of a directory and names a NAB series after its file', () => {
-    fs.writeFileSync(path.join(dir, 'cpu_a.csv'), 'timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:05:00,2\n');
+    fs.writeFileSync(
+      path.join(dir, 'cpu_a.csv'),
+      'timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:05:00,2\n'
+    );
     fs.writeFileSync(
       path.join(dir, 'tasks.csv'),
       [GOOGLE_HEADER, googleRow(300000000, '1-2', '0.1'), googleRow(600000000, '1-2', '0.2')].join('\n')
     );
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
     const windows = path.join(dir, 'windows.json');
-    fs.writeFileSync(windows, JSON.stringify({ 'x/cpu_a.csv': [['2014-01-01 00:05:00', '2014-01-01 00:10:00']] }));
+    fs.writeFileSync(
+      windows,
+      JSON.stringify({ 'x/cpu_a.csv': [['2014-01-01 00:05:00', '2014-01-01 00:10:00']] })
+    );
     const s = loadSeriesFile(dir, { windowsFile: windows });
     expect(s.map((x) => x.name)).toEqual(['cpu_a', '1-2']);
     expect(s[0].labels).toEqual([0, 1]);

@@ -16,7 +16,10 @@ const GOOGLE2019_TIME_OFFSET = 600;
 
 function headerCells(text: string): string[] {
   const end = text.indexOf('\n');
-  return (end < 0 ? text : text.slice(0, end)).replace(/\r$/, '').split(',').map((c) => c.trim());
+  return (end < 0 ? text : text.slice(0, end))
+    .replace(/\r$/, '')
+    .split(',')
+    .map((c) => c.trim());
 }
 
 function stripBom(text: string): string {
@@ -72,7 +75,9 @@ export function parseGoogleInstanceUsage(text: string, source = 'input'): Labell
   const iId = header.indexOf('unique_id');
   const iCpu = header.indexOf('avg_cpu_usage');
   if (iTime < 0 || iId < 0 || iCpu < 0) {
-    throw new DataFormatError(`${source}: a Google 2019 instance_usage export needs columns time, unique_id, avg_cpu_usage`);
+    throw new DataFormatError(
+      `${source}: a Google 2019 instance_usage export needs columns time, unique_id, avg_cpu_usage`
+    );
   }
   const bySeries = new Map<string, Point[]>();
   for (let i = 1; i < lines.length; i++) {
@@ -109,9 +114,15 @@ export function parseNabTime(s: string): number | undefined {
  * The anomaly windows NAB's `combined_windows.json` gives a file, as [start, end] Unix seconds. Keys there
  * are `<category>/<file>.csv`; the file is matched by its base name.
  */
-export function nabWindowsFor(windowsJson: unknown, fileName: string, source = 'windows'): Array<[number, number]> {
+export function nabWindowsFor(
+  windowsJson: unknown,
+  fileName: string,
+  source = 'windows'
+): Array<[number, number]> {
   if (typeof windowsJson !== 'object' || windowsJson === null || Array.isArray(windowsJson)) {
-    throw new DataFormatError(`${source}: a NAB windows JSON maps "<category>/<file>.csv" to [start, end] pairs`);
+    throw new DataFormatError(
+      `${source}: a NAB windows JSON maps "<category>/<file>.csv" to [start, end] pairs`
+    );
   }
   const base = path.basename(fileName);
   const key = Object.keys(windowsJson).find((k) => path.posix.basename(k) === base);
@@ -162,7 +173,8 @@ function promValue(raw: unknown, where: string): number {
   if (raw === '+Inf' || raw === 'Inf') return Infinity;
   if (raw === '-Inf') return -Infinity;
   const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(v)) throw new DataFormatError(`${where}: value ${JSON.stringify(raw)} is not a number`);
+  if (!Number.isFinite(v))
+    throw new DataFormatError(`${where}: value ${JSON.stringify(raw)} is not a number`);
   return v;
 }
 
@@ -184,7 +196,9 @@ export function parsePrometheusRange(text: string, source = 'input'): LabelledSe
   }
   const b = body as { status?: unknown; error?: unknown; errorType?: unknown; data?: unknown };
   if (b.status === 'error') {
-    throw new DataFormatError(`${source}: the Prometheus answer is an error: ${String(b.errorType)}: ${String(b.error)}`);
+    throw new DataFormatError(
+      `${source}: the Prometheus answer is an error: ${String(b.errorType)}: ${String(b.error)}`
+    );
   }
   const data = b.data as { resultType?: unknown; result?: unknown } | undefined;
   if (b.status !== 'success' || typeof data !== 'object' || data === null || !Array.isArray(data.result)) {
@@ -193,7 +207,9 @@ export function parsePrometheusRange(text: string, source = 'input'): LabelledSe
     );
   }
   if (data.resultType !== 'matrix') {
-    throw new DataFormatError(`${source}: resultType is ${String(data.resultType)}, a range query answers "matrix"`);
+    throw new DataFormatError(
+      `${source}: resultType is ${String(data.resultType)}, a range query answers "matrix"`
+    );
   }
   const seen = new Set<string>();
   return data.result.map((r: unknown, i: number) => {
@@ -240,7 +256,9 @@ export function parseSeriesText(text: string, opts: ParseOptions = {}): Labelled
   for (const s of series) {
     const finite = s.points.reduce((n, [, v]) => n + (Number.isFinite(v) ? 1 : 0), 0);
     if (finite < 2) {
-      throw new DataFormatError(`${source}: series "${s.name}" has ${finite} finite value(s); at least 2 are needed`);
+      throw new DataFormatError(
+        `${source}: series "${s.name}" has ${finite} finite value(s); at least 2 are needed`
+      );
     }
   }
   return series;
@@ -279,9 +297,12 @@ export function loadSeriesFile(file: string, opts: LoadOptions = {}): LabelledSe
     const text = fs.readFileSync(f, 'utf8');
     const stem = path.basename(f).replace(/\.[^.]*$/, '');
     const windows =
-      windowsJson !== undefined && detectFormat(text, f) === 'nab' ? nabWindowsFor(windowsJson, f, opts.windowsFile) : undefined;
+      windowsJson !== undefined && detectFormat(text, f) === 'nab'
+        ? nabWindowsFor(windowsJson, f, opts.windowsFile)
+        : undefined;
     for (const s of parseSeriesText(text, { source: f, name: stem, windows })) {
-      if (names.has(s.name)) throw new DataFormatError(`${f}: series "${s.name}" also appears in another file`);
+      if (names.has(s.name))
+        throw new DataFormatError(`${f}: series "${s.name}" also appears in another file`);
       names.add(s.name);
       out.push(s);
     }

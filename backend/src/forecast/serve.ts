@@ -36,7 +36,10 @@ export async function forecastSeries(
 ): Promise<SeriesForecast[]> {
   const steps = Math.max(1, Math.ceil(opts.horizon / forecaster.step - 1e-9));
   if (steps > forecaster.horizons) {
-    throw new PrescalerError('bad_request', `horizon ${opts.horizon}s exceeds the model's ${maxHorizon(forecaster)}s`);
+    throw new PrescalerError(
+      'bad_request',
+      `horizon ${opts.horizon}s exceeds the model's ${maxHorizon(forecaster)}s`
+    );
   }
 
   interface Prepared {
@@ -85,4 +88,3 @@ export async function forecastSeries(
     return { labels: s.labels, forecast };
   });
 }
-

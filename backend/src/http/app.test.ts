@@ -5,7 +5,9 @@ import pino from 'pino';
 
 let srv: RunningServer;
 beforeAll(async () => {
-  srv = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1' }), { logger: pino({ level: 'silent' }) });
+  srv = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1' }), {
+    logger: pino({ level: 'silent' }),
+  });
 });
 afterAll(() => srv.close());
 
@@ -52,7 +54,11 @@ describe('POST /api/forecast', () => {
   });
 
   it('forecasts every series of a multi-series query in one answer', async () => {
-    const { status, body } = await post('/api/forecast', { query: 'demo_cpu_usage', end: END, horizon: '30m' });
+    const { status, body } = await post('/api/forecast', {
+      query: 'demo_cpu_usage',
+      end: END,
+      horizon: '30m',
+    });
     expect(status).toBe(200);
     expect(body.series.length).toBeGreaterThan(2);
     for (const s of body.series) expect(s.forecast).toHaveLength(3);
@@ -70,7 +76,10 @@ describe('POST /api/forecast', () => {
   });
 
   it('answers an empty list for a selector that matches nothing', async () => {
-    const { status, body } = await post('/api/forecast', { query: 'demo_cpu_usage{deployment="nope"}', end: END });
+    const { status, body } = await post('/api/forecast', {
+      query: 'demo_cpu_usage{deployment="nope"}',
+      end: END,
+    });
     expect(status).toBe(200);
     expect(body).toEqual({ series: [] });
   });
@@ -103,12 +112,40 @@ describe('bad input gets a clear error and the server keeps answering', () => {
   it.each([
     ['non-JSON body', '/api/forecast', '{"query": ', 400, 'bad_request', /not valid JSON/],
     ['missing query', '/api/forecast', { end: END }, 400, 'bad_request', /query: Required/],
-    ['unknown fields', '/api/forecast', { query: WEB, foo: 1 }, 400, 'bad_request', /unknown field\(s\): foo/],
-    ['start after end', '/api/anomalies', { query: WEB, start: END, end: END - 60 }, 400, 'bad_request', /before end/],
+    [
+      'unknown fields',
+      '/api/forecast',
+      { query: WEB, foo: 1 },
+      400,
+      'bad_request',
+      /unknown field\(s\): foo/,
+    ],
+    [
+      'start after end',
+      '/api/anomalies',
+      { query: WEB, start: END, end: END - 60 },
+      400,
+      'bad_request',
+      /before end/,
+    ],
     ['step ≤ 0', '/api/forecast', { query: WEB, step: 0 }, 400, 'bad_request', /step: must be > 0/],
     ['negative step', '/api/forecast', { query: WEB, step: -5 }, 400, 'bad_request', /step/],
-    ['too many points', '/api/forecast', { query: WEB, start: 0, end: END, step: 60 }, 413, 'too_large', /points per series/],
-    ['horizon too far', '/api/forecast', { query: WEB, horizon: '2h' }, 400, 'bad_request', /horizon: at most 3600s/],
+    [
+      'too many points',
+      '/api/forecast',
+      { query: WEB, start: 0, end: END, step: 60 },
+      413,
+      'too_large',
+      /points per series/,
+    ],
+    [
+      'horizon too far',
+      '/api/forecast',
+      { query: WEB, horizon: '2h' },
+      400,
+      'bad_request',
+      /horizon: at most 3600s/,
+    ],
     ['unknown metric', '/api/forecast', { query: 'rate(x[5m])', end: END }, 400, 'bad_query', /./],
   ])('%s', async (_name, path, body, status, code, message) => {
     const res = await post(path, body);
@@ -120,7 +157,11 @@ describe('bad input gets a clear error and the server keeps answering', () => {
   });
 
   it('answers a body that is not JSON-typed', async () => {
-    const res = await fetch(srv.url + '/api/forecast', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    const res = await fetch(srv.url + '/api/forecast', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hi',
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).error.message).toMatch(/Content-Type: application\/json/);
   });
@@ -144,7 +185,9 @@ describe('GET /metrics', () => {
     const res = await fetch(srv.url + '/metrics');
     const text = await res.text();
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
-    expect(text).toMatch(/prescaler_http_requests_total\{method="POST",route="\/api\/forecast",status="400"\} \d+/);
+    expect(text).toMatch(
+      /prescaler_http_requests_total\{method="POST",route="\/api\/forecast",status="400"\} \d+/
+    );
     expect(text).toMatch(/prescaler_http_request_duration_seconds_bucket\{.*route="\/api\/forecast"/);
     expect(text).toMatch(/prescaler_errors_total\{code="bad_request"\} \d+/);
     expect(text).toMatch(/process_resident_memory_bytes \d+/);

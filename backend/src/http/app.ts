@@ -54,7 +54,11 @@ function requestSignal(req: Request, res: Response): AbortSignal {
 }
 
 export function labelsKey(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]])
+  );
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -69,12 +73,18 @@ export function createApp(deps: AppDeps): express.Express {
     const t0 = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const routePath = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      const routePath =
+        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
       const r = req.baseUrl + (routePath === 'unmatched' ? '' : routePath) || 'unmatched';
       metrics.httpRequests.inc({ method: req.method, route: r, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route: r }, seconds);
       logger.info(
-        { method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 },
+        {
+          method: req.method,
+          path: req.originalUrl,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
         'request'
       );
     });
@@ -111,12 +121,18 @@ export function createApp(deps: AppDeps): express.Express {
       const range = resolveRange(body, now(), config.limits.maxPointsPerSeries);
       const forecaster = models.forecaster;
       if (!forecaster) {
-        throw new PrescalerError('not_ready', `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`);
+        throw new PrescalerError(
+          'not_ready',
+          `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`
+        );
       }
       const horizon = body.horizon ?? maxHorizon(forecaster);
       if (!(horizon > 0)) throw new PrescalerError('bad_request', `horizon: must be > 0, got ${horizon}`);
       if (horizon > maxHorizon(forecaster)) {
-        throw new PrescalerError('bad_request', `horizon: at most ${maxHorizon(forecaster)}s, got ${horizon}s`);
+        throw new PrescalerError(
+          'bad_request',
+          `horizon: at most ${maxHorizon(forecaster)}s, got ${horizon}s`
+        );
       }
       const signal = requestSignal(req, res);
       const series = await querySource(range, signal);
@@ -139,7 +155,11 @@ export function createApp(deps: AppDeps): express.Express {
             actual: finitePoints(s.points).points.map(([t, v]) => [ms(t), v]),
             forecast: (f?.forecast ?? []).map(([t, v, lo, hi]) => [ms(t), v, lo, hi]),
             model: modelName,
-            ...(f?.warning ? { warning: f.warning } : !f ? { warning: 'series absent from the model-step query' } : {}),
+            ...(f?.warning
+              ? { warning: f.warning }
+              : !f
+                ? { warning: 'series absent from the model-step query' }
+                : {}),
           };
         }),
       });
@@ -153,12 +173,19 @@ export function createApp(deps: AppDeps): express.Express {
       const range = resolveRange(body, now(), config.limits.maxPointsPerSeries);
       const detector = models.anomaly;
       if (!detector) {
-        throw new PrescalerError('not_ready', `no anomaly detector loaded: ${models.anomalyError ?? 'unknown reason'}`);
+        throw new PrescalerError(
+          'not_ready',
+          `no anomaly detector loaded: ${models.anomalyError ?? 'unknown reason'}`
+        );
       }
       // Features look back (rolling windows, the same time a day earlier): read that much more history
       // before `start`, so the range asked for is scored from its first point.
       const warmup = Math.ceil(historyNeeded(detector, range.step) / range.step) * range.step;
-      const extended = resolveRange({ ...range, start: range.start - warmup }, now(), config.limits.maxPointsPerSeries);
+      const extended = resolveRange(
+        { ...range, start: range.start - warmup },
+        now(),
+        config.limits.maxPointsPerSeries
+      );
       const series = await querySource(extended, requestSignal(req, res));
       let firstShortage: string | undefined;
       const out = series.map((s) => {
@@ -194,13 +221,20 @@ export function createApp(deps: AppDeps): express.Express {
     })
   );
 
-  app.use((req, _res, next) => next(new PrescalerError('not_found', `no route for ${req.method} ${req.path}`)));
+  app.use((req, _res, next) =>
+    next(new PrescalerError('not_found', `no route for ${req.method} ${req.path}`))
+  );
 
   // The single exit for errors: DESIGN §2 form, never a stack trace, never a crash.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toPrescalerError(err);
     metrics.errors.inc({ code: e.code });
-    if (e.status >= 500 && e.code !== 'upstream_error' && e.code !== 'upstream_timeout' && e.code !== 'not_ready') {
+    if (
+      e.status >= 500 &&
+      e.code !== 'upstream_error' &&
+      e.code !== 'upstream_timeout' &&
+      e.code !== 'not_ready'
+    ) {
       logger.error({ err, path: req.originalUrl }, 'request failed');
     }
     if (res.headersSent) {
@@ -217,7 +251,8 @@ export function createApp(deps: AppDeps): express.Express {
 export function toPrescalerError(err: unknown): PrescalerError {
   if (err instanceof PrescalerError) return err;
   const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.parse.failed') return new PrescalerError('bad_request', `body is not valid JSON: ${e.message}`);
+  if (e?.type === 'entity.parse.failed')
+    return new PrescalerError('bad_request', `body is not valid JSON: ${e.message}`);
   if (e?.type === 'entity.too.large') return new PrescalerError('too_large', 'request body too large');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new PrescalerError('bad_request', e.message ?? 'unsupported body encoding');

@@ -4,7 +4,13 @@ import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange } from './
 describe('parseBody', () => {
   it('converts times and durations to seconds', () => {
     expect(
-      parseBody(forecastBodySchema, { query: 'up', start: '2019-05-01T00:00:00Z', end: 1556672400, step: '10m', horizon: '1h' })
+      parseBody(forecastBodySchema, {
+        query: 'up',
+        start: '2019-05-01T00:00:00Z',
+        end: 1556672400,
+        step: '10m',
+        horizon: '1h',
+      })
     ).toEqual({ query: 'up', start: 1556668800, end: 1556672400, step: 600, horizon: 3600 });
   });
 
@@ -24,10 +30,17 @@ describe('parseBody', () => {
 describe('resolveRange', () => {
   const now = 1_700_000_000;
   it('defaults to the last 24 h at 600 s', () => {
-    expect(resolveRange({ query: 'up' }, now, 11000)).toEqual({ query: 'up', start: now - 86400, end: now, step: 600 });
+    expect(resolveRange({ query: 'up' }, now, 11000)).toEqual({
+      query: 'up',
+      start: now - 86400,
+      end: now,
+      step: 600,
+    });
   });
   it('refuses start after end and a non-positive step', () => {
-    expect(() => resolveRange({ query: 'up', start: now, end: now - 1 }, now, 11000)).toThrow(/must be before end/);
+    expect(() => resolveRange({ query: 'up', start: now, end: now - 1 }, now, 11000)).toThrow(
+      /must be before end/
+    );
     expect(() => resolveRange({ query: 'up', step: 0 }, now, 11000)).toThrow(/step: must be > 0/);
   });
   it('answers too_large when the range holds too many points', () => {

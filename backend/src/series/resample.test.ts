@@ -64,6 +64,12 @@ describe('resample', () => {
 
 describe('finitePoints', () => {
   it('counts what it drops', () => {
-    expect(finitePoints([[0, 1], [1, NaN], [2, Infinity]])).toEqual({ points: [[0, 1]], dropped: 2 });
+    expect(
+      finitePoints([
+        [0, 1],
+        [1, NaN],
+        [2, Infinity],
+      ])
+    ).toEqual({ points: [[0, 1]], dropped: 2 });
   });
 });

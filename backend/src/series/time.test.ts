@@ -26,6 +26,7 @@ describe('parseDuration', () => {
     expect(parseDuration('250ms')).toBe(0.25);
   });
   it('rejects malformed input', () => {
-    for (const bad of ['', '10x', 'm', '1h 30m', '-5m', 'abc', undefined]) expect(parseDuration(bad)).toBeUndefined();
+    for (const bad of ['', '10x', 'm', '1h 30m', '-5m', 'abc', undefined])
+      expect(parseDuration(bad)).toBeUndefined();
   });
 });
