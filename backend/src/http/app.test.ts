@@ -179,7 +179,45 @@ describe('bad input gets a clear error and the server keeps answering', () => {
   });
 });
 
+describe('ranges that read extra history', () => {
+  it('forecasts a long coarse range by re-reading only the recent history at the model step', async () => {
+    const { status, body } = await post('/api/forecast', {
+      query: WEB,
+      end: END,
+      start: END - 90 * 86400,
+      step: 3600,
+    });
+    expect(status).toBe(200);
+    expect(body.series[0].actual).toHaveLength(2161);
+    expect(body.series[0].forecast).toHaveLength(6);
+  });
+
+  it("names the anomaly detector's warm-up when it would exceed the points limit", async () => {
+    const { status, body } = await post('/api/anomalies', {
+      query: WEB,
+      end: END,
+      start: END - 3600,
+      step: 5,
+    });
+    expect(status).toBe(413);
+    expect(body.error.message).toMatch(/history before start .* use a step of at least \d+s/);
+  });
+});
+
 describe('GET /metrics', () => {
+  it('labels requests by route pattern, never by the raw path', async () => {
+    for (const p of ['/x0', '/x1']) {
+      await fetch(srv.url + p, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{bad',
+      });
+    }
+    const text = await (await fetch(srv.url + '/metrics')).text();
+    expect(text).not.toMatch(/route="\/x0"/);
+    expect(text).toMatch(/prescaler_http_requests_total\{method="POST",route="unmatched",status="400"\}/);
+  });
+
   it('exports request, error and process metrics in Prometheus text format', async () => {
     await post('/api/forecast', { query: WEB, step: 0 });
     const res = await fetch(srv.url + '/metrics');

@@ -10,8 +10,8 @@ import type { AnomalyModel } from '../anomaly';
 import { historyNeeded, scoreSegments } from '../anomaly';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 import type { LstmForecaster } from '../forecast/lstm';
-import { finitePoints, resample } from '../series/resample';
-import type { Labels, Series } from '../series/types';
+import { resample } from '../series/resample';
+import type { Labels, Point, Series } from '../series/types';
 import type { SeriesSource } from '../sources/types';
 import { Metrics } from './metrics';
 import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange, type RangeParams } from './validate';
@@ -53,6 +53,18 @@ function requestSignal(req: Request, res: Response): AbortSignal {
   return ctrl.signal;
 }
 
+/** Finite points as [ms, v] in one pass: a 1000-series answer holds ~150 000 of them. */
+function actualPoints(points: readonly Point[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [t, v] of points) if (Number.isFinite(t) && Number.isFinite(v)) out.push([ms(t), v]);
+  return out;
+}
+
+/** How much recent history a forecast reads: what the model needs, and at least a day for its scaler. */
+function forecastHistorySeconds(f: LstmForecaster): number {
+  return Math.max(86400, f.minHistory * f.step);
+}
+
 export function labelsKey(labels: Labels): string {
   return JSON.stringify(
     Object.keys(labels)
@@ -73,9 +85,8 @@ export function createApp(deps: AppDeps): express.Express {
     const t0 = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const routePath =
-        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
-      const r = req.baseUrl + (routePath === 'unmatched' ? '' : routePath) || 'unmatched';
+      // Only matched route patterns become label values: raw paths would let any client grow the metrics.
+      const r = req.route ? req.baseUrl + (req.route.path as string) : 'unmatched';
       metrics.httpRequests.inc({ method: req.method, route: r, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route: r }, seconds);
       logger.info(
@@ -136,12 +147,21 @@ export function createApp(deps: AppDeps): express.Express {
       }
       const signal = requestSignal(req, res);
       const series = await querySource(range, signal);
-      // The model works at its own step: finer data is averaged into its buckets, coarser data is re-read.
+      // The model works at its own step: finer data is averaged into its buckets; for coarser data only
+      // the recent history the model reads is re-read at its step, however long the displayed range.
       const input =
         range.step <= forecaster.step
           ? series
           : await querySource(
-              resolveRange({ ...range, step: forecaster.step }, now(), config.limits.maxPointsPerSeries),
+              resolveRange(
+                {
+                  ...range,
+                  start: Math.max(range.start, range.end - forecastHistorySeconds(forecaster)),
+                  step: forecaster.step,
+                },
+                now(),
+                config.limits.maxPointsPerSeries
+              ),
               signal
             );
       const forecasts = await forecastSeries(forecaster, input, { horizon, origin: range.start });
@@ -152,7 +172,7 @@ export function createApp(deps: AppDeps): express.Express {
           const f = byLabels.get(labelsKey(s.labels));
           return {
             labels: s.labels,
-            actual: finitePoints(s.points).points.map(([t, v]) => [ms(t), v]),
+            actual: actualPoints(s.points),
             forecast: (f?.forecast ?? []).map(([t, v, lo, hi]) => [ms(t), v, lo, hi]),
             model: modelName,
             ...(f?.warning
@@ -181,11 +201,18 @@ export function createApp(deps: AppDeps): express.Express {
       // Features look back (rolling windows, the same time a day earlier): read that much more history
       // before `start`, so the range asked for is scored from its first point.
       const warmup = Math.ceil(historyNeeded(detector, range.step) / range.step) * range.step;
-      const extended = resolveRange(
-        { ...range, start: range.start - warmup },
-        now(),
-        config.limits.maxPointsPerSeries
-      );
+      const warmupPoints = warmup / range.step;
+      const rangePoints = Math.floor((range.end - range.start) / range.step) + 1;
+      if (warmupPoints + rangePoints > config.limits.maxPointsPerSeries) {
+        const minStep = Math.ceil((range.end - range.start + warmup) / config.limits.maxPointsPerSeries);
+        throw new PrescalerError(
+          'too_large',
+          `anomaly scores read ${Math.round(warmup / 3600)} h of history before start (${warmupPoints} points at ` +
+            `step ${range.step}s) on top of the ${rangePoints} points asked for, more than the limit of ` +
+            `${config.limits.maxPointsPerSeries}: use a step of at least ${minStep}s or a shorter range`
+        );
+      }
+      const extended = { ...range, start: range.start - warmup };
       const series = await querySource(extended, requestSignal(req, res));
       let firstShortage: string | undefined;
       const out = series.map((s) => {

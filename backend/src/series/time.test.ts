@@ -10,7 +10,19 @@ describe('parseTime', () => {
     expect(parseTime('2019-05-01T02:00:00+02:00')).toBe(1556668800);
   });
   it('rejects everything else', () => {
-    for (const bad of ['', 'yesterday', '2019-05-01', '2019-05-01T00:00:00', NaN, Infinity, null, {}]) {
+    for (const bad of [
+      '',
+      'yesterday',
+      '2019-05-01',
+      '2019-05-01T00:00:00',
+      '2025-02-30T00:00:00Z',
+      '2024-13-01T00:00:00Z',
+      '2024-01-01T24:00:00Z',
+      NaN,
+      Infinity,
+      null,
+      {},
+    ]) {
       expect(parseTime(bad)).toBeUndefined();
     }
   });

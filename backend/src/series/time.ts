@@ -16,7 +16,12 @@ export function parseTime(input: unknown): number | undefined {
   if (typeof input !== 'string' || input.trim() === '') return undefined;
   const s = input.trim();
   if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(s)) return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.exec(s);
+  if (!m) return undefined;
+  // Date.parse rolls impossible dates over (Feb 30 → Mar 2); refuse them instead.
+  const [, y, mo, d, h, mi] = m.map(Number);
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59) return undefined;
   const ms = Date.parse(s);
   return Number.isFinite(ms) ? ms / 1000 : undefined;
 }

@@ -72,6 +72,31 @@ describe('PrometheusSource', () => {
     server = undefined;
   });
 
+  it('refuses an answer larger than maxResponseBytes with 413 and does not retry it', async () => {
+    const big = matrix(
+      Array.from({ length: 200 }, (_, i) => ({ metric: { pod: `p${i}` }, values: [[1700000000, '1']] }))
+    );
+    server = await fakePrometheus([{ status: 200, body: big }]);
+    const src = new PrometheusSource({ baseUrl: server.url, maxResponseBytes: 4096, retryDelayMs: 1 });
+    const err = await rejection(src.queryRange(q));
+    expect(err.code).toBe('too_large');
+    expect(err.message).toMatch(/answer exceeds 0 MiB: narrow the query/);
+    expect(server.requests).toHaveLength(1);
+    // The same answer under the cap is read in full.
+    const roomy = new PrometheusSource({ baseUrl: server.url, maxResponseBytes: 1 << 20 });
+    expect(await roomy.queryRange(q)).toHaveLength(200);
+  });
+
+  it('passes an upstream 429 on as rate_limited without retrying', async () => {
+    server = await fakePrometheus([{ status: 429, body: 'too many queries', contentType: 'text/plain' }]);
+    const src = new PrometheusSource({ baseUrl: server.url, retryDelayMs: 1 });
+    const err = await rejection(src.queryRange(q));
+    expect(err.code).toBe('rate_limited');
+    expect(err.status).toBe(429);
+    expect(err.message).toContain('too many queries');
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('POSTs a form to query_range under the base path, with the bearer token', async () => {
     server = await fakePrometheus([{ status: 200, body: matrix([]) }]);
     const src = new PrometheusSource({ baseUrl: `${server.url}/prometheus/`, bearerToken: 's3cret' });
@@ -227,9 +252,8 @@ describe('PrometheusSource', () => {
     [401, 'PROMETHEUS_BEARER_TOKEN'],
     [403, 'PROMETHEUS_BEARER_TOKEN'],
     [404, 'path prefix'],
-    [429, 'too many requests'],
   ])('never retries a %i and names the cause', async (status, hint) => {
-    server = await fakePrometheus([{ status, body: 'too many requests', contentType: 'text/plain' }]);
+    server = await fakePrometheus([{ status, body: 'not for you', contentType: 'text/plain' }]);
     const err = await rejection(new PrometheusSource({ baseUrl: server.url, retryDelayMs: 1 }).queryRange(q));
     expect(err.code).toBe('upstream_error');
     expect(err.message).toContain(String(status));
