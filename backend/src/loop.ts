@@ -1,17 +1,19 @@
 /**
  * The evaluation loop: every `evaluation.interval` seconds (jittered, never overlapping), for each
- * configured target, read a day of its metric, forecast, score the latest point for anomalies, read
- * the workload's replicas, and turn that into a recommendation, a few gauges and (when a change is
- * due) a pending recommendation in the store. One failing target never stops the others.
+ * configured target, read its metric (a day for the forecaster, as much as the anomaly detector needs
+ * to score), forecast, score the latest point for anomalies, read the workload's replicas, and turn that
+ * into a recommendation, a few gauges and (when a change is due) a pending recommendation in the store.
+ * One failing target never stops the others.
  */
 import type { Logger } from 'pino';
 import type { ActuationService } from './actuate/service';
 import { newRecommendationId } from './actuate/service';
 import type { Actuator } from './actuate/types';
-import { scoreSegments } from './anomaly';
+import { historyNeeded, scoreSegments } from './anomaly';
 import type { Config, TargetConfig } from './config';
 import { PrescalerError } from './errors';
 import { forecastSeries, maxHorizon } from './forecast/serve';
+import { historySeconds } from './forecast/types';
 import type { Models } from './http/app';
 import type { Metrics } from './http/metrics';
 import { quantileLabel, recommendReplicas } from './recommend/replicas';
@@ -19,7 +21,6 @@ import { resample } from './series/resample';
 import type { SeriesSource } from './sources/types';
 import type { Store } from './store/store';
 
-const DAY = 86_400;
 const DEFAULT_STEP = 600;
 
 export interface TargetEvaluation {
@@ -158,7 +159,16 @@ export class EvaluationLoop {
         `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`
       );
     const step = forecaster.step ?? DEFAULT_STEP;
-    const start = now - DAY;
+    // The forecaster reads what its seasonal inputs need (days). The detector's features look back a day plus their window (~32 h at
+    // 600 s; with less it cannot score at all), and its onset damping compares with the scores of the
+    // previous onsetSeconds: read both, so the gauge is the score /api/anomalies gives the same point.
+    // The grid ends exactly at `now`, so the latest point is the metric's value now, not a bucket mean:
+    // a spike that started a minute ago is already in it.
+    const anomalyHistory = models.anomaly
+      ? historyNeeded(models.anomaly, step) + models.anomaly.detector.onsetSeconds
+      : 0;
+    const history = Math.max(historySeconds(forecaster), Math.ceil(anomalyHistory / step) * step);
+    const start = now - history;
     const series = await source.queryRange({ query: t.query, start, end: now, step });
     if (series.length === 0) throw new EvaluationError('no_data', `query returned no series: ${t.query}`);
     if (series.length > 1) {
@@ -167,7 +177,13 @@ export class EvaluationLoop {
         `query returned ${series.length} series; a target's query must return one (wrap it in sum(...))`
       );
     }
-    const [f] = await forecastSeries(forecaster, series, { horizon: maxHorizon(forecaster), origin: start });
+    // The forecaster gets the same history /api/forecast gives it (its per-series scaler is fitted on it).
+    const historyStart = now - historySeconds(forecaster);
+    const forecastInput = [{ ...series[0], points: series[0].points.filter(([pt]) => pt >= historyStart) }];
+    const [f] = await forecastSeries(forecaster, forecastInput, {
+      horizon: maxHorizon(forecaster),
+      origin: start,
+    });
     if (!f.forecast.length) throw new EvaluationError('insufficient_history', f.warning ?? 'no forecast');
     const origin = f.forecast[0][0] - step;
     for (const [ft, v] of f.forecast)
@@ -193,6 +209,8 @@ export class EvaluationLoop {
     const state = await actuator.read(t);
     const current = state.replicas;
     metrics.currentReplicas.set({ target: t.name }, current);
+    // What PrescalerForecastAboveCapacity compares the forecast with.
+    metrics.capacity.set({ target: t.name }, current * t.capacityPerReplica);
 
     const recent = (this.recent.get(t.name) ?? []).filter((r) => r.at >= now - t.scaleDownStabilization);
     const q = quantileLabel(forecaster.metadata?.interval?.nominal);

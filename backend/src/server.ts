@@ -10,8 +10,9 @@ import { loadForecaster } from './forecast/lstm';
 import { createApp, type Models } from './http/app';
 import { Metrics } from './http/metrics';
 import { scalingRouters } from './http/routes';
+import { whatifRouter } from './http/routes/whatif';
 import { EvaluationLoop } from './loop';
-import { createSource } from './sources';
+import { createSource, type Source } from './sources';
 import { Store } from './store/store';
 
 export interface RunningServer {
@@ -22,6 +23,8 @@ export interface RunningServer {
   actuator: Actuator;
   service: ActuationService;
   loop: EvaluationLoop;
+  /** The series source (the demo's, in tests, takes injectAnomaly). */
+  source: Source;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces the configured actuator (tests). */
   actuator?: Actuator;
+  /** Replaces the configured source (tests: a seeded DemoSource). */
+  source?: Source;
   /** Default true: evaluate at once, then every evaluation.interval. */
   startLoop?: boolean;
 }
@@ -53,15 +58,17 @@ export async function loadModels(modelsDir: string, logger: Logger): Promise<Mod
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const metrics = new Metrics();
-  const source = createSource({
-    prometheusUrl: config.prometheus?.url,
-    prometheusBearerToken: config.prometheus?.bearerToken,
-    timeoutMs: config.limits.upstreamTimeout * 1000,
-    maxPointsPerSeries: config.limits.maxPointsPerSeries,
-    maxSeries: config.limits.maxSeriesPerQuery,
-    onUpstreamLatency: (seconds: number, outcome: string) =>
-      metrics.upstreamDuration.observe({ outcome }, seconds),
-  });
+  const source =
+    opts.source ??
+    createSource({
+      prometheusUrl: config.prometheus?.url,
+      prometheusBearerToken: config.prometheus?.bearerToken,
+      timeoutMs: config.limits.upstreamTimeout * 1000,
+      maxPointsPerSeries: config.limits.maxPointsPerSeries,
+      maxSeries: config.limits.maxSeriesPerQuery,
+      onUpstreamLatency: (seconds: number, outcome: string) =>
+        metrics.upstreamDuration.observe({ outcome }, seconds),
+    });
   const models = await loadModels(config.modelsDir, logger);
   const store = new Store(config.dbPath);
   let actuator: Actuator;
@@ -77,7 +84,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   if (reconciled.length)
     logger.warn({ records: reconciled.map((r) => [r.id, r.outcome]) }, 'reconciled interrupted actions');
   const loop = new EvaluationLoop({ config, source, models, store, actuator, service, metrics, logger });
-  const routers = scalingRouters({ config, store, actuator, service, lastEvaluation: (t) => loop.status(t) });
+  const routers = [
+    ...scalingRouters({ config, store, actuator, service, lastEvaluation: (t) => loop.status(t) }),
+    whatifRouter({
+      config,
+      source,
+      forecaster: () => models.forecaster,
+      forecasterError: () => models.forecasterError,
+    }),
+  ];
   const app = createApp({ config, source, models, metrics, logger, routers });
 
   const server = http.createServer(app);
@@ -112,6 +127,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     actuator,
     service,
     loop,
+    source,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => {

@@ -150,6 +150,116 @@ describe('scale subresource', () => {
   });
 });
 
+describe('writes that may have landed (not a 4xx)', () => {
+  it('confirms by reading back a write answered 500 after it was persisted', async () => {
+    k8s.faults.writeFailures.push({ kind: 'status', code: 500, landed: true });
+    const r = await actuator.apply(web, 9, { now: 0, floorTtl: 60 });
+    expect(r.detail).toMatch(
+      /spec.replicas 3 → 9 \(the API answered 500; reading back shows it took effect\)/
+    );
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(9);
+  });
+
+  it('fails a write answered 503 that reading back shows did not land', async () => {
+    k8s.faults.writeFailures.push({ kind: 'status', code: 503, landed: false });
+    const e = await failure(actuator.apply(web, 9, { now: 0, floorTtl: 60 }));
+    expect(e.code).toBe('upstream_error');
+    expect(e.message).toMatch(
+      /answered 503 to patch deployments\/scale.*reading back shows it did not take effect \(3\)/
+    );
+    expect((e as { uncertain?: boolean }).uncertain).toBeUndefined();
+  });
+
+  it('confirms by reading back a write whose connection was reset after it was sent', async () => {
+    k8s.faults.writeFailures.push({ kind: 'reset', landed: true });
+    const r = await actuator.apply(api, 6, { now: 0, floorTtl: 60 });
+    expect(r.detail).toMatch(
+      /minReplicas 2 → 6 .*\(the connection failed \(ECONNRESET\); reading back shows it took effect\)/
+    );
+  });
+
+  it('calls the outcome uncertain when the write was reset and the read-back fails too', async () => {
+    k8s.faults.writeFailures.push({ kind: 'reset', landed: true, thenForbid: 'get deployments/scale' });
+    const e = await failure(actuator.apply(web, 9, { now: 0, floorTtl: 60 }));
+    expect((e as { uncertain?: boolean }).uncertain).toBe(true);
+    expect(e.message).toMatch(
+      /connection to the Kubernetes API failed during patch .*reading back failed too/
+    );
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(9);
+  });
+
+  it('still calls a 4xx refusal failed without reading back', async () => {
+    k8s.faults.forbid.add('patch deployments/scale');
+    const before = k8s.requests.length;
+    const e = await failure(actuator.apply(web, 9, { now: 0, floorTtl: 60 }));
+    expect(e.code).toBe('upstream_error');
+    expect((e as { uncertain?: boolean }).uncertain).toBeUndefined();
+    expect(k8s.requests.slice(before).map((r) => r.method)).toEqual(['GET', 'PATCH']);
+  });
+});
+
+describe('stale recommendations (expectedReplicas)', () => {
+  it('refuses to write a count computed for another replica count, and writes nothing', async () => {
+    // Advice "2 → 7" was made while web ran 2; someone has since scaled it to 12 by hand.
+    k8s.externalWrite('Deployment', 'shop', 'web', 12);
+    const e = await failure(actuator.apply(web, 7, { now: 0, floorTtl: 60, expectedReplicas: 2 }));
+    expect(e.code).toBe('conflict');
+    expect(e.message).toBe(
+      'stale: web now runs 12 replicas, the recommendation was made at 2; wait for the next evaluation'
+    );
+    expect(k8s.writes()).toHaveLength(0);
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(12);
+  });
+
+  it('writes when the workload still runs what the recommendation saw', async () => {
+    await actuator.apply(web, 7, { now: 0, floorTtl: 60, expectedReplicas: 3 });
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(7);
+  });
+
+  it('re-checks on every attempt: a change between a 409 and the retry is caught', async () => {
+    k8s.faults.conflicts = 1;
+    const p = actuator.apply(web, 7, { now: 0, floorTtl: 60, expectedReplicas: 3 });
+    // The first PATCH gets a 409; before the retry's read, someone scales to 12.
+    await new Promise<void>((r) => {
+      const poll = setInterval(() => {
+        if (k8s.writes().length === 1) {
+          clearInterval(poll);
+          k8s.externalWrite('Deployment', 'shop', 'web', 12);
+          r();
+        }
+      }, 1);
+    });
+    const e = await failure(p);
+    expect(e.message).toMatch(/^stale: web now runs 12 replicas/);
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(12);
+  });
+
+  it('HPA: compares what the HPA runs (status.currentReplicas)', async () => {
+    // The HPA scaled itself 3 → 5 since the advice "3 → 6" was made.
+    k8s.setHpa('shop', 'api', { currentReplicas: 5 });
+    const e = await failure(actuator.apply(api, 6, { now: 0, floorTtl: 60, expectedReplicas: 3 }));
+    expect(e.message).toBe(
+      'stale: api now runs 5 replicas, the recommendation was made at 3; wait for the next evaluation'
+    );
+    expect(k8s.writes()).toHaveLength(0);
+    await actuator.apply(api, 6, { now: 0, floorTtl: 60, expectedReplicas: 5 });
+    expect((k8s.hpa('shop', 'api') as { spec: { minReplicas: number } }).spec.minReplicas).toBe(6);
+  });
+
+  it('HPA: refuses a scale-up that would lower minReplicas raised since (status not caught up yet)', async () => {
+    await actuator.apply(api, 8, { now: 0, floorTtl: 600 });
+    // The HPA controller has not synced yet: it still reports 3 replicas under a floor of 8.
+    k8s.setHpa('shop', 'api', { currentReplicas: 3 });
+    const before = k8s.writes().length;
+    const e = await failure(actuator.apply(api, 5, { now: 0, floorTtl: 60, expectedReplicas: 3 }));
+    expect(e.message).toBe(
+      "stale: api's HPA minReplicas is now 8; this scale-up would lower it to 5; wait for the next evaluation"
+    );
+    expect(k8s.writes()).toHaveLength(before);
+    expect((k8s.hpa('shop', 'api') as { spec: { minReplicas: number } }).spec.minReplicas).toBe(8);
+  });
+});
+
 describe('HPA floor', () => {
   it('raises minReplicas with annotations saying from what and until when, then reverts', async () => {
     const now = Date.now() / 1000;

@@ -113,6 +113,14 @@ async function post(p: string, body: unknown, token = OPERATOR) {
 
 const get = async (p: string) => (await fetch(srv.url + p)).json();
 
+async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('POST /api/recommendations/:id/apply', () => {
   it('answers 401 without or with a wrong token, 403 for a viewer, and applies for an operator', async () => {
     const rec = addRecommendation();
@@ -234,6 +242,114 @@ describe('POST /api/recommendations/:id/apply', () => {
   });
 });
 
+describe('apply against a workload that changed, and one action per target at a time', () => {
+  it('refuses a stale emergency (someone scaled since) with 409, recorded as failed, and writes nothing', async () => {
+    const raised = await post('/api/alerts/webhook', ALERTMANAGER);
+    const id = raised.body.results[0].recommendationId;
+    expect(srv.store.getRecommendation(id)).toMatchObject({ currentReplicas: 3, recommendedReplicas: 5 });
+    k8s.externalWrite('Deployment', 'shop', 'web', 12); // kubectl scale --replicas=12
+    const r = await apply(id, OPERATOR);
+    expect(r.status).toBe(409);
+    const message =
+      'stale: web now runs 12 replicas, the recommendation was made at 3; wait for the next evaluation';
+    expect(r.body.error).toEqual({ code: 'conflict', message });
+    expect(r.body.record).toMatchObject({
+      outcome: 'failed',
+      fromReplicas: 3,
+      toReplicas: 5,
+      detail: message,
+    });
+    expect(k8s.writes()).toHaveLength(0);
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(12);
+    // Asking again answers the same record; still nothing written.
+    const again = await apply(id, OPERATOR);
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual(r.body);
+    expect((await get('/api/audit')).records).toHaveLength(1);
+    expect(srv.store.getRecommendation(id)!.status).toBe('failed');
+  });
+
+  it('applies only one of two recommendations for a target asked for at the same time', async () => {
+    const a = addRecommendation({ recommendedReplicas: 5 });
+    const b: StoredRecommendation = {
+      ...a,
+      id: `rec-test-${++seq}`,
+      kind: 'emergency',
+      recommendedReplicas: 6,
+    };
+    srv.store.addRecommendation(b, []); // both pending, both computed against 3 replicas
+    k8s.faults.writeDelayMs = 150;
+    const [ra, rb] = await Promise.all([apply(a.id, OPERATOR), apply(b.id, OPERATOR)]);
+    expect([ra.status, rb.status]).toEqual([200, 409]);
+    expect(rb.body.error.message).toMatch(/is superseded/);
+    expect(k8s.writes()).toHaveLength(1);
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(5);
+    expect((await get('/api/audit')).records).toHaveLength(1);
+  });
+
+  it('refuses an apply while another action on the target has no outcome yet', async () => {
+    const a = addRecommendation({ recommendedReplicas: 5 });
+    k8s.faults.writeDelayMs = 300;
+    const first = apply(a.id, OPERATOR);
+    await waitUntil(() => k8s.writes().length === 1);
+    // Advice made while the first write is in flight.
+    const c = addRecommendation({ recommendedReplicas: 8 });
+    const r = await apply(c.id, OPERATOR);
+    expect(r.status).toBe(409);
+    expect(r.body.error.message).toMatch(
+      new RegExp(
+        `^web has an action without an outcome yet \\(audit record \\d+: apply of ${a.id} by token:grafana\\)`
+      )
+    );
+    expect(r.body.record).toBeUndefined();
+    expect((await first).status).toBe(200);
+    expect(k8s.writes()).toHaveLength(1);
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(5);
+    expect(srv.store.getRecommendation(c.id)!.status).toBe('superseded');
+  });
+
+  it("supersedes the target's other pending advice when an apply is decided, even if it then fails", async () => {
+    const a = addRecommendation({ recommendedReplicas: 5 });
+    const e: StoredRecommendation = {
+      ...a,
+      id: `rec-test-${++seq}`,
+      kind: 'emergency',
+      recommendedReplicas: 6,
+    };
+    srv.store.addRecommendation(e, []);
+    k8s.faults.forbid.add('patch deployments/scale');
+    expect((await apply(a.id, OPERATOR)).status).toBe(502);
+    expect(srv.store.getRecommendation(e.id)!.status).toBe('superseded');
+  });
+
+  it('reads back after a 500 or a reset connection; an unreadable outcome stays unknown and blocks the target until reconciled', async () => {
+    const a = addRecommendation({ recommendedReplicas: 5 });
+    k8s.faults.writeFailures.push({ kind: 'status', code: 500, landed: true });
+    const ok = await apply(a.id, OPERATOR);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ outcome: 'applied', fromReplicas: 3, toReplicas: 5 });
+    expect(ok.body.detail).toMatch(/the API answered 500; reading back shows it took effect/);
+
+    const b = addRecommendation({ currentReplicas: 5, recommendedReplicas: 7 });
+    k8s.faults.writeFailures.push({ kind: 'reset', landed: true, thenForbid: 'get deployments/scale' });
+    const lost = await apply(b.id, OPERATOR);
+    expect(lost.status).toBe(502);
+    expect(lost.body.record).toMatchObject({ outcome: 'unknown', recommendationId: b.id });
+    expect(lost.body.error.message).toMatch(/reading back failed too, so the outcome is unknown/);
+
+    const c = addRecommendation({ currentReplicas: 5, recommendedReplicas: 6 });
+    const blocked = await apply(c.id, OPERATOR);
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.error.message).toMatch(/awaits reconciliation/);
+
+    k8s.faults.forbid.clear();
+    const [settled] = await srv.service.reconcile();
+    expect(settled).toMatchObject({ recommendationId: b.id, outcome: 'applied', reconciled: true });
+    expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(7);
+    expect(k8s.writes()).toHaveLength(2);
+  });
+});
+
 describe('GET /api/targets and /api/audit', () => {
   it('shows each target as the cluster has it', async () => {
     const { targets } = await get('/api/targets');
@@ -344,6 +460,50 @@ describe('POST /api/alerts/webhook', () => {
       toReplicas: 5,
       outcome: 'applied',
     });
+  });
+
+  it('stays a duplicate for as long as the alert fires: a repeat hours later raises nothing new', async () => {
+    const first = await post('/api/alerts/webhook', ALERTMANAGER);
+    const id = first.body.results[0].recommendationId;
+    // Four hours pass (Alertmanager's default repeat_interval): the emergency has long expired.
+    srv.store.db
+      .prepare('UPDATE recommendations SET created_at = created_at - 14400, expires_at = expires_at - 14400')
+      .run();
+    srv.store.expireDue(Date.now() / 1000);
+    const repeat = await post('/api/alerts/webhook', {
+      ...ALERTMANAGER,
+      alerts: [{ ...ALERTMANAGER.alerts[0], startsAt: '2025-11-20T10:00:00Z' }], // same instant, other spelling
+    });
+    expect(repeat.body.results[0]).toMatchObject({ status: 'duplicate', recommendationId: id });
+    expect(repeat.body.results[0].message).toMatch(/already handled by .* \(expired\)/);
+    expect(srv.store.listRecommendations({ target: 'web' })).toHaveLength(1);
+  });
+
+  it('treats a resolved alert that fires again as a new occurrence; Grafana alerts without a fingerprint too', async () => {
+    const labels = { alertname: 'PrescalerAnomaly', target: 'web' };
+    const send = (status: 'firing' | 'resolved', startsAt?: string) =>
+      post('/api/alerts/webhook', {
+        ...GRAFANA,
+        status,
+        alerts: [{ status, labels, annotations: {}, ...(startsAt ? { startsAt } : {}) }],
+      });
+    const a = await send('firing', '2025-11-20T10:00:00Z');
+    expect(a.body.results[0].status).toBe('pending');
+    expect((await send('firing', '2025-11-20T10:00:00Z')).body.results[0].status).toBe('duplicate');
+    const resolved = await send('resolved', '2025-11-20T10:00:00Z');
+    expect(resolved.body.results[0].message).toMatch(/^resolved: this occurrence is over/);
+    // A late copy of the old occurrence stays answered; the new firing (new startsAt) is new.
+    expect((await send('firing', '2025-11-20T10:00:00Z')).body.results[0].status).toBe('duplicate');
+    const b = await send('firing', '2025-11-20T14:00:00Z');
+    expect(b.body.results[0].status).toBe('pending');
+    expect(b.body.results[0].recommendationId).not.toBe(a.body.results[0].recommendationId);
+
+    // No startsAt at all: the same alert is one occurrence until it resolves.
+    const c = await send('firing');
+    expect(c.body.results[0].status).toBe('pending');
+    expect((await send('firing')).body.results[0].status).toBe('duplicate');
+    await send('resolved');
+    expect((await send('firing')).body.results[0].status).toBe('pending');
   });
 
   it('answers 400 to malformed payloads and 401 without a token', async () => {

@@ -2,7 +2,8 @@
  * A Kubernetes API server double for tests: the real paths, bodies and status codes of apps/v1
  * Deployments/StatefulSets with their `scale` subresource and autoscaling/v2 HorizontalPodAutoscalers,
  * with discovery so kubectl can talk to it. Writes honour resourceVersion preconditions (409), and
- * faults can be injected: RBAC denials (403), conflicting writers (409), slow answers (timeouts).
+ * faults can be injected: RBAC denials (403), conflicting writers (409), slow answers (timeouts), and
+ * writes answered by a 5xx or a reset connection, after the change was persisted or before.
  */
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
@@ -53,7 +54,19 @@ export interface Faults {
   /** Milliseconds before answering writes (the write itself lands first when `applyBeforeDelay`). */
   writeDelayMs: number;
   applyBeforeDelay: boolean;
+  /**
+   * Each write takes the first entry, if any: answered with that 5xx status, or by resetting the
+   * connection; the change itself is persisted first when `landed`. `thenForbid` ("verb resource")
+   * starts refusing that afterwards, e.g. the read-back.
+   */
+  writeFailures: Array<
+    | { kind: 'status'; code: number; landed: boolean; thenForbid?: string }
+    | { kind: 'reset'; landed: boolean; thenForbid?: string }
+  >;
 }
+
+/** handle()'s answer meaning "drop the connection without answering". */
+const RESET = -1;
 
 const RESOURCE_OF = { Deployment: 'deployments', StatefulSet: 'statefulsets' } as const;
 
@@ -108,7 +121,13 @@ function jsonPatch(doc: unknown, ops: Array<{ op: string; path: string; value?: 
 export class KubernetesApiDouble {
   readonly token = 'test-token-' + Math.random().toString(36).slice(2);
   readonly requests: RecordedRequest[] = [];
-  readonly faults: Faults = { forbid: new Set(), conflicts: 0, writeDelayMs: 0, applyBeforeDelay: true };
+  readonly faults: Faults = {
+    forbid: new Set(),
+    conflicts: 0,
+    writeDelayMs: 0,
+    applyBeforeDelay: true,
+    writeFailures: [],
+  };
   private readonly workloads = new Map<string, Workload>();
   private readonly hpas = new Map<string, Hpa>();
   private rv = 1000;
@@ -156,6 +175,17 @@ export class KubernetesApiDouble {
     return h && this.hpaObject(h);
   }
 
+  /** The HPA controller (or a human) changes an HPA: the resourceVersion moves on. */
+  setHpa(
+    namespace: string,
+    name: string,
+    o: Partial<Pick<Hpa, 'minReplicas' | 'maxReplicas' | 'currentReplicas'>>
+  ): void {
+    const h = this.hpas.get(`${namespace}/${name}`)!;
+    Object.assign(h, o);
+    h.rv = ++this.rv;
+  }
+
   removeWorkload(kind: Workload['kind'], namespace: string, name: string): void {
     this.workloads.delete(`${RESOURCE_OF[kind]}/${namespace}/${name}`);
   }
@@ -182,6 +212,10 @@ export class KubernetesApiDouble {
         req.on('end', () => {
           this.handle(req, Buffer.concat(chunks).toString('utf8'))
             .then(([code, body]) => {
+              if (code === RESET) {
+                req.socket.destroy();
+                return;
+              }
               res.writeHead(code, { 'Content-Type': 'application/json' });
               res.end(JSON.stringify(body));
             })
@@ -554,6 +588,17 @@ export class KubernetesApiDouble {
       // Another writer got there first: every object's resourceVersion the client holds is now stale.
       for (const w of this.workloads.values()) w.rv = this.rv;
       for (const h of this.hpas.values()) h.rv = this.rv;
+    }
+    const failure = this.faults.writeFailures.shift();
+    if (failure) {
+      const result = failure.landed ? change() : undefined;
+      if (failure.thenForbid) this.faults.forbid.add(failure.thenForbid);
+      if (result) return [422, status(422, 'Invalid', `${what} is invalid: ${result}`)];
+      if (failure.kind === 'reset') return [RESET, undefined];
+      return [
+        failure.code,
+        status(failure.code, 'InternalError', 'Internal error occurred: etcdserver: request timed out'),
+      ];
     }
     const delay = this.faults.writeDelayMs;
     let result: string | undefined;

@@ -4,7 +4,14 @@
  */
 import type { TargetConfig } from '../config';
 import type { DryRunState, Store } from '../store/store';
-import type { ActResult, Actuator, ApplyOptions, Floor, WorkloadState } from './types';
+import {
+  staleRecommendation,
+  type ActResult,
+  type Actuator,
+  type ApplyOptions,
+  type Floor,
+  type WorkloadState,
+} from './types';
 
 const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.000Z$/, 'Z');
 
@@ -34,6 +41,8 @@ export class DryRunActuator implements Actuator {
     const s = this.state(t);
     const where = `${t.namespace}/${t.workload.name}`;
     if (t.workload.kind !== 'HorizontalPodAutoscaler') {
+      const stale = staleRecommendation(t, { replicas: s.replicas }, replicas, opts.expectedReplicas);
+      if (stale) throw stale;
       this.store.setDryRunState(t.name, { ...s, replicas });
       const resource = t.workload.kind === 'Deployment' ? 'deployments' : 'statefulsets';
       return {
@@ -43,6 +52,15 @@ export class DryRunActuator implements Actuator {
     }
     const original = s.floor?.originalMinReplicas ?? t.minReplicas;
     const from = s.floor?.replicas ?? original;
+    const fresh = await this.read(t);
+    const stale = staleRecommendation(
+      t,
+      { replicas: fresh.replicas, minReplicas: fresh.setpoint },
+      replicas,
+      opts.expectedReplicas,
+      Math.max(replicas, original)
+    );
+    if (stale) throw stale;
     if (replicas <= original) {
       this.store.setDryRunState(t.name, { replicas: s.replicas });
       return {

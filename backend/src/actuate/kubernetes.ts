@@ -7,7 +7,14 @@
 import type * as K8s from '@kubernetes/client-node';
 import type { TargetConfig } from '../config';
 import { PrescalerError } from '../errors';
-import type { ActResult, Actuator, ApplyOptions, Floor, WorkloadState } from './types';
+import {
+  staleRecommendation,
+  type ActResult,
+  type Actuator,
+  type ApplyOptions,
+  type Floor,
+  type WorkloadState,
+} from './types';
 
 // Loaded on first use, so the dry-run default never pays for it. The package is ESM-only; Node 20.19+
 // `require`s ESM natively (jest maps it to test/k8s/client-node.cjs, which does the same).
@@ -105,6 +112,46 @@ const isAbort = (e: unknown) => {
   return x?.name === 'AbortError' || x?.type === 'aborted' || x?.name === 'TimeoutError';
 };
 
+/** Failures to connect at all: the request never reached the API server, so nothing can have landed. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Whether a failed write may still have been committed: a 4xx is the API server refusing it, but a 5xx
+ * (etcd slow, apiserver overloaded) may come after the write was persisted, and a timeout or a reset
+ * connection after the request was sent says nothing about what the server did.
+ */
+function mayHaveLanded(e: unknown): boolean {
+  if (e instanceof PrescalerError) return false;
+  if (isAbort(e)) return true;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'number') return code >= 500;
+  return !(typeof code === 'string' && NOT_SENT.has(code));
+}
+
+/** What the failure was, in words, for "…; reading back shows …". */
+function failureInWords(e: unknown): string {
+  if (isAbort(e)) return 'the request timed out';
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'number') return `the API answered ${code}`;
+  return `the connection failed (${typeof code === 'string' ? code : (e as Error).message})`;
+}
+
+/** A workload's state as read() reports it, from the raw scale subresource or HPA object. */
+function stateOf(t: TargetConfig, obj: ScaleObject | HpaObject): WorkloadState {
+  if (t.workload.kind !== 'HorizontalPodAutoscaler') {
+    const replicas = (obj as ScaleObject).spec?.replicas ?? 0;
+    return { replicas, setpoint: replicas };
+  }
+  const h = obj as HpaObject;
+  const min = h.spec?.minReplicas ?? 1;
+  return {
+    replicas: h.status?.currentReplicas ?? h.status?.desiredReplicas ?? min,
+    setpoint: min,
+    floor: floorOf(h),
+    hpa: { minReplicas: min, maxReplicas: h.spec?.maxReplicas ?? min },
+  };
+}
+
 export class KubernetesActuator implements Actuator {
   readonly kind = 'kubernetes' as const;
   readonly dryRun = false;
@@ -179,9 +226,15 @@ export class KubernetesActuator implements Actuator {
         'upstream_error',
         `Kubernetes API answered ${code} to ${verb} ${r.resource}: ${msg}`
       );
+    const sys = (e as { code?: unknown }).code;
+    if (typeof sys === 'string' && NOT_SENT.has(sys))
+      return new PrescalerError(
+        'upstream_error',
+        `Kubernetes API unreachable for ${r.what}: ${(e as Error).message ?? e}`
+      );
     return new PrescalerError(
       'upstream_error',
-      `Kubernetes API unreachable for ${r.what}: ${(e as Error).message ?? e}`
+      `the connection to the Kubernetes API failed during ${verb} ${r.resource} for ${r.what}: ${(e as Error).message ?? e}`
     );
   }
 
@@ -224,24 +277,16 @@ export class KubernetesActuator implements Actuator {
   }
 
   async read(t: TargetConfig): Promise<WorkloadState> {
-    if (t.workload.kind !== 'HorizontalPodAutoscaler') {
-      const s = await this.readScale(t);
-      const replicas = s.spec?.replicas ?? 0;
-      return { replicas, setpoint: replicas };
-    }
-    const h = await this.readHpa(t);
-    const min = h.spec?.minReplicas ?? 1;
-    return {
-      replicas: h.status?.currentReplicas ?? h.status?.desiredReplicas ?? min,
-      setpoint: min,
-      floor: floorOf(h),
-      hpa: { minReplicas: min, maxReplicas: h.spec?.maxReplicas ?? min },
-    };
+    return stateOf(
+      t,
+      t.workload.kind === 'HorizontalPodAutoscaler' ? await this.readHpa(t) : await this.readScale(t)
+    );
   }
 
   /**
    * Read, compute the patch from what was read, write it guarded by that resourceVersion; on 409 start
-   * over from a fresh read. A timeout on the write is settled by reading back.
+   * over from a fresh read. A write that failed in a way that may still have committed (timeout, reset
+   * connection, 5xx) is settled by reading back; if that read fails too, the outcome is uncertain.
    */
   private async readModifyWrite(
     t: TargetConfig,
@@ -267,24 +312,24 @@ export class KubernetesActuator implements Actuator {
           continue;
         }
         const err = this.explain(e, t, 'patch');
-        if (err.code !== 'upstream_timeout') throw err;
-        // The write may have landed after we stopped waiting: look before calling it failed.
+        if (!mayHaveLanded(e)) throw err;
+        // The write may have landed: look before calling it failed.
         let now: WorkloadState;
         try {
           now = await this.read(t);
         } catch {
           throw new UncertainOutcomeError(
-            'upstream_timeout',
+            err.code,
             `${err.message}; reading back failed too, so the outcome is unknown`
           );
         }
         if (landed(now))
           return {
             ...result,
-            detail: `${result.detail} (the request timed out; reading back shows it took effect)`,
+            detail: `${result.detail} (${failureInWords(e)}; reading back shows it took effect)`,
           };
         throw new PrescalerError(
-          'upstream_timeout',
+          err.code,
           `${err.message}; reading back shows it did not take effect (${now.setpoint})`
         );
       }
@@ -302,6 +347,8 @@ export class KubernetesActuator implements Actuator {
         t,
         ({ rv, obj }) => {
           const from = (obj as ScaleObject).spec?.replicas ?? 0;
+          const stale = staleRecommendation(t, { replicas: from }, replicas, opts.expectedReplicas);
+          if (stale) throw stale;
           return {
             body: { metadata: { resourceVersion: rv }, spec: { replicas } },
             result: {
@@ -323,6 +370,14 @@ export class KubernetesActuator implements Actuator {
         const active = floorOf(h);
         // A floor already raised keeps the minimum from before the first one.
         const original = active ? active.originalMinReplicas : min;
+        const stale = staleRecommendation(
+          t,
+          { replicas: stateOf(t, h).replicas, minReplicas: min },
+          replicas,
+          opts.expectedReplicas,
+          replicas > original ? replicas : active ? original : min
+        );
+        if (stale) throw stale;
         if (replicas > max) {
           throw new PrescalerError(
             'conflict',

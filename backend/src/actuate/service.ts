@@ -22,8 +22,13 @@ export interface ApplyResult {
 export interface AlertInput {
   target: string;
   alertName: string;
-  /** Identifies one alert across repeated notifications. */
+  /** Identifies one alert (its label set) across repeated notifications. */
   fingerprint: string;
+  /**
+   * When this occurrence of the alert began, normalised ('' if the sender gave none). Repeated
+   * notifications of a firing alert carry the same startsAt; a new firing after it resolved, a new one.
+   */
+  startsAt: string;
 }
 
 export interface EmergencyOutcome {
@@ -77,6 +82,7 @@ export class ActuationService {
     const now = this.now();
     store.expireDue(now);
     let target: TargetConfig | undefined;
+    let expectedReplicas: number | undefined;
     const decided = store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
       if (!rec) throw new PrescalerError('not_found', `no recommendation ${id}`);
       if (rec.status !== 'pending') {
@@ -94,6 +100,7 @@ export class ActuationService {
             `[${target.minReplicas}, ${target.maxReplicas}]`
         );
       }
+      expectedReplicas = rec.currentReplicas;
       return rec;
     });
     let record = decided.record;
@@ -106,11 +113,18 @@ export class ActuationService {
       { audit: record.id, recommendation: id, actor, target: record.target, to: record.toReplicas },
       'apply decided'
     );
-    return this.act(record, target!);
+    return this.act(record, target!, expectedReplicas!);
   }
 
-  /** Runs the action of a decided audit record and writes its outcome. */
-  private async act(record: AuditRecord, target: TargetConfig): Promise<ApplyResult> {
+  /**
+   * Runs the action of a decided audit record and writes its outcome. The actuator refuses (stale) if
+   * the workload no longer runs `expectedReplicas`, the count the recommendation was computed from.
+   */
+  private async act(
+    record: AuditRecord,
+    target: TargetConfig,
+    expectedReplicas: number
+  ): Promise<ApplyResult> {
     const { store, actuator, logger, config } = this.deps;
     this.inflightAudit.add(record.id);
     try {
@@ -120,6 +134,7 @@ export class ActuationService {
         const r = await actuator.apply(target, record.toReplicas, {
           now: this.now(),
           floorTtl: target.floorTtl,
+          expectedReplicas,
         });
         await testSeamCrashPoint('after-act');
         outcome = store.finishAudit(record.id, 'applied', {
@@ -286,59 +301,90 @@ export class ActuationService {
     return out;
   }
 
-  /** An alert for a target: an emergency recommendation, applied at once where the target's policy allows. */
+  /**
+   * An alert for a target: an emergency recommendation, applied at once where the target's policy
+   * allows. One per occurrence of an alert (fingerprint + startsAt), however long it fires: Alertmanager
+   * and Grafana repeat a firing alert every repeat interval, and each repeat escalating would ratchet
+   * the target up to its cap. The occurrence is claimed in the database before anything else, so
+   * concurrent deliveries and restarts do not escalate twice either.
+   */
   async raiseEmergency(alert: AlertInput): Promise<EmergencyOutcome> {
     const { store, actuator, config } = this.deps;
     const base = { target: alert.target, alert: alert.alertName };
     const t = this.target(alert.target);
     if (!t) return { ...base, status: 'ignored', message: `no configured target "${alert.target}"` };
     const now = this.now();
-    const ttl = config.evaluation.recommendationTtl;
-    const seen = store.emergencyByOrigin(t.name, alert.fingerprint, now - ttl);
-    if (seen) {
+    const claim = store.claimAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, now);
+    if (!claim.claimed) {
+      const seen = claim.occurrence;
+      const prior = seen.recommendationId ? store.getRecommendation(seen.recommendationId) : undefined;
+      const since = alert.startsAt ? ` (firing since ${alert.startsAt})` : '';
       return {
         ...base,
         status: 'duplicate',
-        message: `alert already handled by ${seen.id} (${seen.status})`,
-        recommendationId: seen.id,
+        message: prior
+          ? `this occurrence of the alert${since} was already handled by ${prior.id} (${prior.status}); ` +
+            'a new one starts after it resolves'
+          : `this occurrence of the alert${since} is being handled by another notification`,
+        recommendationId: prior?.id,
       };
     }
-    const state = await actuator.read(t);
-    const policy = t.autoApplyEmergency?.enabled ? t.autoApplyEmergency : undefined;
-    const e = emergencyReplicas({
-      name: t.name,
-      currentReplicas: state.replicas,
-      minReplicas: t.minReplicas,
-      maxReplicas: t.maxReplicas,
-      forecastReplicas: store.pendingRecommendation(t.name, 'forecast')?.recommendedReplicas,
-      autoApplyCap: policy ? (policy.maxReplicas ?? t.maxReplicas) : undefined,
-      alertName: alert.alertName,
-    });
-    if (!e.change) return { ...base, status: 'no-change', message: e.reason };
-    const rec: StoredRecommendation = {
-      id: newRecommendationId(),
-      target: t.name,
-      kind: 'emergency',
-      createdAt: now,
-      expiresAt: now + ttl,
-      currentReplicas: state.replicas,
-      recommendedReplicas: e.recommendedReplicas,
-      reason: e.reason,
-      forecast: null,
-      status: 'pending',
-      statusAt: now,
-      origin: alert.fingerprint,
-    };
-    store.addRecommendation(rec, ['forecast', 'emergency']);
-    if (!policy) return { ...base, status: 'pending', message: e.reason, recommendationId: rec.id };
+    let rec: StoredRecommendation | undefined;
+    let reason: string;
+    try {
+      const state = await actuator.read(t);
+      const policy = t.autoApplyEmergency?.enabled ? t.autoApplyEmergency : undefined;
+      const e = emergencyReplicas({
+        name: t.name,
+        currentReplicas: state.replicas,
+        minReplicas: t.minReplicas,
+        maxReplicas: t.maxReplicas,
+        forecastReplicas: store.pendingRecommendation(t.name, 'forecast')?.recommendedReplicas,
+        autoApplyCap: policy ? (policy.maxReplicas ?? t.maxReplicas) : undefined,
+        alertName: alert.alertName,
+      });
+      reason = e.reason;
+      if (e.change) {
+        rec = {
+          id: newRecommendationId(),
+          target: t.name,
+          kind: 'emergency',
+          createdAt: now,
+          expiresAt: now + config.evaluation.recommendationTtl,
+          currentReplicas: state.replicas,
+          recommendedReplicas: e.recommendedReplicas,
+          reason: e.reason,
+          forecast: null,
+          status: 'pending',
+          statusAt: now,
+          origin: alert.fingerprint,
+        };
+        store.addRecommendation(rec, ['forecast', 'emergency']);
+      }
+    } finally {
+      // Without a recommendation (no change possible, or the workload unreadable) nothing was done for
+      // this occurrence, so a later notification of it may try again.
+      if (rec) store.settleAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, rec.id);
+      else store.releaseAlertOccurrence(t.name, alert.fingerprint, alert.startsAt);
+    }
+    if (!rec) return { ...base, status: 'no-change', message: reason };
+    if (!t.autoApplyEmergency?.enabled)
+      return { ...base, status: 'pending', message: reason, recommendationId: rec.id };
     const r = await this.apply(rec.id, `policy:autoApplyEmergency (alert ${alert.alertName})`);
     return {
       ...base,
       status: r.error ? 'auto-apply-failed' : 'auto-applied',
-      message: r.error ? r.error.message : e.reason,
+      message: r.error ? r.error.message : reason,
       recommendationId: rec.id,
       record: r.record,
     };
+  }
+
+  /** A resolved notification: the alert's occurrence is over; its next firing is a new one. */
+  resolveAlert(alert: Omit<AlertInput, 'alertName'>): boolean {
+    const t = this.target(alert.target);
+    if (!t) return false;
+    return this.deps.store.resolveAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, this.now()) > 0;
   }
 
   /** Waits for applies in flight (so a clean shutdown writes their outcomes) and stops timers. */

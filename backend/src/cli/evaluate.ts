@@ -22,7 +22,7 @@ const USAGE = `usage: npm run -s evaluate -- --data FILE [--step 600] [--json] [
   --step S          resampling step, seconds or 10m form (default 600)
   --models LIST     comma-separated: persistence,seasonal_naive,holt_winters,ar,lstm (default: all)
   --model-dir DIR   trained LSTM to load (default models/forecaster)
-  --fit             train the LSTM on the training parts first
+  --fit             train the LSTM first (as npm run train, on this file's first 80 % only), then score
   --report FILE     also write an HTML report
   --json            JSON on stdout
 `;
@@ -35,9 +35,9 @@ function fail(message: string): never {
 }
 
 // ---- LSTM hook --------------------------------------------------------------------------------------------
-// The lead provides backend/src/forecast/lstm.ts with `loadForecaster(dir): Promise<BatchForecaster>`, and the
-// `--fit` path (train on the backtest's training parts before scoring). Everything the backtest needs from
-// the LSTM goes through `fromBatchForecaster`; this is the only place that knows the module exists.
+// backend/src/forecast/lstm.ts gives `loadForecaster(dir)`; `--fit` trains first with the recipe of
+// `npm run train` (forecast/fit.ts) on this file alone. That recipe reads only the first 80 % of each
+// resampled series (the same cut the backtest scores after), so no test value is seen in training.
 const LSTM_MODULE = path.join(__dirname, '..', 'forecast', 'lstm');
 
 function lstmAvailable(): boolean {
@@ -49,11 +49,38 @@ function lstmAvailable(): boolean {
   }
 }
 
-async function lstmModel(dir: string, step: number, fit: boolean): Promise<ForecastModel> {
-  if (fit) fail('--fit is not available yet (the LSTM training hook is still to be plugged in here)');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(LSTM_MODULE) as { loadForecaster(dir: string): Promise<BatchForecaster> };
-  const forecaster = await mod.loadForecaster(dir);
+async function lstmModel(
+  dir: string,
+  step: number,
+  fit: { dataset: string; series: LabelledSeries[] } | undefined
+): Promise<ForecastModel> {
+  let forecaster: BatchForecaster;
+  if (fit) {
+    const { FIT_DEFAULTS, fitForecaster, modelVersion } = await import('../forecast/fit');
+    const datasets = [
+      { name: fit.dataset, series: fit.series.map((s) => ({ name: s.name, points: s.points })) },
+    ];
+    const t0 = Date.now();
+    const fitted = await fitForecaster(datasets, {
+      ...FIT_DEFAULTS,
+      step,
+      id: 'prescaler-lstm-fit',
+      version: modelVersion(datasets),
+      onInfo: (m) => process.stderr.write(`evaluate: --fit: ${m}\n`),
+      onEpoch: (e) =>
+        process.stderr.write(
+          `evaluate: --fit: epoch ${e.epoch}/${e.epochs} loss ${e.loss.toExponential(3)} val ${e.valLoss.toExponential(3)}\n`
+        ),
+    });
+    process.stderr.write(
+      `evaluate: --fit: trained ${fitted.result.epochs} epochs (best ${fitted.result.bestEpoch}) in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`
+    );
+    forecaster = fitted.forecaster;
+  } else {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(LSTM_MODULE) as { loadForecaster(dir: string): Promise<BatchForecaster> };
+    forecaster = await mod.loadForecaster(dir);
+  }
   return fromBatchForecaster(forecaster, { step });
 }
 // ---- end of LSTM hook -------------------------------------------------------------------------------------
@@ -137,7 +164,13 @@ async function main(): Promise<void> {
       continue;
     }
     try {
-      models.push(await lstmModel(args['model-dir'] ?? 'models/forecaster', step, args.fit ?? false));
+      models.push(
+        await lstmModel(
+          args['model-dir'] ?? 'models/forecaster',
+          step,
+          args.fit ? { dataset, series } : undefined
+        )
+      );
     } catch (e) {
       if (explicit) throw e;
       process.stderr.write(`evaluate: lstm left out: ${(e as Error).message}\n`);
@@ -174,6 +207,7 @@ async function main(): Promise<void> {
       mae: r.mae,
       accuracy: r.accuracy,
       n: r.n,
+      ...(r.coverage === undefined ? {} : { coverage: r.coverage }),
     }));
     process.stdout.write(JSON.stringify({ dataset, step, results }) + '\n');
   } else {

@@ -2,19 +2,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileSystemHandler, ModelFileError } from './io';
-import { FEATURES, buildLstm, loadForecaster, type ForecasterMetadata } from './lstm';
+import { FEATURES, FORECASTER_FORMAT, buildLstm, historyPoints, loadForecaster, type ForecasterMetadata } from './lstm';
 import { initTf, tf } from './tf';
 import { trainLstm } from './train';
 import { buildWindows, seededRandom } from './windows';
 
-const cfg = { step: 600, lookback: 8, horizons: 6, seasonPeriod: 144 };
+const cfg = { step: 600, lookback: 8, horizons: 6, seasonPeriod: 144, profileDays: 2 };
 
 function metadata(over: Partial<ForecasterMetadata> = {}): ForecasterMetadata {
   return {
     id: 'test-lstm',
     version: '1',
-    format: 'prescaler-lstm/1',
+    format: FORECASTER_FORMAT,
     ...cfg,
+    historyPoints: historyPoints(cfg),
     features: FEATURES,
     target: 'delta-from-last',
     scaler: { kind: 'minmax', fit: 'history' },
@@ -73,6 +74,22 @@ describe('loadForecaster', () => {
     f.model.dispose();
   });
 
+  it('scales the band by the recent change RMS when the metadata says so', async () => {
+    const md = metadata();
+    await writeModel(dir, { ...md, interval: { ...md.interval, scaledBy: 'recent_change_rms', scaleFloor: 0.01 } });
+    const f = await loadForecaster(dir);
+    // Steps of 0.003 per point: every 6-step change is 0.018; a flat window falls back to the floor.
+    const ramp = { values: Array.from({ length: 300 }, (_, i) => i * 0.003), endTime: 1_700_000_000 };
+    const flat = { values: Array(300).fill(0.5), endTime: 1_700_000_000 };
+    const [r, c] = await f.predictBatch([ramp, flat]);
+    r.mean.forEach((m, h) => {
+      expect(r.upper[h] - m).toBeCloseTo(0.018 * 0.1, 5);
+      expect(m - r.lower[h]).toBeCloseTo(0.018 * 0.1, 5);
+      expect(c.upper[h] - c.mean[h]).toBeCloseTo(0.01 * 0.1, 5);
+    });
+    f.model.dispose();
+  });
+
   it('leaks no tensors over many requests', async () => {
     await writeModel(dir);
     const f = await loadForecaster(dir);
@@ -98,8 +115,15 @@ describe('loadForecaster', () => {
   });
 
   it('refuses metadata that disagrees with the model', async () => {
-    await writeModel(dir, metadata({ lookback: 12 }));
-    await expect(loadForecaster(dir)).rejects.toThrow(/metadata says \[12,5\]/);
+    await writeModel(dir, metadata({ lookback: 12, historyPoints: historyPoints({ ...cfg, lookback: 12 }) }));
+    await expect(loadForecaster(dir)).rejects.toThrow(/metadata says \[12,13\]/);
+  });
+
+  it('refuses metadata of the old format or with a wrong history length', async () => {
+    await writeModel(dir, { ...metadata(), format: 'prescaler-lstm/1' } as unknown as ForecasterMetadata);
+    await expect(loadForecaster(dir)).rejects.toThrow(/format/);
+    await writeModel(dir, metadata({ historyPoints: 24 }));
+    await expect(loadForecaster(dir)).rejects.toThrow(/historyPoints 24 should be/);
   });
 
   it('refuses missing or invalid metadata', async () => {

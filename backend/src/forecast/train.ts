@@ -15,10 +15,17 @@ export interface TrainOptions extends FeatureConfig {
   batchSize: number;
   learningRate: number;
   patience: number;
-  /** Stop after this many seconds even if still improving. */
+  /** Time budget: no epoch is started that would, at the last epoch's pace, end after this many seconds. */
   maxSeconds: number;
   /** Nominal coverage of the prediction interval. */
   nominal: number;
+  /**
+   * Floor of the per-window scale of the prediction interval (the recent H-step change RMS, scaled units),
+   * so a series that sat flat for a day still gets a band. Default 0.01 (1 % of the training range).
+   */
+  intervalScaleFloor?: number;
+  /** Training loss: squared error, or Huber with this delta (scaled units). Default squared error. */
+  huberDelta?: number;
   onEpoch?: (e: { epoch: number; epochs: number; loss: number; valLoss: number; seconds: number }) => void;
 }
 
@@ -28,7 +35,7 @@ export interface TrainResult {
   bestEpoch: number;
   trainLoss: number;
   valLoss: number;
-  interval: { nominal: number; lower: number[]; upper: number[] };
+  interval: { nominal: number; lower: number[]; upper: number[]; scaledBy: 'recent_change_rms'; scaleFloor: number };
   /** Validation RMSE per horizon (scaled units), the model and persistence. */
   validation: { rmse: number[]; persistenceRmse: number[]; coverage: number[] };
   seconds: number;
@@ -83,7 +90,12 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
   const F = FEATURES.length;
   const rng = seededRandom(opts.seed);
   const model = buildLstm({ ...opts });
-  model.compile({ optimizer: tf.train.adam(opts.learningRate), loss: 'meanSquaredError' });
+  const delta = opts.huberDelta;
+  const optimizer = tf.train.adam(opts.learningRate);
+  model.compile({
+    optimizer,
+    loss: delta ? (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.huberLoss(yTrue, yPred, undefined, delta) : 'meanSquaredError',
+  });
 
   const xv = tf.tensor3d(val.x, [val.count, opts.lookback, F]);
   const yv = tf.tensor2d(val.y, [val.count, opts.horizons]);
@@ -92,6 +104,7 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
   let bestWeights: tf.Tensor[] | undefined;
   let epochsRun = 0;
   let lastTrainLoss = NaN;
+  let lastEpochEnd = 0;
   try {
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       // Our own seeded shuffle each epoch: tfjs' internal shuffle uses Math.random.
@@ -110,8 +123,16 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
         bestEpoch = epochsRun;
         bestWeights?.forEach((t) => t.dispose());
         bestWeights = model.getWeights().map((t) => t.clone());
-      } else if (epochsRun - bestEpoch >= opts.patience) break;
-      if ((Date.now() - t0) / 1000 > opts.maxSeconds) break;
+      } else {
+        if (epochsRun - bestEpoch >= opts.patience) break;
+        // Reduce on plateau: a smaller step usually finds the lower validation loss a noisy one jumps over.
+        // (tfjs marks the field protected but reads it on every step.)
+        (optimizer as unknown as { learningRate: number }).learningRate /= 2;
+      }
+      // Stop when another epoch as long as the last one would overrun the budget.
+      const elapsed = (Date.now() - t0) / 1000;
+      if (elapsed + (elapsed - lastEpochEnd) > opts.maxSeconds) break;
+      lastEpochEnd = elapsed;
     }
   } finally {
     xv.dispose();
@@ -125,6 +146,11 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
   // Conformal band and validation figures from the restored best model.
   const pred = await predictAll(model, val, opts);
   const H = opts.horizons;
+  // Normalised split conformal: residuals are divided by each window's recent change RMS (read off its
+  // last feature row), so the band is wide where the series moves a lot and narrow where it is calm.
+  const scaleFloor = opts.intervalScaleFloor ?? 0.01;
+  const scaleAt = (opts.lookback - 1) * F + FEATURES.indexOf('recent_change_rms');
+  const scale = Float32Array.from({ length: val.count }, (_, k) => Math.max(val.x[k * opts.lookback * F + scaleAt], scaleFloor));
   const lower: number[] = [];
   const upper: number[] = [];
   const rmse: number[] = [];
@@ -137,7 +163,7 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
     let sp = 0;
     for (let k = 0; k < val.count; k++) {
       const r = val.y[k * H + h] - pred[k * H + h];
-      res[k] = r;
+      res[k] = r / scale[k];
       se += r * r;
       sp += val.y[k * H + h] ** 2;
     }
@@ -148,7 +174,7 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
     persistenceRmse.push(Math.sqrt(sp / val.count));
     let inside = 0;
     for (let k = 0; k < val.count; k++) {
-      const r = val.y[k * H + h] - pred[k * H + h];
+      const r = (val.y[k * H + h] - pred[k * H + h]) / scale[k];
       if (r >= lower[h] && r <= upper[h]) inside++;
     }
     coverage.push(inside / val.count);
@@ -159,7 +185,7 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
     bestEpoch,
     trainLoss: lastTrainLoss,
     valLoss: best,
-    interval: { nominal: opts.nominal, lower, upper },
+    interval: { nominal: opts.nominal, lower, upper, scaledBy: 'recent_change_rms', scaleFloor },
     validation: { rmse, persistenceRmse, coverage },
     seconds: (Date.now() - t0) / 1000,
   };

@@ -23,5 +23,12 @@ export interface BatchForecaster {
   readonly horizons: number;
   /** Fewest history points a window must have. */
   readonly minHistory: number;
+  /** Most history points the model reads (seasonal inputs look days back); default `minHistory`. */
+  readonly historyPoints?: number;
   predictBatch(windows: HistoryWindow[]): Promise<QuantileForecast[]>;
+}
+
+/** Seconds of history worth giving a forecaster: all it reads, and at least a day. */
+export function historySeconds(f: BatchForecaster): number {
+  return Math.max(86400, (f.historyPoints ?? f.minHistory) * f.step);
 }

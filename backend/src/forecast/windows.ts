@@ -99,23 +99,24 @@ export function windowEnds(length: number, cfg: FeatureConfig): number[] {
 
 /**
  * Builds windows from segments, at most `maxPerSeries` per series (an even, seeded sample) so that long
- * series do not drown short ones.
+ * series do not drown short ones; given as an array, the cap is per series (to balance datasets).
  */
 export function buildWindows(
   perSeries: Segment[][],
   cfg: FeatureConfig,
-  opts: { maxPerSeries: number; rng: () => number }
+  opts: { maxPerSeries: number | number[]; rng: () => number }
 ): WindowSet {
   const picks: Array<[Segment, number]> = [];
-  for (const segments of perSeries) {
+  for (const [s, segments] of perSeries.entries()) {
+    const cap = typeof opts.maxPerSeries === 'number' ? opts.maxPerSeries : opts.maxPerSeries[s];
     const all: Array<[Segment, number]> = [];
     for (const seg of segments) for (const e of windowEnds(seg.values.length, cfg)) all.push([seg, e]);
-    if (all.length > opts.maxPerSeries) {
+    if (all.length > cap) {
       for (let i = all.length - 1; i > 0; i--) {
         const j = Math.floor(opts.rng() * (i + 1));
         [all[i], all[j]] = [all[j], all[i]];
       }
-      all.length = opts.maxPerSeries;
+      all.length = cap;
     }
     picks.push(...all);
   }

@@ -10,6 +10,7 @@ import type { AnomalyModel } from '../anomaly';
 import { historyNeeded, scoreSegments } from '../anomaly';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 import type { LstmForecaster } from '../forecast/lstm';
+import { historySeconds } from '../forecast/types';
 import { resample } from '../series/resample';
 import type { Labels, Point, Series } from '../series/types';
 import type { SeriesSource } from '../sources/types';
@@ -58,11 +59,6 @@ function actualPoints(points: readonly Point[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const [t, v] of points) if (Number.isFinite(t) && Number.isFinite(v)) out.push([ms(t), v]);
   return out;
-}
-
-/** How much recent history a forecast reads: what the model needs, and at least a day for its scaler. */
-function forecastHistorySeconds(f: LstmForecaster): number {
-  return Math.max(86400, f.minHistory * f.step);
 }
 
 export function labelsKey(labels: Labels): string {
@@ -146,24 +142,30 @@ export function createApp(deps: AppDeps): express.Express {
         );
       }
       const signal = requestSignal(req, res);
-      const series = await querySource(range, signal);
-      // The model works at its own step: finer data is averaged into its buckets; for coarser data only
-      // the recent history the model reads is re-read at its step, however long the displayed range.
-      const input =
-        range.step <= forecaster.step
-          ? series
-          : await querySource(
-              resolveRange(
-                {
-                  ...range,
-                  start: Math.max(range.start, range.end - forecastHistorySeconds(forecaster)),
-                  step: forecaster.step,
-                },
-                now(),
-                config.limits.maxPointsPerSeries
-              ),
-              signal
-            );
+      // The model reads days of history (its seasonal inputs) at its own step; the answer shows the range
+      // asked for. One query serves both when the step fits the model and the longer range fits the
+      // points limit (finer data is averaged into the model's buckets); otherwise the history the model
+      // reads is a second query at its step.
+      // Extended on the request's own grid, so the points shown are the ones asked for.
+      const lookBack = Math.max(0, range.start - (range.end - historySeconds(forecaster)));
+      const inputStart = range.start - Math.ceil(lookBack / range.step) * range.step;
+      const extendedPoints = Math.floor((range.end - inputStart) / range.step) + 1;
+      let series: Series[];
+      let input: Series[];
+      if (range.step <= forecaster.step && extendedPoints <= config.limits.maxPointsPerSeries) {
+        input = await querySource({ ...range, start: inputStart }, signal);
+        series = input.map((s) => ({ labels: s.labels, points: s.points.filter(([t]) => t >= range.start) }));
+      } else {
+        series = await querySource(range, signal);
+        input = await querySource(
+          resolveRange(
+            { ...range, start: range.end - historySeconds(forecaster), step: forecaster.step },
+            now(),
+            config.limits.maxPointsPerSeries
+          ),
+          signal
+        );
+      }
       const forecasts = await forecastSeries(forecaster, input, { horizon, origin: range.start });
       const byLabels = new Map(forecasts.map((f) => [labelsKey(f.labels), f]));
       const modelName = `${forecaster.metadata.id}@${forecaster.metadata.version}`;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { PrescalerError } from '../errors';
 import { parseDuration, parseTime } from '../series/time';
 
-const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
+export const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const t = parseTime(v);
   if (t === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${v}" is not a Unix time in seconds or an RFC 3339 time` });
@@ -12,7 +12,7 @@ const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return t;
 });
 
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const d = parseDuration(v);
   if (d === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration in seconds or Prometheus form (90s, 10m, 1h)` });

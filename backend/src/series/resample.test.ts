@@ -56,6 +56,25 @@ describe('resample', () => {
     expect(segmentPoints({ start: 100, step: 600, values: [1, 2] })).toEqual(pts);
   });
 
+  it('gives the same segments for time-ordered and shuffled input (one-pass and general paths)', () => {
+    let seed = 17;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const pts: Point[] = [];
+    for (let t = 1000; t < 60_000; t += 30 + Math.floor(rand() * 400)) {
+      if (rand() < 0.05) t += 2000; // holes, some longer than maxGapSteps
+      pts.push([t, rand() < 0.03 ? NaN : Math.round(rand() * 100) / 10]);
+    }
+    const shuffled = [...pts].sort(() => rand() - 0.5);
+    const ordered = resample(pts, 300, { origin: 50 });
+    expect(ordered.length).toBeGreaterThan(1);
+    const general = resample(shuffled, 300, { origin: 50 });
+    // Same buckets and segments; the means agree up to summation order.
+    expect(general.map((g) => [g.start, g.values.length])).toEqual(
+      ordered.map((o) => [o.start, o.values.length])
+    );
+    general.forEach((g, i) => g.values.forEach((v, j) => expect(v).toBeCloseTo(ordered[i].values[j], 12)));
+  });
+
   it('returns nothing for no points and refuses a bad step', () => {
     expect(resample([], 60)).toEqual([]);
     expect(() => resample([[0, 1]], 0)).toThrow(/step/);

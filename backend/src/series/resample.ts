@@ -17,26 +17,12 @@ export function resample(points: readonly Point[], step: number, opts: ResampleO
   const maxGap = opts.maxGapSteps ?? 2;
   const origin = opts.origin ?? 0;
 
-  // Bucket means. Points may come in any order.
-  const sums = new Map<number, { sum: number; n: number }>();
-  for (const [t, v] of points) {
-    if (!Number.isFinite(v) || !Number.isFinite(t)) continue;
-    const b = Math.floor((t - origin) / step);
-    const acc = sums.get(b);
-    if (acc) {
-      acc.sum += v;
-      acc.n += 1;
-    } else sums.set(b, { sum: v, n: 1 });
-  }
-  const buckets = [...sums.keys()].sort((a, b) => a - b);
-
   const segments: Segment[] = [];
   let cur: Segment | null = null;
   let prevBucket = 0;
   let prevValue = 0;
-  for (const b of buckets) {
-    const { sum, n } = sums.get(b)!;
-    const v = sum / n;
+  // Takes bucket means in increasing bucket order and builds the segments.
+  const emit = (b: number, v: number) => {
     if (cur && b - prevBucket <= maxGap) {
       const gap = b - prevBucket;
       for (let k = 1; k < gap; k++) cur.values.push(prevValue + ((v - prevValue) * k) / gap);
@@ -47,6 +33,54 @@ export function resample(points: readonly Point[], step: number, opts: ResampleO
     }
     prevBucket = b;
     prevValue = v;
+  };
+
+  // Bucket means in one pass when the points come in time order (as Prometheus returns them): the
+  // /api/forecast path resamples every series of a query, and a Map per series costs more than the rest.
+  let bucket = NaN;
+  let sum = 0;
+  let n = 0;
+  let lastT = -Infinity;
+  let sorted = true;
+  for (const [t, v] of points) {
+    if (!Number.isFinite(v) || !Number.isFinite(t)) continue;
+    if (t < lastT) {
+      sorted = false;
+      break;
+    }
+    lastT = t;
+    const b = Math.floor((t - origin) / step);
+    if (b === bucket) {
+      sum += v;
+      n += 1;
+    } else {
+      if (n > 0) emit(bucket, sum / n);
+      bucket = b;
+      sum = v;
+      n = 1;
+    }
+  }
+  if (sorted) {
+    if (n > 0) emit(bucket, sum / n);
+    return segments;
+  }
+
+  // Points in any order.
+  segments.length = 0;
+  cur = null;
+  const sums = new Map<number, { sum: number; n: number }>();
+  for (const [t, v] of points) {
+    if (!Number.isFinite(v) || !Number.isFinite(t)) continue;
+    const b = Math.floor((t - origin) / step);
+    const acc = sums.get(b);
+    if (acc) {
+      acc.sum += v;
+      acc.n += 1;
+    } else sums.set(b, { sum: v, n: 1 });
+  }
+  for (const b of [...sums.keys()].sort((x, y) => x - y)) {
+    const acc = sums.get(b)!;
+    emit(b, acc.sum / acc.n);
   }
   return segments;
 }

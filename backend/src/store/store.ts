@@ -1,11 +1,13 @@
 /**
  * The durable record of what Prescaler recommended and did: recommendations with their lifecycle, the
- * audit log (written before acting and again after), and the dry-run actuator's remembered state.
+ * audit log (written before acting and again after), the alert occurrences already answered with an
+ * emergency, and the dry-run actuator's remembered state.
  * SQLite in WAL mode with synchronous=FULL, so a committed row survives a crash or power loss.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { PrescalerError } from '../errors';
 
 export type RecommendationStatus = 'pending' | 'applied' | 'expired' | 'superseded' | 'failed';
 export type RecommendationKind = 'forecast' | 'emergency';
@@ -49,6 +51,26 @@ export interface AuditRecord {
   finishedAt: number | null;
   /** Outcome settled by reading the cluster after a crash, not by seeing the action finish. */
   reconciled: boolean;
+}
+
+export interface AlertOccurrence {
+  target: string;
+  fingerprint: string;
+  /** ISO time the occurrence began; '' when the sender gave none. */
+  startsAt: string;
+  firstSeen: number;
+  /** The emergency it raised; null while a notification is still being handled. */
+  recommendationId: string | null;
+  resolvedAt: number | null;
+}
+
+interface AlertOccurrenceRow {
+  target: string;
+  fingerprint: string;
+  starts_at: string;
+  first_seen: number;
+  recommendation_id: string | null;
+  resolved_at: number | null;
 }
 
 export interface DryRunState {
@@ -96,6 +118,17 @@ const MIGRATIONS: string[] = [
    CREATE TABLE IF NOT EXISTS dry_run_state (
      target TEXT PRIMARY KEY,
      state TEXT NOT NULL
+   );`,
+  // One row per occurrence of an alert (fingerprint + startsAt): the emergency it raised, and whether
+  // it has resolved. recommendation_id NULL: claimed by a notification being handled right now.
+  `CREATE TABLE IF NOT EXISTS alert_occurrences (
+     target TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     starts_at TEXT NOT NULL,
+     first_seen REAL NOT NULL,
+     recommendation_id TEXT REFERENCES recommendations (id),
+     resolved_at REAL,
+     PRIMARY KEY (target, fingerprint, starts_at)
    );`,
 ];
 
@@ -174,6 +207,9 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    // A claim without a recommendation belongs to a notification that was being handled when the
+    // process stopped; one backend process owns the database (DESIGN: 1 replica), so none is live now.
+    this.db.prepare('DELETE FROM alert_occurrences WHERE recommendation_id IS NULL').run();
   }
 
   private migrate(): void {
@@ -241,15 +277,79 @@ export class Store {
     return row && toRecommendation(row);
   }
 
-  /** The latest emergency for an alert fingerprint, to ignore repeated notifications of one alert. */
-  emergencyByOrigin(target: string, origin: string, since: number): StoredRecommendation | undefined {
-    const row = this.db
+  /**
+   * Claims an alert occurrence for the notification being handled: `claimed` unless this occurrence
+   * (same fingerprint and startsAt) was seen before, resolved or not, with no time limit. Without a
+   * startsAt only a resolved notification ends the occurrence.
+   */
+  claimAlertOccurrence(
+    target: string,
+    fingerprint: string,
+    startsAt: string,
+    now: number
+  ): { claimed: true } | { claimed: false; occurrence: AlertOccurrence } {
+    return this.db
+      .transaction((): { claimed: true } | { claimed: false; occurrence: AlertOccurrence } => {
+        const row = this.db
+          .prepare('SELECT * FROM alert_occurrences WHERE target = ? AND fingerprint = ? AND starts_at = ?')
+          .get(target, fingerprint, startsAt) as AlertOccurrenceRow | undefined;
+        if (row) {
+          // A resolved occurrence with a startsAt stays answered: a firing notification for it is a late
+          // delivery (a new firing has a new startsAt).
+          if (row.resolved_at === null || startsAt !== '') {
+            return {
+              claimed: false,
+              occurrence: {
+                target: row.target,
+                fingerprint: row.fingerprint,
+                startsAt: row.starts_at,
+                firstSeen: row.first_seen,
+                recommendationId: row.recommendation_id,
+                resolvedAt: row.resolved_at,
+              },
+            };
+          }
+          this.releaseAlertOccurrence(target, fingerprint, startsAt);
+        }
+        this.db
+          .prepare(
+            'INSERT INTO alert_occurrences (target, fingerprint, starts_at, first_seen) VALUES (?, ?, ?, ?)'
+          )
+          .run(target, fingerprint, startsAt, now);
+        return { claimed: true };
+      })
+      .immediate();
+  }
+
+  /** Records the emergency a claimed occurrence raised. */
+  settleAlertOccurrence(
+    target: string,
+    fingerprint: string,
+    startsAt: string,
+    recommendationId: string
+  ): void {
+    this.db
       .prepare(
-        `SELECT * FROM recommendations WHERE target = ? AND kind = 'emergency' AND origin = ? AND created_at >= ?
-         ORDER BY created_at DESC LIMIT 1`
+        'UPDATE alert_occurrences SET recommendation_id = ? WHERE target = ? AND fingerprint = ? AND starts_at = ?'
       )
-      .get(target, origin, since) as RecommendationRow | undefined;
-    return row && toRecommendation(row);
+      .run(recommendationId, target, fingerprint, startsAt);
+  }
+
+  /** Gives a claim back (nothing was raised for it). */
+  releaseAlertOccurrence(target: string, fingerprint: string, startsAt: string): void {
+    this.db
+      .prepare('DELETE FROM alert_occurrences WHERE target = ? AND fingerprint = ? AND starts_at = ?')
+      .run(target, fingerprint, startsAt);
+  }
+
+  /** A resolved notification ends the occurrence (and any of the same alert recorded without a startsAt). */
+  resolveAlertOccurrence(target: string, fingerprint: string, startsAt: string, now: number): number {
+    return this.db
+      .prepare(
+        `UPDATE alert_occurrences SET resolved_at = ?
+         WHERE target = ? AND fingerprint = ? AND resolved_at IS NULL AND (starts_at = ? OR starts_at = '' OR ? = '')`
+      )
+      .run(now, target, fingerprint, startsAt, startsAt).changes;
   }
 
   listRecommendations(
@@ -302,6 +402,9 @@ export class Store {
    * The "decided" half of an action, in one transaction: `check` sees the recommendation and throws to
    * refuse; otherwise an audit row with outcome `unknown` is committed before anything touches the
    * cluster. If an apply of this recommendation was already recorded, that record comes back instead.
+   * One action per target at a time: refused (conflict) while another action on the target has no
+   * outcome yet; and deciding supersedes the target's other pending recommendations, so two pieces of
+   * advice computed against the same count can never both be applied.
    */
   decideApply(
     recommendationId: string,
@@ -315,6 +418,24 @@ export class Store {
           .get(recommendationId) as AuditRow | undefined;
         if (prior) return { record: toAudit(prior), existing: true };
         const rec = check(this.getRecommendation(recommendationId));
+        const busy = this.db
+          .prepare(`SELECT * FROM audit WHERE target = ? AND outcome = 'unknown' ORDER BY id LIMIT 1`)
+          .get(rec.target) as AuditRow | undefined;
+        if (busy) {
+          const what = busy.recommendation_id ? `${busy.action} of ${busy.recommendation_id}` : busy.action;
+          throw new PrescalerError(
+            'conflict',
+            `${rec.target} has an action without an outcome yet (audit record ${busy.id}: ${what} by ` +
+              `${busy.actor}); it is in flight or awaits reconciliation with the cluster. Nothing was written; ` +
+              'try again when it has finished'
+          );
+        }
+        this.db
+          .prepare(
+            `UPDATE recommendations SET status = 'superseded', status_at = ?
+             WHERE target = ? AND status = 'pending' AND id != ?`
+          )
+          .run(fields.at, rec.target, rec.id);
         const id = this.insertAuditRow({
           at: fields.at,
           action: 'apply',

@@ -23,7 +23,7 @@ export interface ForecastTrack {
 }
 
 export interface ForecastTrackOptions {
-  /** History points per window; default minHistory + one day, so models with a daily lag see it. */
+  /** History points per window; default all the model reads (`historyPoints`), at least minHistory + one day. */
   windowLength?: number;
   /** Windows per predictBatch call (bounds memory for the LSTM). Default 2048. */
   batchSize?: number;
@@ -37,7 +37,10 @@ export async function forecastTrack(
   const step = forecaster.step;
   const H = forecaster.horizons;
   const day = Math.round(86400 / step);
-  const windowLength = Math.max(forecaster.minHistory, opts.windowLength ?? forecaster.minHistory + day);
+  const windowLength = Math.max(
+    forecaster.minHistory,
+    opts.windowLength ?? Math.max(forecaster.historyPoints ?? 0, forecaster.minHistory + day)
+  );
   const batchSize = opts.batchSize ?? 2048;
   const segments = resample(points, step);
 

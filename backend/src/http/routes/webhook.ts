@@ -1,7 +1,9 @@
 /**
  * POST /api/alerts/webhook: Grafana and Alertmanager notifications (the same envelope: an `alerts`
  * array of {status, labels, annotations, startsAt, fingerprint}). Each firing alert with a `target`
- * label raises an emergency recommendation for that target, once per alert fingerprint.
+ * label raises an emergency recommendation for that target, once per occurrence of the alert
+ * (fingerprint + startsAt: the senders repeat a firing alert every repeat interval with both unchanged);
+ * a resolved alert ends its occurrence.
  */
 import { createHash } from 'node:crypto';
 import express from 'express';
@@ -32,15 +34,23 @@ const webhookSchema = z
   })
   .passthrough();
 
-function fingerprintOf(a: z.infer<typeof alertSchema>): string {
+/**
+ * The sender's fingerprint, or (Grafana versions that send none) one derived from the label set alone,
+ * as Alertmanager's is: the occurrence is told apart by startsAt, not by the fingerprint.
+ */
+export function fingerprintOf(a: { fingerprint?: string; labels: Record<string, string> }): string {
   if (a.fingerprint) return a.fingerprint;
   const labels = Object.keys(a.labels)
     .sort()
     .map((k) => [k, a.labels[k]]);
-  return createHash('sha256')
-    .update(JSON.stringify([labels, a.startsAt ?? '']))
-    .digest('hex')
-    .slice(0, 16);
+  return 'labels:' + createHash('sha256').update(JSON.stringify(labels)).digest('hex').slice(0, 16);
+}
+
+/** startsAt as one canonical ISO string, so `…00Z` and `…00.000Z` name the same occurrence; '' if absent. */
+export function startsAtOf(a: { startsAt?: string }): string {
+  const t = a.startsAt ? Date.parse(a.startsAt) : NaN;
+  // Alertmanager's zero time (0001-01-01) or garbage: no usable start.
+  return Number.isFinite(t) && t > 0 ? new Date(t).toISOString() : '';
 }
 
 export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth }) {
@@ -69,7 +79,17 @@ export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth
         const alert = a.labels.alertname ?? 'unnamed alert';
         const target = a.labels.target;
         if (a.status !== 'firing') {
-          results.push({ alert, target, status: 'skipped', message: 'resolved' });
+          const ended =
+            target !== undefined &&
+            deps.service.resolveAlert({ target, fingerprint: fingerprintOf(a), startsAt: startsAtOf(a) });
+          results.push({
+            alert,
+            target,
+            status: 'skipped',
+            message: ended
+              ? 'resolved: this occurrence is over; a new firing raises a new emergency'
+              : 'resolved',
+          });
         } else if (!target) {
           results.push({ alert, status: 'skipped', message: 'no "target" label' });
         } else if (handled.has(target)) {
@@ -77,15 +97,17 @@ export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth
             alert,
             target,
             status: 'skipped',
-            message: 'another alert in this notification already handled this target',
+            message: 'another alert in this notification already raised an emergency for this target',
           });
         } else {
-          handled.add(target);
           const o = await deps.service.raiseEmergency({
             target,
             alertName: alert,
             fingerprint: fingerprintOf(a),
+            startsAt: startsAtOf(a),
           });
+          // One escalation per target per notification; an alert already answered does not count.
+          if (o.status !== 'duplicate' && o.status !== 'no-change') handled.add(target);
           results.push({ ...o, record: o.record && renderAudit(o.record) });
         }
       }

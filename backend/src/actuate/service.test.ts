@@ -1,0 +1,210 @@
+/**
+ * ActuationService with the dry-run actuator, a real SQLite file and a clock the test moves: alert
+ * occurrences (repeats of a firing alert over hours, restarts, concurrent deliveries), stale applies,
+ * and one action per target at a time.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { loadConfig, type Config } from '../config';
+import { PrescalerError } from '../errors';
+import { Store, type StoredRecommendation } from '../store/store';
+import { DryRunActuator } from './dry-run';
+import { ActuationService, type AlertInput } from './service';
+import type { Actuator } from './types';
+
+const HOUR = 3600;
+let dir: string;
+let config: Config;
+let store: Store;
+let clock: number;
+
+function service(actuator: Actuator = new DryRunActuator(store)): ActuationService {
+  return new ActuationService({
+    config,
+    store,
+    actuator,
+    logger: pino({ level: 'silent' }),
+    now: () => clock,
+  });
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-service-'));
+  fs.writeFileSync(
+    path.join(dir, 'config.yaml'),
+    `targets:
+  - name: web
+    workload: {kind: Deployment, name: web}
+    query: x
+    capacityPerReplica: 0.5
+    minReplicas: 1
+    maxReplicas: 40
+    initialReplicas: 2
+    autoApplyEmergency: {enabled: true, maxReplicas: 30}
+  - name: api
+    workload: {kind: HorizontalPodAutoscaler, name: api}
+    query: x
+    capacityPerReplica: 0.5
+    minReplicas: 2
+    maxReplicas: 10
+  - name: batch
+    workload: {kind: Deployment, name: batch}
+    query: x
+    capacityPerReplica: 0.5
+    minReplicas: 1
+    maxReplicas: 4
+    initialReplicas: 4
+`
+  );
+  config = loadConfig({
+    PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
+    PRESCALER_DB: path.join(dir, 'db'),
+  });
+  store = new Store(config.dbPath);
+  clock = 1_760_000_000;
+});
+
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const alert = (over: Partial<AlertInput> = {}): AlertInput => ({
+  target: 'web',
+  alertName: 'HighCPU',
+  fingerprint: 'fp-1',
+  startsAt: '2025-11-20T10:00:00.000Z',
+  ...over,
+});
+
+const replicas = (name: string) => store.getDryRunState(name)?.replicas;
+
+describe('emergencies: one per alert occurrence', () => {
+  it('does not ratchet an auto-applied target up on every repeat of a long-firing alert', async () => {
+    const s = service();
+    const first = await s.raiseEmergency(alert());
+    expect(first).toMatchObject({ status: 'auto-applied' });
+    expect(replicas('web')).toBe(3);
+    // Alertmanager repeats the firing alert every 4 h (repeat_interval), long past the 15 min TTL.
+    for (let i = 1; i <= 6; i++) {
+      clock += 4 * HOUR;
+      const o = await s.raiseEmergency(alert());
+      expect(o).toMatchObject({ status: 'duplicate', recommendationId: first.recommendationId });
+    }
+    expect(replicas('web')).toBe(3);
+    expect(store.listAudit()).toHaveLength(1);
+  });
+
+  it('remembers answered occurrences across a restart', async () => {
+    await service().raiseEmergency(alert());
+    store.close();
+    store = new Store(config.dbPath);
+    clock += 12 * HOUR;
+    expect((await service().raiseEmergency(alert())).status).toBe('duplicate');
+    expect(replicas('web')).toBe(3);
+  });
+
+  it('raises once for concurrent deliveries of one occurrence', async () => {
+    const s = service();
+    const all = await Promise.all([s.raiseEmergency(alert()), s.raiseEmergency(alert())]);
+    expect(all.map((o) => o.status).sort()).toEqual(['auto-applied', 'duplicate']);
+    expect(all.find((o) => o.status === 'duplicate')!.message).toMatch(/being handled|already handled/);
+    expect(replicas('web')).toBe(3);
+  });
+
+  it('starts a new occurrence after a resolve, and the same alert with a new startsAt is new', async () => {
+    const s = service();
+    await s.raiseEmergency(alert());
+    expect(s.resolveAlert({ target: 'web', fingerprint: 'fp-1', startsAt: '2025-11-20T10:00:00.000Z' })).toBe(
+      true
+    );
+    clock += HOUR;
+    const again = await s.raiseEmergency(alert({ startsAt: '2025-11-20T11:00:00.000Z' }));
+    expect(again.status).toBe('auto-applied');
+    expect(replicas('web')).toBe(5);
+  });
+
+  it('lets a later notification try again when nothing could be done for the occurrence', async () => {
+    const s = service();
+    const atMax = await s.raiseEmergency(alert({ target: 'batch' }));
+    expect(atMax.status).toBe('no-change');
+    store.setDryRunState('batch', { replicas: 2 });
+    clock += 4 * HOUR;
+    expect((await s.raiseEmergency(alert({ target: 'batch' }))).status).toBe('pending');
+  });
+});
+
+describe('apply', () => {
+  function rec(over: Partial<StoredRecommendation> = {}): StoredRecommendation {
+    const r: StoredRecommendation = {
+      id: `rec-${Math.random().toString(36).slice(2)}`,
+      target: 'web',
+      kind: 'forecast',
+      createdAt: clock,
+      expiresAt: clock + 900,
+      currentReplicas: 2,
+      recommendedReplicas: 7,
+      reason: 'test',
+      forecast: null,
+      status: 'pending',
+      statusAt: clock,
+      origin: null,
+      ...over,
+    };
+    store.addRecommendation(r, []);
+    return r;
+  }
+
+  it('dry-run: refuses a recommendation made at another count than the remembered one', async () => {
+    const r = rec();
+    store.setDryRunState('web', { replicas: 12 });
+    const res = await service().apply(r.id, 'test');
+    expect(res.error).toBeInstanceOf(PrescalerError);
+    expect(res.error!.status).toBe(409);
+    expect(res.error!.message).toBe(
+      'stale: web now runs 12 replicas, the recommendation was made at 2; wait for the next evaluation'
+    );
+    expect(res.record).toMatchObject({ outcome: 'failed', errorCode: 'conflict' });
+    expect(replicas('web')).toBe(12);
+    const again = await service().apply(r.id, 'test');
+    expect(again.record.id).toBe(res.record.id);
+    expect(again.error!.message).toBe(res.error!.message);
+  });
+
+  it('dry-run HPA: compares what the HPA runs', async () => {
+    const r = rec({ target: 'api', currentReplicas: 2, recommendedReplicas: 6 });
+    store.setDryRunState('api', { replicas: 4 });
+    const res = await service().apply(r.id, 'test');
+    expect(res.error!.message).toMatch(/^stale: api now runs 4 replicas, the recommendation was made at 2/);
+    expect(store.getDryRunState('api')!.floor).toBeUndefined();
+  });
+
+  it('decides one apply per target at a time: a second recommendation is superseded or refused', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const dry = new DryRunActuator(store);
+    const slow: Actuator = {
+      kind: 'dry-run',
+      dryRun: true,
+      read: (t) => dry.read(t),
+      revertFloor: (t, f) => dry.revertFloor(t, f),
+      apply: async (t, n, o) => {
+        await gate;
+        return dry.apply(t, n, o);
+      },
+    };
+    const s = service(slow);
+    const a = rec({ recommendedReplicas: 5 });
+    const b = rec({ kind: 'emergency', recommendedReplicas: 6 });
+    const pa = s.apply(a.id, 'test');
+    await expect(s.apply(b.id, 'test')).rejects.toThrow(/is superseded/);
+    const c = rec({ recommendedReplicas: 8 });
+    await expect(s.apply(c.id, 'test')).rejects.toThrow(/^web has an action without an outcome yet/);
+    release();
+    expect((await pa).record.outcome).toBe('applied');
+    expect(replicas('web')).toBe(5);
+    expect(store.listAudit()).toHaveLength(1);
+  });
+});

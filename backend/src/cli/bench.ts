@@ -1,0 +1,523 @@
+/**
+ * `npm run -s bench -- [--json] [--duration 60] [--series 1000]`: serving and model speed, measured against
+ * a real Prometheus on loopback that the bench starts and fills (promtool backfill), with the backend in
+ * its own process. Machine output `{results: [{name, value, unit}]}` on stdout with --json; progress on stderr.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  startPrometheus,
+  type BackfillSeries,
+  type RunningPrometheus,
+} from '../../../test/helpers/prometheus';
+import { FIT_DEFAULTS, fitForecaster } from '../forecast/fit';
+import { fileSystemHandler } from '../forecast/io';
+import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
+import { FastLstm, UnsupportedModelError } from '../forecast/fast-lstm';
+import { initTf } from '../forecast/tf';
+import type { HistoryWindow } from '../forecast/types';
+import { seededRandom } from '../forecast/windows';
+import type { Point } from '../series/types';
+import { fail, numberOption, parseCli } from './args';
+import type { BenchReply, BenchRequest, LagStats, ServerStats } from './bench-server';
+
+const NAME = 'bench';
+const USAGE = `usage: npm run -s bench -- [--json] [options]
+
+  --json              {results: [{name, value, unit}]} on stdout
+  --duration S        seconds of the sustained-load row (default 60)
+  --clients N         concurrent clients in the sustained-load row (default 50)
+  --series N          series in Prometheus and the largest forecast (default 1000)
+  --train-windows N   training windows for the training rows (default 10000)
+  --train-epochs N    epochs of that training run (default 2)
+  --models DIR        models directory (default: the shipped models/)
+`;
+
+const STEP = 600;
+const DAY = 86400;
+/** Spacing of the backfilled samples (a 2-minute scrape). */
+const SAMPLE_EVERY = 120;
+
+interface Row {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+const rows: Row[] = [];
+const say = (msg: string) => process.stderr.write(`${msg}\n`);
+const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
+function add(name: string, value: number, unit: string): void {
+  rows.push({ name, value: round(value, value < 10 ? 3 : value < 1000 ? 2 : 0), unit });
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * (p / 100);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+function machine(): { cpu: string; cores: number; node: string; memoryGb: number; load: string } {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1].trim();
+  } catch {
+    // not Linux: os.cpus() it is
+  }
+  return {
+    cpu,
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    node: process.version,
+    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+  };
+}
+
+// ---- the model ----
+
+/**
+ * The shipped forecaster, or (when it does not load with this build, e.g. mid-retrain) an untrained
+ * stand-in of the default architecture in a temp models dir: speed does not depend on trained weights.
+ */
+async function prepareModels(
+  modelsDir: string,
+  tmp: string
+): Promise<{ dir: string; forecaster: LstmForecaster; note: string }> {
+  try {
+    const forecaster = await loadForecaster(path.join(modelsDir, 'forecaster'));
+    return {
+      dir: modelsDir,
+      forecaster,
+      note: `shipped model ${forecaster.metadata.id}@${forecaster.metadata.version}`,
+    };
+  } catch (e) {
+    say(
+      `the model in ${modelsDir}/forecaster does not load (${(e as Error).message}); benchmarking an untrained stand-in`
+    );
+  }
+  const rng = seededRandom(3);
+  const series = Array.from({ length: 4 }, (_, s) => ({
+    name: `synthetic-${s}`,
+    points: Array.from({ length: 14 * 144 }, (_, i): Point => [
+      1_700_000_000 + i * STEP,
+      1 + Math.sin(i / 23 + s) + 0.1 * rng(),
+    ]),
+  }));
+  const { forecaster, metadata } = await fitForecaster([{ name: 'synthetic', series }], {
+    ...FIT_DEFAULTS,
+    id: 'bench-stand-in',
+    version: 'untrained',
+    epochs: 1,
+  });
+  const dir = path.join(tmp, 'models');
+  await forecaster.model.save(fileSystemHandler(path.join(dir, 'forecaster')));
+  fs.writeFileSync(path.join(dir, 'forecaster', 'metadata.json'), JSON.stringify(metadata));
+  fs.cpSync(path.join(modelsDir, 'anomaly'), path.join(dir, 'anomaly'), { recursive: true });
+  return { dir, forecaster, note: 'untrained stand-in of the default architecture' };
+}
+
+async function benchInference(forecaster: LstmForecaster, batch: number): Promise<void> {
+  const need = Math.max(forecaster.minHistory, (forecaster as { historyPoints?: number }).historyPoints ?? 0);
+  const rng = seededRandom(11);
+  const windows: HistoryWindow[] = Array.from({ length: batch }, (_, b) => {
+    const phase = rng() * 6;
+    return {
+      values: Float64Array.from(
+        { length: need },
+        (_, i) => 0.5 + 0.4 * Math.sin(phase + i / 20) + 0.05 * rng()
+      ),
+      endTime: 1_700_000_000 + b * STEP,
+    };
+  });
+  const time = async (runs: number, fn: () => Promise<unknown>) => {
+    for (let i = 0; i < 3; i++) await fn();
+    const us: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      await fn();
+      us.push(((performance.now() - t0) * 1000) / batch);
+    }
+    return percentile(us, 50);
+  };
+  const fast = forecaster.fast;
+  if (fast instanceof FastLstm) {
+    add('inference_us_per_series', await time(15, () => forecaster.predictBatch(windows)), 'µs');
+    // The network alone (no feature building), on random input of its shape.
+    const { timesteps, features } = fast.spec;
+    const input = Float32Array.from({ length: batch * timesteps * features }, () => rng());
+    add('inference_network_us_per_series', await time(15, async () => fast.predict(input, batch)), 'µs');
+  } else {
+    say(`no fast path for this model (${fast.message}); inference_us_per_series is tfjs`);
+  }
+  // The reference: the same forecaster with its fast path switched off.
+  const tfjsOnly = Object.create(forecaster, {
+    fast: { value: new UnsupportedModelError('reference') },
+  }) as LstmForecaster;
+  const tfjs = await time(5, () => tfjsOnly.predictBatch(windows));
+  if (!(fast instanceof FastLstm)) add('inference_us_per_series', tfjs, 'µs');
+  add('inference_us_per_series_tfjs', tfjs, 'µs');
+}
+
+// ---- Prometheus data ----
+
+function benchSeries(count: number, start: number, end: number): BackfillSeries[] {
+  const rng = seededRandom(7);
+  return Array.from({ length: count }, (_, i) => {
+    const base = 0.2 + 4 * rng();
+    const phase = rng() * DAY;
+    const noise = 0.02 + 0.1 * rng();
+    const points: Point[] = [];
+    for (let t = start; t <= end; t += SAMPLE_EVERY) {
+      const daily = Math.sin((2 * Math.PI * (t + phase)) / DAY);
+      points.push([t, round(Math.max(0, base * (1 + 0.5 * daily) * (1 + noise * (rng() - 0.5))), 4)]);
+    }
+    return {
+      labels: {
+        __name__: 'bench_cpu_cores',
+        namespace: 'bench',
+        pod: `pod-${i}`,
+        first100: i < 100 ? 'yes' : 'no',
+      },
+      points,
+    };
+  });
+}
+
+const QUERIES: Record<number, string> = {
+  1: 'bench_cpu_cores{pod="pod-0"}',
+  100: 'bench_cpu_cores{first100="yes"}',
+};
+const queryFor = (n: number, total: number) => (n >= total ? 'bench_cpu_cores' : QUERIES[n]);
+
+// ---- the server process ----
+
+class ServerProcess {
+  private waiting: Array<{ type: string; resolve: (m: BenchReply) => void }> = [];
+  private exited = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly ready: Extract<BenchReply, { type: 'ready' }>
+  ) {
+    child.on('message', (m: BenchReply) => {
+      const i = this.waiting.findIndex((w) => w.type === m.type);
+      if (i >= 0) this.waiting.splice(i, 1)[0].resolve(m);
+    });
+    child.on('exit', () => (this.exited = true));
+  }
+
+  static async start(env: Record<string, string>): Promise<ServerProcess> {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'bench-server.ts')],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, ...env },
+      }
+    );
+    const first = await new Promise<BenchReply>((resolve, reject) => {
+      child.once('message', (m: BenchReply) => resolve(m));
+      child.once('exit', (code) =>
+        reject(new Error(`the bench server exited (code ${code}) before it was ready`))
+      );
+    });
+    if (first.type !== 'ready') {
+      child.kill();
+      throw new Error(first.type === 'failed' ? first.message : `unexpected first message ${first.type}`);
+    }
+    return new ServerProcess(child, first);
+  }
+
+  get url(): string {
+    return this.ready.url;
+  }
+
+  ask<T extends BenchReply['type']>(req: BenchRequest, reply: T): Promise<Extract<BenchReply, { type: T }>> {
+    if (this.exited) return Promise.reject(new Error('the bench server has exited'));
+    return new Promise((resolve) => {
+      this.waiting.push({ type: reply, resolve: resolve as (m: BenchReply) => void });
+      this.child.send(req);
+    });
+  }
+
+  tell(req: BenchRequest): void {
+    if (!this.exited) this.child.send(req);
+  }
+
+  stats(gc = true): Promise<ServerStats> {
+    return this.ask({ type: 'stats', gc }, 'stats');
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+// ---- HTTP clients ----
+
+interface Timed {
+  ms: number;
+  ok: boolean;
+  status: number;
+}
+
+async function timedPost(url: string, body: string, headers: Record<string, string>): Promise<Timed> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(url, { method: 'POST', headers, body });
+    // The whole body, as a client must read it; parsing is the client's business and not timed.
+    await res.arrayBuffer();
+    return { ms: performance.now() - t0, ok: res.status === 200, status: res.status };
+  } catch {
+    return { ms: performance.now() - t0, ok: false, status: 0 };
+  }
+}
+
+function forecastRequest(server: string, query: string, start: number, end: number) {
+  const body = JSON.stringify({ query, start, end, step: STEP });
+  return () => timedPost(`${server}/api/forecast`, body, { 'content-type': 'application/json' });
+}
+
+/**
+ * The same range query straight to Prometheus, asked the way the backend asks (uncompressed), or gzipped
+ * as most HTTP clients ask by default (for comparison: Prometheus' gzip is most of that time).
+ */
+function rawRequest(prom: string, query: string, start: number, end: number, encoding = 'identity') {
+  const body = new URLSearchParams({
+    query,
+    start: String(start),
+    end: String(end),
+    step: String(STEP),
+  }).toString();
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'accept-encoding': encoding };
+  return () => timedPost(`${prom}/api/v1/query_range`, body, headers);
+}
+
+async function must(r: Promise<Timed>, what: string): Promise<number> {
+  const t = await r;
+  if (!t.ok) throw new Error(`${what} answered ${t.status || 'no response'}`);
+  return t.ms;
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const opts = parseCli(NAME, USAGE, {
+    json: { type: 'boolean' },
+    duration: { type: 'string' },
+    clients: { type: 'string' },
+    series: { type: 'string' },
+    'train-windows': { type: 'string' },
+    'train-epochs': { type: 'string' },
+    models: { type: 'string' },
+  });
+  const duration = numberOption(NAME, 'duration', opts.duration, 60);
+  const clients = numberOption(NAME, 'clients', opts.clients, 50);
+  const total = numberOption(NAME, 'series', opts.series, 1000);
+  const trainWindows = numberOption(NAME, 'train-windows', opts['train-windows'], 10000);
+  const trainEpochs = numberOption(NAME, 'train-epochs', opts['train-epochs'], 2);
+  const modelsDir = path.resolve(opts.models ?? path.join(__dirname, '..', '..', '..', 'models'));
+  if (!(total >= 1) || !(duration > 0) || !(clients >= 1))
+    fail(NAME, '--series, --duration and --clients must be positive');
+  const sizes = [1, 100, 1000]
+    .filter((n) => n < total)
+    .concat(total)
+    .filter((n, i, a) => a.indexOf(n) === i);
+  const facts = machine();
+  say(
+    `machine: ${facts.cpu}, ${facts.cores} cores, ${facts.memoryGb} GB, Node ${facts.node}, load ${facts.load}`
+  );
+  const started = performance.now();
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-bench-'));
+  let prom: RunningPrometheus | undefined;
+  let server: ServerProcess | undefined;
+  try {
+    await initTf();
+    const models = await prepareModels(modelsDir, tmp);
+    say(`model: ${models.note}`);
+
+    say(`inference: ${total} series in one batch`);
+    await benchInference(models.forecaster, total);
+    models.forecaster.model.dispose();
+
+    // Data ends a few hours before now so the backfilled block never overlaps Prometheus' head.
+    const end = Math.floor(Date.now() / 1000 / 3600) * 3600 - 3 * 3600;
+    const start = end - DAY;
+    say(`prometheus: backfilling ${total} series × ${Math.round((DAY + 2 * 3600) / SAMPLE_EVERY)} samples`);
+    const t0 = performance.now();
+    prom = await startPrometheus({
+      series: benchSeries(total, start - 2 * 3600, end),
+      readyTimeoutMs: 60_000,
+    });
+    say(`prometheus ready at ${prom.url} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    server = await ServerProcess.start({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PROMETHEUS_URL: prom.url,
+      PRESCALER_DB: path.join(tmp, 'bench.db'),
+      PRESCALER_MODELS: models.dir,
+      LOG_LEVEL: 'silent',
+    });
+    say(`backend at ${server.url}: ${server.ready.forecaster}, inference on ${server.ready.fastPath}`);
+
+    // Latency per size, forecast and raw query interleaved so both see the same machine state.
+    for (const n of sizes) {
+      const query = queryFor(n, total);
+      const forecast = forecastRequest(server.url, query, start, end);
+      const raw = rawRequest(prom.url, query, start, end);
+      const runs = n >= 1000 ? 20 : n >= 100 ? 40 : 100;
+      for (let i = 0; i < 3; i++) {
+        await must(forecast(), `/api/forecast (${n} series)`);
+        await must(raw(), `query_range (${n} series)`);
+      }
+      const f: number[] = [];
+      const r: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        f.push(await must(forecast(), `/api/forecast (${n} series)`));
+        r.push(await must(raw(), `query_range (${n} series)`));
+      }
+      add(`forecast_p50_ms_${n}_series`, percentile(f, 50), 'ms');
+      add(`forecast_p99_ms_${n}_series`, percentile(f, 99), 'ms');
+      add(`query_range_p50_ms_${n}_series`, percentile(r, 50), 'ms');
+      add(`forecast_overhead_ratio_${n}_series`, percentile(f, 50) / percentile(r, 50), '×');
+      if (n === total) {
+        const gz: number[] = [];
+        const rawGzip = rawRequest(prom.url, query, start, end, 'gzip');
+        for (let i = 0; i < Math.ceil(runs / 2); i++)
+          gz.push(await must(rawGzip(), `gzipped query_range (${n} series)`));
+        add(`query_range_gzip_p50_ms_${n}_series`, percentile(gz, 50), 'ms');
+      }
+      say(
+        `  ${n} series: forecast p50 ${percentile(f, 50).toFixed(1)} ms, query_range p50 ${percentile(r, 50).toFixed(1)} ms`
+      );
+    }
+
+    // Training in a worker thread of the serving process, while a client keeps forecasting; first the same
+    // load without training, so the lag training adds can be told from the lag serving itself causes.
+    const mid = Math.min(100, total);
+    // A dashboard's pace: one forecast every PACE_MS (or back to back when one takes longer).
+    const PACE_MS = 200;
+    const loadFor = async (until: () => boolean, into: number[]) => {
+      const forecast = forecastRequest(server!.url, queryFor(mid, total), start, end);
+      while (!until()) {
+        const t0 = performance.now();
+        into.push(await must(forecast(), '/api/forecast under training-row load'));
+        const rest = PACE_MS - (performance.now() - t0);
+        if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+      }
+    };
+    const alone: number[] = [];
+    server.tell({ type: 'lag-start' });
+    const aloneUntil = performance.now() + 10_000;
+    await loadFor(() => performance.now() > aloneUntil, alone);
+    const aloneLag = await server.ask({ type: 'lag-stop' }, 'lag');
+    add('event_loop_lag_p99_ms_same_load_no_training', aloneLag.p99Ms, 'ms');
+    add(`forecast_p99_ms_${mid}_series_same_load_no_training`, percentile(alone, 99), 'ms');
+    say(
+      `training: ${trainWindows} windows × ${trainEpochs} epochs in a worker, serving a ${mid}-series forecast every ${PACE_MS} ms meanwhile`
+    );
+    const during: number[] = [];
+    let training = true;
+    const load = loadFor(() => !training, during);
+    const trained = await server.ask(
+      { type: 'train', windows: trainWindows, epochs: trainEpochs },
+      'trained'
+    );
+    training = false;
+    await load;
+    add(
+      `train_seconds_${Math.round(trainWindows / 1000)}k_windows`,
+      trained.seconds,
+      `s (${trained.epochs} epochs, ${trained.units} units)`
+    );
+    add('event_loop_lag_p99_ms_during_training', trained.lag.p99Ms, 'ms');
+    add('event_loop_lag_max_ms_during_training', trained.lag.maxMs, 'ms');
+    add(`forecast_p99_ms_${mid}_series_during_training`, percentile(during, 99), 'ms');
+    say(
+      `  ${trained.seconds.toFixed(1)} s; event-loop lag p99 ${trained.lag.p99Ms} ms; ${during.length} forecasts served meanwhile`
+    );
+
+    // Sustained load: each client alternates the 1-series and the 100-series query.
+    say(`sustained: ${clients} clients for ${duration} s`);
+    const before = await server.stats();
+    server.tell({ type: 'lag-start' });
+    const deadline = performance.now() + duration * 1000;
+    const lat: number[] = [];
+    let errors = 0;
+    const statuses = new Map<number, number>();
+    const requests = [forecastRequest(server.url, queryFor(1, total), start, end)];
+    if (total > 1)
+      requests.push(forecastRequest(server.url, queryFor(Math.min(100, total), total), start, end));
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        for (let i = c; performance.now() < deadline; i++) {
+          const t = await requests[i % requests.length]();
+          lat.push(t.ms);
+          if (!t.ok) {
+            errors++;
+            statuses.set(t.status, (statuses.get(t.status) ?? 0) + 1);
+          }
+        }
+      })
+    );
+    const lag: LagStats = await server.ask({ type: 'lag-stop' }, 'lag');
+    const after = await server.stats();
+    add('sustained_clients', clients, 'clients');
+    add('sustained_seconds', duration, 's');
+    add('sustained_requests', lat.length, 'requests');
+    add('sustained_requests_per_second', lat.length / duration, 'req/s');
+    add('sustained_errors', errors, 'requests');
+    add('sustained_p50_ms', percentile(lat, 50), 'ms');
+    add('sustained_p99_ms', percentile(lat, 99), 'ms');
+    add('sustained_event_loop_lag_p99_ms', lag.p99Ms, 'ms');
+    add('sustained_heap_mb_start', before.heapUsedMb, 'MB');
+    add('sustained_heap_mb_end', after.heapUsedMb, 'MB');
+    add('sustained_tensors_start', before.tensors, 'tensors');
+    add('sustained_tensors_end', after.tensors, 'tensors');
+    if (errors)
+      say(`  errors by status: ${[...statuses].map(([s, n]) => `${s || 'network'}: ${n}`).join(', ')}`);
+    add('peak_rss_mb', after.maxRssMb, 'MB');
+  } finally {
+    await server?.stop();
+    await prom?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  say(`done in ${seconds.toFixed(0)} s; load now ${machine().load}`);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ results: rows }) + '\n');
+    return;
+  }
+  const f = machine();
+  const out = [
+    `machine: ${f.cpu}, ${f.cores} cores, ${f.memoryGb} GB RAM, Node ${f.node}`,
+    `load average at start: ${facts.load}; at end: ${f.load}`,
+    `command: npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''} (${seconds.toFixed(0)} s)`,
+    '',
+  ];
+  const w = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) out.push(`${r.name.padEnd(w)}  ${String(r.value).padStart(10)}  ${r.unit}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => fail(NAME, (e as Error).stack ?? String(e))
+);

@@ -1,0 +1,231 @@
+/** POST /api/whatif in process over the demo source and the shipped forecaster: shapes, errors, and the CLI's numbers. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../config';
+import { forecastTrack, type ForecastTrack } from '../../evaluate/simulate/forecasts';
+import { simulateAll } from '../../evaluate/simulate/simulate';
+import type { Point } from '../../series/types';
+import { startServer, type RunningServer } from '../../server';
+
+// A fixed past end: demo values are a pure function of time, so every figure below is reproducible.
+const END = 1_780_000_000;
+const WEEK = 7 * 86400;
+const QUERY = 'demo_cpu_usage{deployment="web"}';
+
+let srv: RunningServer;
+let dir: string;
+let points: Point[];
+let track: ForecastTrack;
+
+const post = async (body: unknown) => {
+  const res = await fetch(`${srv.url}/api/whatif`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+};
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-whatif-'));
+  fs.writeFileSync(
+    path.join(dir, 'config.yaml'),
+    `targets:
+  - name: web
+    namespace: shop
+    workload: {kind: Deployment, name: web}
+    query: ${QUERY}
+    capacityPerReplica: 0.5
+    minReplicas: 1
+    maxReplicas: 20
+  - name: shop
+    workload: {kind: Deployment, name: shop}
+    query: demo_cpu_usage{namespace="shop"}
+    capacityPerReplica: 0.5
+    maxReplicas: 20
+  - name: ghost
+    workload: {kind: Deployment, name: ghost}
+    query: demo_cpu_usage{deployment="nope"}
+    capacityPerReplica: 0.5
+    maxReplicas: 20
+`
+  );
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
+    PRESCALER_DB: path.join(dir, 'db.sqlite'),
+    LOG_LEVEL: 'silent',
+  });
+  srv = await startServer(config, { logger: pino({ level: 'silent' }), startLoop: false });
+  if (!srv.models.forecaster)
+    throw new Error(`the shipped forecaster did not load: ${srv.models.forecasterError}`);
+  // What `npm run simulate` would be given: the same history, read the way the route reads it.
+  [{ points }] = await srv.source.queryRange({ query: QUERY, start: END - WEEK, end: END, step: 60 });
+  track = await forecastTrack(points, srv.models.forecaster);
+}, 120_000);
+
+afterAll(async () => {
+  await srv?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const peakOf = (ps: Point[]) => Math.max(...ps.map(([, v]) => v));
+
+it('simulates the last 7 days at 60 s in the target unit, with the numbers simulateAll gives the same points', async () => {
+  const { status, body } = await post({ target: 'web', end: END });
+  expect(status).toBe(200);
+  expect(body).toMatchObject({
+    target: 'web',
+    start: (END - WEEK) * 1000,
+    end: END * 1000,
+    step: 60,
+    points: WEEK / 60 + 1,
+    forecaster: { name: srv.models.forecaster!.name, id: srv.models.forecaster!.metadata.id },
+    options: {
+      scaling: 'capacityPerReplica',
+      capacityPerReplica: 0.5,
+      startup: 120,
+      targetUtilization: 0.7,
+      minReplicas: 1,
+      maxReplicas: 20,
+    },
+  });
+  // Demand stays in cores: one replica serves 0.5 of them.
+  expect(body.demandScale).toBeCloseTo(1, 12);
+  expect(body.results.map((r: { policy: string }) => r.policy)).toEqual(['hpa', 'prescaler', 'oracle']);
+  for (const r of body.results) {
+    expect(Object.keys(r).sort()).toEqual(
+      ['lateScaleUps', 'meanRecoveryMinutes', 'policy', 'replicaHours', 'violationMinutes'].sort()
+    );
+    for (const k of ['replicaHours', 'violationMinutes', 'lateScaleUps', 'meanRecoveryMinutes'])
+      expect(r[k]).toBeGreaterThanOrEqual(0);
+  }
+
+  const expected = simulateAll(points, track, {
+    peakReplicas: peakOf(points) / 0.5,
+    capacityPerReplica: 0.5,
+    startup: 120,
+    target: 0.7,
+    minReplicas: 1,
+    maxReplicas: 20,
+  });
+  const hpa = expected.results.find((r) => r.policy === 'hpa');
+  expect(body.results[0]).toEqual(hpa);
+  expect(body.results).toEqual(expected.results);
+  expect(body.evaluatedHours).toBe(expected.evaluatedHours);
+
+  // The replica scale is the target's: the oracle runs about mean demand / capacityPerReplica replicas.
+  const mean = points.reduce((s, [, v]) => s + v, 0) / points.length;
+  const oracle = body.results[2];
+  expect(oracle.replicaHours / body.evaluatedHours).toBeGreaterThan(mean / 0.5);
+  expect(oracle.replicaHours / body.evaluatedHours).toBeLessThan(mean / 0.5 + 1.5);
+}, 60_000);
+
+it('rescales to peakReplicas as the CLI does, with the startup and utilisation asked for', async () => {
+  const { status, body } = await post({
+    target: 'web',
+    start: new Date((END - WEEK) * 1000).toISOString(),
+    end: String(END),
+    peakReplicas: 30,
+    startup: '3m',
+    targetUtilization: 0.6,
+  });
+  expect(status).toBe(200);
+  expect(body.options).toMatchObject({
+    scaling: 'peakReplicas',
+    peakReplicas: 30,
+    startup: 180,
+    targetUtilization: 0.6,
+    minReplicas: 1,
+    maxReplicas: 60,
+  });
+  const expected = simulateAll(points, track, {
+    peakReplicas: 30,
+    capacityPerReplica: 0.5,
+    startup: 180,
+    target: 0.6,
+    minReplicas: 1,
+    maxReplicas: 60,
+  });
+  expect(body.demandScale).toBeCloseTo((30 * 0.5) / peakOf(points), 12);
+  expect(body.results[0]).toEqual(expected.results.find((r) => r.policy === 'hpa'));
+  expect(body.results).toEqual(expected.results);
+}, 60_000);
+
+it('answers 404 for a target that is not configured', async () => {
+  const { status, body } = await post({ target: 'nope', end: END });
+  expect(status).toBe(404);
+  expect(body.error.code).toBe('not_found');
+  expect(body.error.message).toMatch(/no configured target "nope"; configured: web, shop, ghost/);
+});
+
+it.each([
+  ['no target', { end: END }, /^target:/],
+  ['an unknown field', { target: 'web', step: 60 }, /unknown field\(s\): step/],
+  ['a bad time', { target: 'web', end: 'yesterday' }, /^end: "yesterday" is not a Unix time/],
+  ['a utilisation above 1', { target: 'web', targetUtilization: 1.5 }, /^targetUtilization:/],
+  ['a negative peak', { target: 'web', peakReplicas: -3 }, /^peakReplicas:/],
+  ['a startup of two hours', { target: 'web', startup: '2h' }, /^startup: startup must be between/],
+  ['start after end', { target: 'web', start: END, end: END - 60 }, /must be before end/],
+  ['a JSON array', [1, 2], /must be a JSON object/],
+])('answers 400 for %s', async (_name, body, message) => {
+  const r = await post(body);
+  expect(r.status).toBe(400);
+  expect(r.body.error.code).toBe('bad_request');
+  expect(r.body.error.message).toMatch(message);
+});
+
+it('answers 400 for malformed JSON and for a target whose query returns several series', async () => {
+  const bad = await post('{"target": ');
+  expect(bad.status).toBe(400);
+  const multi = await post({ target: 'shop', end: END });
+  expect(multi.status).toBe(400);
+  expect(multi.body.error).toMatchObject({ code: 'bad_query' });
+  expect(multi.body.error.message).toMatch(/returned 3 series; it must return one/);
+});
+
+it('answers 422 when the history is too short to forecast, or empty', async () => {
+  // The forecaster needs minHistory points at its step before its first forecast; one less leaves nothing.
+  const f = srv.models.forecaster!;
+  const short = await post({ target: 'web', start: END - (f.minHistory - 2) * f.step, end: END });
+  expect(short.status).toBe(422);
+  expect(short.body.error.code).toBe('insufficient_history');
+  const empty = await post({ target: 'ghost', end: END });
+  expect(empty.status).toBe(422);
+  expect(empty.body.error.message).toMatch(/returned no data/);
+});
+
+it('answers 413 for a range the points cap can only hold coarser than the forecaster step', async () => {
+  const r = await post({ target: 'web', start: END - 90 * 86400, end: END });
+  expect(r.status).toBe(413);
+  expect(r.body.error.message).toMatch(/needs a step of 720 s/);
+});
+
+it('answers 503 when no forecaster is loaded', async () => {
+  const empty = fs.mkdtempSync(path.join(dir, 'models-'));
+  const bare = await startServer(
+    loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
+      PRESCALER_DB: path.join(dir, 'bare.sqlite'),
+      PRESCALER_MODELS: empty,
+      LOG_LEVEL: 'silent',
+    }),
+    { logger: pino({ level: 'silent' }), startLoop: false }
+  );
+  try {
+    const res = await fetch(`${bare.url}/api/whatif`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: 'web', end: END }),
+    });
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe('not_ready');
+  } finally {
+    await bare.close();
+  }
+});

@@ -1,0 +1,197 @@
+/**
+ * POST /api/whatif: replays a configured target's recent history through the Kubernetes HPA, Prescaler
+ * and an oracle — the simulation of `npm run simulate` (DESIGN §3) over the source's real data.
+ */
+import express from 'express';
+import { z } from 'zod';
+import type { Config, TargetConfig } from '../../config';
+import { PrescalerError } from '../../errors';
+import { forecastTrack } from '../../evaluate/simulate/forecasts';
+import { simulateAll, type SimulationOptions } from '../../evaluate/simulate/simulate';
+import type { BatchForecaster } from '../../forecast/types';
+import type { Point } from '../../series/types';
+import type { SeriesSource } from '../../sources/types';
+import { route } from '../app';
+import { duration, parseBody, time } from '../validate';
+
+export const WHATIF_DEFAULT_RANGE = 7 * 86400;
+/** The finest step the history is read at; a longer range gets a coarser multiple of it. */
+export const WHATIF_STEP = 60;
+
+export const whatifBodySchema = z
+  .object({
+    target: z.string().trim().min(1, 'target must name a configured target'),
+    start: time.optional(),
+    end: time.optional(),
+    peakReplicas: z.number().positive().max(10_000).optional(),
+    startup: duration
+      .refine((s) => s >= 0 && s <= 3600, 'startup must be between 0 and 3600 seconds')
+      .optional(),
+    targetUtilization: z.number().gt(0).max(1).optional(),
+  })
+  .strict();
+
+export type WhatifBody = z.infer<typeof whatifBodySchema>;
+
+export interface WhatifDeps {
+  config: Config;
+  source: SeriesSource;
+  /** The loaded forecaster, if any (the route answers 503 without one). */
+  forecaster: () => (BatchForecaster & { metadata?: { id: string; version: string } }) | undefined;
+  forecasterError: () => string | undefined;
+  now?: () => number;
+}
+
+/** The range and step the history is read at: 60 s, or the finest multiple of it the points cap allows. */
+export function whatifRange(
+  body: Pick<WhatifBody, 'start' | 'end'>,
+  now: number,
+  maxPoints: number,
+  forecasterStep: number
+): { start: number; end: number; step: number } {
+  const end = body.end ?? now;
+  // The default range shrinks rather than fail when the points cap cannot hold 7 days at 60 s.
+  const start = body.start ?? end - Math.min(WHATIF_DEFAULT_RANGE, (maxPoints - 1) * WHATIF_STEP);
+  if (!(start < end)) throw new PrescalerError('bad_request', `start (${start}) must be before end (${end})`);
+  const step = Math.max(WHATIF_STEP, Math.ceil((end - start) / (maxPoints - 1) / WHATIF_STEP) * WHATIF_STEP);
+  // Coarser than the forecaster's own step, its buckets would be left empty between samples.
+  if (step > forecasterStep) {
+    throw new PrescalerError(
+      'too_large',
+      `a range of ${end - start} s needs a step of ${step} s to stay within ${maxPoints} points, coarser ` +
+        `than the forecaster's ${forecasterStep} s: shorten the range to at most ${(maxPoints - 1) * forecasterStep} s`
+    );
+  }
+  return { start, end, step };
+}
+
+/**
+ * The simulation's options for a target. Without `peakReplicas` the trace keeps its own unit and a replica
+ * serves the target's capacityPerReplica, so replica counts are the ones this target would really run
+ * (within its own min/max); with it, the trace is rescaled as the CLI does (its peak needs that many
+ * replicas) and maxReplicas widened to at least twice that, the CLI's default ratio, so the bound does
+ * not cap the experiment.
+ */
+export function whatifOptions(
+  t: TargetConfig,
+  points: readonly Point[],
+  body: Pick<WhatifBody, 'peakReplicas' | 'startup' | 'targetUtilization'>
+): Partial<SimulationOptions> & { peakReplicas: number } {
+  let peak = 0;
+  for (const [, v] of points) if (Number.isFinite(v) && v > peak) peak = v;
+  if (!(peak > 0)) {
+    throw new PrescalerError(
+      'insufficient_history',
+      `the target's history is zero or empty everywhere: nothing to simulate`
+    );
+  }
+  const minReplicas = Math.max(1, t.minReplicas);
+  const peakReplicas = body.peakReplicas ?? peak / t.capacityPerReplica;
+  const maxReplicas =
+    body.peakReplicas === undefined
+      ? Math.max(minReplicas, t.maxReplicas)
+      : Math.max(minReplicas, t.maxReplicas, 2 * Math.ceil(body.peakReplicas));
+  return {
+    peakReplicas,
+    capacityPerReplica: t.capacityPerReplica,
+    startup: body.startup ?? t.startup,
+    target: body.targetUtilization ?? t.targetUtilization,
+    minReplicas,
+    maxReplicas,
+  };
+}
+
+const ms = (t: number) => Math.round(t * 1000);
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
+
+export function whatifRouter(deps: WhatifDeps): express.Router {
+  const { config, source } = deps;
+  const now = deps.now ?? (() => Date.now() / 1000);
+  const r = express.Router();
+
+  r.post(
+    '/whatif',
+    route(async (req, res) => {
+      const body = parseBody(whatifBodySchema, req.body);
+      const t = config.targets.find((x) => x.name === body.target);
+      if (!t) {
+        throw new PrescalerError(
+          'not_found',
+          `no configured target "${body.target}"; configured: ${config.targets.map((x) => x.name).join(', ') || 'none'}`
+        );
+      }
+      const forecaster = deps.forecaster();
+      if (!forecaster) {
+        throw new PrescalerError(
+          'not_ready',
+          `no forecaster loaded: ${deps.forecasterError() ?? 'unknown reason'}`
+        );
+      }
+      const range = whatifRange(body, now(), config.limits.maxPointsPerSeries, forecaster.step);
+      const series = await source.queryRange({ query: t.query, ...range });
+      if (series.length === 0) {
+        throw new PrescalerError(
+          'insufficient_history',
+          `the target's query returned no data in the range: ${t.query}`
+        );
+      }
+      if (series.length > 1) {
+        throw new PrescalerError(
+          'bad_query',
+          `the target's query returned ${series.length} series; it must return one (wrap it in sum(...))`
+        );
+      }
+      const points = series[0].points;
+      const options = whatifOptions(t, points, body);
+      const track = await forecastTrack(points, forecaster);
+      let sim;
+      try {
+        sim = simulateAll(points, track, options);
+      } catch (e) {
+        // The body was checked above: what the simulation refuses now is the history itself.
+        if (e instanceof PrescalerError && e.code === 'bad_request') {
+          throw new PrescalerError(
+            'insufficient_history',
+            `the target's history cannot be simulated: ${e.message}`
+          );
+        }
+        throw e;
+      }
+      res.json({
+        target: t.name,
+        start: ms(range.start),
+        end: ms(range.end),
+        step: range.step,
+        points: points.length,
+        forecaster: {
+          name: forecaster.name,
+          ...(forecaster.metadata
+            ? { id: forecaster.metadata.id, version: forecaster.metadata.version }
+            : {}),
+        },
+        evaluatedHours: sim.evaluatedHours,
+        demandScale: sim.demandScale,
+        options: {
+          scaling: body.peakReplicas === undefined ? 'capacityPerReplica' : 'peakReplicas',
+          peakReplicas: options.peakReplicas,
+          capacityPerReplica: options.capacityPerReplica,
+          startup: options.startup,
+          targetUtilization: options.target,
+          minReplicas: options.minReplicas,
+          maxReplicas: options.maxReplicas,
+          tick: sim.options.tick,
+          quantile: sim.options.quantile,
+          lead: sim.options.lead,
+        },
+        results: sim.results.map((x) => ({
+          policy: x.policy,
+          replicaHours: finite(x.replicaHours),
+          violationMinutes: finite(x.violationMinutes),
+          lateScaleUps: finite(x.lateScaleUps),
+          meanRecoveryMinutes: finite(x.meanRecoveryMinutes),
+        })),
+      });
+    })
+  );
+  return r;
+}
