@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: everything. Type checks, unit tests (backend + Grafana app), cross-process tests against a
+# `npm test`: everything. Type checks and lint, unit tests (backend + Grafana app), cross-process tests against a
 # real Prometheus and SQLite, then the built plugin in real headless Chromium. Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +9,9 @@ bash scripts/ensure-tools.sh
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
-echo "== typecheck" >&2
+echo "== typecheck and lint" >&2
 npx tsc -p tsconfig.json
+npm run -s lint
 
 echo "== unit tests" >&2
 npx jest --selectProjects backend frontend --json --outputFile "$results/unit.json"

@@ -22,7 +22,13 @@ afterEach(() => {
 /** `npm start` in its own process group, so the test can stop npm and the server together. */
 function npmStart(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const clean = { ...process.env };
-  for (const k of ['PROMETHEUS_URL', 'PROMETHEUS_BEARER_TOKEN', 'PRESCALER_CONFIG', 'KUBECONFIG', 'PRESCALER_MODELS']) {
+  for (const k of [
+    'PROMETHEUS_URL',
+    'PROMETHEUS_BEARER_TOKEN',
+    'PRESCALER_CONFIG',
+    'KUBECONFIG',
+    'PRESCALER_MODELS',
+  ]) {
     delete clean[k];
   }
   let out = '';
@@ -100,7 +106,10 @@ it('stays up, degraded, when the model files are corrupt, and answers forecasts 
     body: JSON.stringify({ query: 'demo_cpu_usage{deployment="web"}' }),
   });
   expect(res.status).toBe(503);
-  expect((await res.json()).error).toMatchObject({ code: 'not_ready', message: expect.stringMatching(/model\.json/) });
+  expect((await res.json()).error).toMatchObject({
+    code: 'not_ready',
+    message: expect.stringMatching(/model\.json/),
+  });
   // Anomalies do not depend on the forecaster.
   const a = await fetch(url + '/api/anomalies', {
     method: 'POST',

@@ -7,7 +7,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { IsolationForest, mulberry32 } from '../backend/src/anomaly/isolation-forest';
+import { IsolationForest } from '../backend/src/anomaly/isolation-forest';
+import { mulberry32 } from '../backend/src/series/random';
 
 const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import sklearn'], { encoding: 'utf8' });

@@ -8,7 +8,7 @@ import {
   scoreValues,
 } from './detector';
 import { FeatureError, type FeatureConfig } from './features';
-import { mulberry32 } from './isolation-forest';
+import { mulberry32 } from '../series/random';
 
 const STEP = 300;
 const cfg: FeatureConfig = { window: 24, shortWindow: 4, names: ['value', 'diff', 'zscore', 'spread_ratio'] };

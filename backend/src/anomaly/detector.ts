@@ -11,6 +11,7 @@ import {
   validateFeatureConfig,
   type FeatureConfig,
 } from './features';
+import { mulberry32 } from '../series/random';
 
 /**
  * How scores become anomalies: `contamination` takes the (1 − c) quantile of the training scores;
@@ -149,14 +150,8 @@ export function fitDetector(
 }
 
 function sampleRows<T>(rows: T[], k: number, seed: number): T[] {
-  // Seeded reservoir-free pick: shuffle indices with the forest's generator, keep the first k.
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // Seeded pick: shuffle indices with the forest's generator, keep the first k.
+  const rand = mulberry32(seed);
   const idx = Array.from(rows.keys());
   for (let i = 0; i < k; i++) {
     const j = i + Math.floor(rand() * (idx.length - i));

@@ -1,5 +1,5 @@
 import { computeFeatures, FeatureError, minimumPoints, type FeatureConfig } from './features';
-import { mulberry32 } from './isolation-forest';
+import { mulberry32 } from '../series/random';
 
 const STEP = 300;
 const DAY = 86400 / STEP; // 288 points

@@ -14,7 +14,7 @@ import {
   scoreSegments,
   type AnomalyMetadata,
 } from './index';
-import { mulberry32 } from './isolation-forest';
+import { mulberry32 } from '../series/random';
 
 const STEP = 600;
 const cfg: FeatureConfig = {

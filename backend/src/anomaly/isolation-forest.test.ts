@@ -1,4 +1,5 @@
-import { averagePathLength, IsolationForest, mulberry32 } from './isolation-forest';
+import { mulberry32 } from '../series/random';
+import { averagePathLength, IsolationForest } from './isolation-forest';
 
 function gaussian2d(n: number, seed: number): number[][] {
   const rand = mulberry32(seed);

@@ -4,6 +4,7 @@
  * 2^(−E(h(x)) / c(ψ)), with c(size) added at each leaf for the unbuilt subtree. Seeded, and its JSON
  * form reproduces scores bit for bit.
  */
+import { mulberry32 } from '../series/random';
 
 const EULER_GAMMA = 0.5772156649015329;
 
@@ -15,18 +16,6 @@ export function averagePathLength(n: number): number {
   if (n <= 1) return 0;
   if (n === 2) return 1;
   return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
-}
-
-/** mulberry32: small, fast, seedable; state is one 32-bit integer. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A tree as parallel arrays; node 0 is the root. `feature` −1 marks a leaf. */

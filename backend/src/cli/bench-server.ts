@@ -13,7 +13,7 @@ import { FIT_DEFAULTS } from '../forecast/fit';
 import { tf } from '../forecast/tf';
 import { trainInWorker } from '../forecast/train-worker';
 import type { WindowSet } from '../forecast/windows';
-import { seededRandom } from '../forecast/windows';
+import { mulberry32 } from '../series/random';
 import { startServer } from '../server';
 
 export type BenchRequest =
@@ -63,7 +63,7 @@ function lagOf(h: IntervalHistogram): LagStats {
 
 /** Synthetic training windows in the model's shape: the timing does not depend on what they mean. */
 function syntheticWindows(count: number, lookback: number, horizons: number, seed: number): WindowSet {
-  const rng = seededRandom(seed);
+  const rng = mulberry32(seed);
   const F = FEATURES.length;
   const x = new Float32Array(count * lookback * F);
   const y = new Float32Array(count * horizons);

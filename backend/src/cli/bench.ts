@@ -18,7 +18,7 @@ import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
 import { FastLstm, UnsupportedModelError } from '../forecast/fast-lstm';
 import { initTf } from '../forecast/tf';
 import type { HistoryWindow } from '../forecast/types';
-import { seededRandom } from '../forecast/windows';
+import { mulberry32 } from '../series/random';
 import type { Point } from '../series/types';
 import { fail, numberOption, parseCli } from './args';
 import type { BenchReply, BenchRequest, LagStats, ServerStats } from './bench-server';
@@ -104,7 +104,7 @@ async function prepareModels(
       `the model in ${modelsDir}/forecaster does not load (${(e as Error).message}); benchmarking an untrained stand-in`
     );
   }
-  const rng = seededRandom(3);
+  const rng = mulberry32(3);
   const series = Array.from({ length: 4 }, (_, s) => ({
     name: `synthetic-${s}`,
     points: Array.from({ length: 14 * 144 }, (_, i): Point => [
@@ -127,7 +127,7 @@ async function prepareModels(
 
 async function benchInference(forecaster: LstmForecaster, batch: number): Promise<void> {
   const need = Math.max(forecaster.minHistory, (forecaster as { historyPoints?: number }).historyPoints ?? 0);
-  const rng = seededRandom(11);
+  const rng = mulberry32(11);
   const windows: HistoryWindow[] = Array.from({ length: batch }, (_, b) => {
     const phase = rng() * 6;
     return {
@@ -170,7 +170,7 @@ async function benchInference(forecaster: LstmForecaster, batch: number): Promis
 // ---- Prometheus data ----
 
 function benchSeries(count: number, start: number, end: number): BackfillSeries[] {
-  const rng = seededRandom(7);
+  const rng = mulberry32(7);
   return Array.from({ length: count }, (_, i) => {
     const base = 0.2 + 4 * rng();
     const phase = rng() * DAY;

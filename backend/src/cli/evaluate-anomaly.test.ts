@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { fitDetector } from '../anomaly/detector';
 import type { AnomalyModel } from '../anomaly/index';
-import { mulberry32 } from '../anomaly/isolation-forest';
+import { mulberry32 } from '../series/random';
 import { evaluateAnomaly } from './evaluate-anomaly';
 
 const STEP = 300;

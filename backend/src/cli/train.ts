@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   if (files.length === 0) fail(NAME, `give at least one --data FILE\n\n${USAGE}`);
   const out = path.resolve(opts.out ?? 'models/forecaster');
   const datasets = readDatasets(NAME, files);
-  const num = (key: keyof typeof opts, fallback: number) => numberOption(NAME, key, opts[key] as string | undefined, fallback);
+  const num = (key: keyof typeof opts, fallback: number) =>
+    numberOption(NAME, key, opts[key] as string | undefined, fallback);
 
   await initTf();
   const { forecaster, metadata, result } = await fitForecaster(datasets, {
@@ -97,14 +98,21 @@ async function main(): Promise<void> {
     onInfo: (m) => process.stderr.write(`${m}\n`),
     onEpoch: (e) => {
       const eta = (e.seconds / e.epoch) * (e.epochs - e.epoch);
-      progress('epoch', e.epoch, e.epochs, `loss ${e.loss.toExponential(3)} val ${e.valLoss.toExponential(3)} ETA ≤${Math.round(eta)}s`);
+      progress(
+        'epoch',
+        e.epoch,
+        e.epochs,
+        `loss ${e.loss.toExponential(3)} val ${e.valLoss.toExponential(3)} ETA ≤${Math.round(eta)}s`
+      );
     },
   });
 
   await forecaster.model.save(fileSystemHandler(out));
   let tfjsVersion = 'unknown';
   try {
-    tfjsVersion = JSON.parse(fs.readFileSync(require.resolve('@tensorflow/tfjs/package.json'), 'utf8')).version;
+    tfjsVersion = JSON.parse(
+      fs.readFileSync(require.resolve('@tensorflow/tfjs/package.json'), 'utf8')
+    ).version;
   } catch {
     // the version is informative only
   }

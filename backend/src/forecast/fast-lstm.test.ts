@@ -1,7 +1,7 @@
 import { FastLstm, UnsupportedModelError, WasmNetwork, extractNetwork, forwardJs } from './fast-lstm';
 import { FEATURES, LstmForecaster, buildLstm, type ForecasterMetadata } from './lstm';
 import { initTf, tf } from './tf';
-import { seededRandom } from './windows';
+import { mulberry32 } from '../series/random';
 
 beforeAll(() => initTf());
 
@@ -13,7 +13,7 @@ function randomArray(n: number, rng: () => number, scale: number): Float32Array 
 
 /** Replaces every weight with uniform noise of ±scale: large enough to drive the gates into saturation. */
 function randomizeWeights(model: tf.LayersModel, seed: number, scale = 0.6): void {
-  const rng = seededRandom(seed);
+  const rng = mulberry32(seed);
   model.setWeights(
     model.weights.map((v) => {
       const shape = v.shape as number[];
@@ -63,7 +63,7 @@ describe('fast forward pass vs TensorFlow.js', () => {
         const spec = extractNetwork(model);
         expect(spec.layers.map((l) => l.kind)).toEqual(['lstm', 'dense']);
         const batch = 37;
-        const input = randomArray(batch * lookback * FEATURES.length, seededRandom(seed), 2);
+        const input = randomArray(batch * lookback * FEATURES.length, mulberry32(seed), 2);
         const want = reference(model, input, [batch, lookback, FEATURES.length]);
         expect(maxAbsDiff(new WasmNetwork(spec).predict(input, batch), want)).toBeLessThan(1e-5);
         expect(maxAbsDiff(forwardJs(spec, input, batch), want)).toBeLessThan(1e-5);
@@ -93,7 +93,7 @@ describe('fast forward pass vs TensorFlow.js', () => {
     try {
       randomizeWeights(model, 99, 0.8);
       const batch = 9;
-      const input = randomArray(batch * 10 * 3, seededRandom(5), 3);
+      const input = randomArray(batch * 10 * 3, mulberry32(5), 3);
       const want = reference(model, input, [batch, 10, 3]);
       const spec = extractNetwork(model);
       expect(maxAbsDiff(new WasmNetwork(spec).predict(input, batch), want)).toBeLessThan(1e-5);
@@ -107,7 +107,7 @@ describe('fast forward pass vs TensorFlow.js', () => {
     const model = buildLstm({ ...baseCfg, lookback: 12, units: 8, seed: 5 });
     try {
       randomizeWeights(model, 13, 3);
-      const input = randomArray(20 * 12 * FEATURES.length, seededRandom(8), 50);
+      const input = randomArray(20 * 12 * FEATURES.length, mulberry32(8), 50);
       const want = reference(model, input, [20, 12, FEATURES.length]);
       const got = new WasmNetwork(extractNetwork(model)).predict(input, 20);
       expect(got.every(Number.isFinite)).toBe(true);

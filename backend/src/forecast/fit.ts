@@ -8,7 +8,8 @@ import { FEATURES, FORECASTER_FORMAT, LstmForecaster, historyPoints, type Foreca
 import { tf } from './tf';
 import { trainLstm, type TrainResult } from './train';
 import { trainInWorker } from './train-worker';
-import { buildWindows, seededRandom, splitSeries, type SeriesInput, type SkipReason } from './windows';
+import { mulberry32 } from '../series/random';
+import { buildWindows, splitSeries, type SeriesInput, type SkipReason } from './windows';
 
 export interface DatasetInput {
   name: string;
@@ -97,7 +98,7 @@ export async function fitForecaster(datasets: DatasetInput[], opts: FitOptions):
     }
   }
   if (split.length === 0) throw new Error('no usable series (all constant or too short)');
-  const rng = seededRandom(opts.seed);
+  const rng = mulberry32(opts.seed);
   const train = buildWindows(
     split.map((s) => s.train),
     cfg,

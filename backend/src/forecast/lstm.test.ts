@@ -2,10 +2,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileSystemHandler, ModelFileError } from './io';
-import { FEATURES, FORECASTER_FORMAT, buildLstm, historyPoints, loadForecaster, type ForecasterMetadata } from './lstm';
+import {
+  FEATURES,
+  FORECASTER_FORMAT,
+  buildLstm,
+  historyPoints,
+  loadForecaster,
+  type ForecasterMetadata,
+} from './lstm';
 import { initTf, tf } from './tf';
 import { trainLstm } from './train';
-import { buildWindows, seededRandom } from './windows';
+import { mulberry32 } from '../series/random';
+import { buildWindows } from './windows';
 
 const cfg = { step: 600, lookback: 8, horizons: 6, seasonPeriod: 144, profileDays: 2 };
 
@@ -76,7 +84,10 @@ describe('loadForecaster', () => {
 
   it('scales the band by the recent change RMS when the metadata says so', async () => {
     const md = metadata();
-    await writeModel(dir, { ...md, interval: { ...md.interval, scaledBy: 'recent_change_rms', scaleFloor: 0.01 } });
+    await writeModel(dir, {
+      ...md,
+      interval: { ...md.interval, scaledBy: 'recent_change_rms', scaleFloor: 0.01 },
+    });
     const f = await loadForecaster(dir);
     // Steps of 0.003 per point: every 6-step change is 0.018; a flat window falls back to the floor.
     const ramp = { values: Array.from({ length: 300 }, (_, i) => i * 0.003), endTime: 1_700_000_000 };
@@ -141,11 +152,21 @@ describe('trainLstm', () => {
     step: 600,
     values: Array.from({ length: 120 }, (_, i) => 0.5 + 0.4 * Math.sin((i + phase) / 6)),
   });
-  const opts = { ...cfg, units: 4, seed: 5, epochs: 2, batchSize: 32, learningRate: 0.01, patience: 5, maxSeconds: 60, nominal: 0.8 };
+  const opts = {
+    ...cfg,
+    units: 4,
+    seed: 5,
+    epochs: 2,
+    batchSize: 32,
+    learningRate: 0.01,
+    patience: 5,
+    maxSeconds: 60,
+    nominal: 0.8,
+  };
 
   it('gives the same losses for the same seed', async () => {
     const data = () => {
-      const rng = seededRandom(1);
+      const rng = mulberry32(1);
       return [
         buildWindows([[series(0)], [series(3)]], cfg, { maxPerSeries: 200, rng }),
         buildWindows([[series(7)]], cfg, { maxPerSeries: 200, rng }),

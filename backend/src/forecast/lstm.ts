@@ -139,7 +139,8 @@ export function writeFeatures(
     persistRms[h] = recentRms(values, end, h, P);
     if (days > 0) {
       let ss = 0;
-      for (let t = end - P + 1; t <= end; t++) ss += (values[t] - values[t - h] - profile(t) + profile(t - h)) ** 2;
+      for (let t = end - P + 1; t <= end; t++)
+        ss += (values[t] - values[t - h] - profile(t) + profile(t - h)) ** 2;
       profileRms[h] = Math.sqrt(ss / P);
     }
   }
@@ -309,10 +310,14 @@ export function readForecasterMetadata(dir: string): ForecasterMetadata {
     throw new ModelFileError(`${file}: interval.scaledBy needs interval.scaleFloor`);
   }
   if (md.historyPoints !== historyPoints(md)) {
-    throw new ModelFileError(`${file}: historyPoints ${md.historyPoints} should be ${historyPoints(md)} (see historyPoints())`);
+    throw new ModelFileError(
+      `${file}: historyPoints ${md.historyPoints} should be ${historyPoints(md)} (see historyPoints())`
+    );
   }
   if (md.features.join() !== FEATURES.join()) {
-    throw new ModelFileError(`${file}: features ${md.features.join(',')} differ from this build's ${FEATURES.join(',')}`);
+    throw new ModelFileError(
+      `${file}: features ${md.features.join(',')} differ from this build's ${FEATURES.join(',')}`
+    );
   }
   return md;
 }
@@ -330,7 +335,11 @@ export async function loadForecaster(dir: string): Promise<LstmForecaster> {
   }
   const inShape = model.inputs[0].shape;
   const outShape = model.outputs[0].shape;
-  if (inShape[1] !== metadata.lookback || inShape[2] !== FEATURES.length || outShape[1] !== metadata.horizons) {
+  if (
+    inShape[1] !== metadata.lookback ||
+    inShape[2] !== FEATURES.length ||
+    outShape[1] !== metadata.horizons
+  ) {
     model.dispose();
     throw new ModelFileError(
       `model in ${dir} takes [${inShape.slice(1)}] → [${outShape.slice(1)}], metadata says [${metadata.lookback},${FEATURES.length}] → [${metadata.horizons}]`

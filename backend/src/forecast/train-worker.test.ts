@@ -3,7 +3,7 @@ import { initTf, tf } from './tf';
 import { trainLstm } from './train';
 import { trainInWorker } from './train-worker';
 import type { WindowSet } from './windows';
-import { seededRandom } from './windows';
+import { mulberry32 } from '../series/random';
 
 const cfg = { step: 600, lookback: 8, horizons: 3, seasonPeriod: 144, profileDays: 0 };
 const opts = {
@@ -20,7 +20,7 @@ const opts = {
 
 /** Windows of noisy sine waves, built directly (the features' exact meaning does not matter here). */
 function windows(count: number, seed: number): WindowSet {
-  const rng = seededRandom(seed);
+  const rng = mulberry32(seed);
   const F = FEATURES.length;
   const x = new Float32Array(count * cfg.lookback * F);
   const y = new Float32Array(count * cfg.horizons);

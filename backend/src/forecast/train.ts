@@ -6,7 +6,7 @@
 import { FEATURES, buildLstm, type FeatureConfig } from './lstm';
 import { initTf, tf } from './tf';
 import type { WindowSet } from './windows';
-import { seededRandom } from './windows';
+import { mulberry32 } from '../series/random';
 
 export interface TrainOptions extends FeatureConfig {
   units: number;
@@ -35,7 +35,13 @@ export interface TrainResult {
   bestEpoch: number;
   trainLoss: number;
   valLoss: number;
-  interval: { nominal: number; lower: number[]; upper: number[]; scaledBy: 'recent_change_rms'; scaleFloor: number };
+  interval: {
+    nominal: number;
+    lower: number[];
+    upper: number[];
+    scaledBy: 'recent_change_rms';
+    scaleFloor: number;
+  };
   /** Validation RMSE per horizon (scaled units), the model and persistence. */
   validation: { rmse: number[]; persistenceRmse: number[]; coverage: number[] };
   seconds: number;
@@ -68,12 +74,21 @@ function shuffleWindows(w: WindowSet, cfg: FeatureConfig, rng: () => number): Wi
   return { x, y, last, count: w.count };
 }
 
-async function predictAll(model: tf.LayersModel, w: WindowSet, cfg: FeatureConfig, batch = 4096): Promise<Float32Array> {
+async function predictAll(
+  model: tf.LayersModel,
+  w: WindowSet,
+  cfg: FeatureConfig,
+  batch = 4096
+): Promise<Float32Array> {
   const F = FEATURES.length;
   const out = new Float32Array(w.count * cfg.horizons);
   for (let s = 0; s < w.count; s += batch) {
     const n = Math.min(batch, w.count - s);
-    const x = tf.tensor3d(w.x.subarray(s * cfg.lookback * F, (s + n) * cfg.lookback * F), [n, cfg.lookback, F]);
+    const x = tf.tensor3d(w.x.subarray(s * cfg.lookback * F, (s + n) * cfg.lookback * F), [
+      n,
+      cfg.lookback,
+      F,
+    ]);
     const y = model.predict(x) as tf.Tensor;
     out.set((await y.data()) as Float32Array, s * cfg.horizons);
     x.dispose();
@@ -84,17 +99,21 @@ async function predictAll(model: tf.LayersModel, w: WindowSet, cfg: FeatureConfi
 
 export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOptions): Promise<TrainResult> {
   await initTf();
-  if (train.count === 0) throw new Error('no training windows: every series is shorter than lookback + horizons');
-  if (val.count === 0) throw new Error('no validation windows: the series are too short to hold a validation part');
+  if (train.count === 0)
+    throw new Error('no training windows: every series is shorter than lookback + horizons');
+  if (val.count === 0)
+    throw new Error('no validation windows: the series are too short to hold a validation part');
   const t0 = Date.now();
   const F = FEATURES.length;
-  const rng = seededRandom(opts.seed);
+  const rng = mulberry32(opts.seed);
   const model = buildLstm({ ...opts });
   const delta = opts.huberDelta;
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({
     optimizer,
-    loss: delta ? (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.huberLoss(yTrue, yPred, undefined, delta) : 'meanSquaredError',
+    loss: delta
+      ? (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.huberLoss(yTrue, yPred, undefined, delta)
+      : 'meanSquaredError',
   });
 
   const xv = tf.tensor3d(val.x, [val.count, opts.lookback, F]);
@@ -117,7 +136,13 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
       lastTrainLoss = h.history.loss[0] as number;
       const valLoss = tf.tidy(() => (model.evaluate(xv, yv, { batchSize: 4096 }) as tf.Scalar).dataSync()[0]);
       epochsRun = epoch + 1;
-      opts.onEpoch?.({ epoch: epochsRun, epochs: opts.epochs, loss: lastTrainLoss, valLoss, seconds: (Date.now() - t0) / 1000 });
+      opts.onEpoch?.({
+        epoch: epochsRun,
+        epochs: opts.epochs,
+        loss: lastTrainLoss,
+        valLoss,
+        seconds: (Date.now() - t0) / 1000,
+      });
       if (valLoss < best - 1e-7) {
         best = valLoss;
         bestEpoch = epochsRun;
@@ -150,7 +175,9 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
   // last feature row), so the band is wide where the series moves a lot and narrow where it is calm.
   const scaleFloor = opts.intervalScaleFloor ?? 0.01;
   const scaleAt = (opts.lookback - 1) * F + FEATURES.indexOf('recent_change_rms');
-  const scale = Float32Array.from({ length: val.count }, (_, k) => Math.max(val.x[k * opts.lookback * F + scaleAt], scaleFloor));
+  const scale = Float32Array.from({ length: val.count }, (_, k) =>
+    Math.max(val.x[k * opts.lookback * F + scaleAt], scaleFloor)
+  );
   const lower: number[] = [];
   const upper: number[] = [];
   const rmse: number[] = [];

@@ -1,6 +1,7 @@
 import type { Point } from '../series/types';
 import { FEATURES, historyPoints, writeFeatures } from './lstm';
-import { buildWindows, seededRandom, splitSeries, windowEnds } from './windows';
+import { mulberry32 } from '../series/random';
+import { buildWindows, splitSeries, windowEnds } from './windows';
 
 const cfg = { step: 600, lookback: 4, horizons: 2, seasonPeriod: 144, profileDays: 2 };
 
@@ -53,7 +54,7 @@ describe('buildWindows', () => {
     // Two segments of 6 points split by a long gap: each yields 6 - 4 - 2 + 1 = 1 window.
     const a = { start: 0, step: 600, values: [0, 1, 2, 3, 4, 5] };
     const b = { start: 100_000, step: 600, values: [10, 11, 12, 13, 14, 15] };
-    const w = buildWindows([[a, b]], cfg, { maxPerSeries: 100, rng: seededRandom(1) });
+    const w = buildWindows([[a, b]], cfg, { maxPerSeries: 100, rng: mulberry32(1) });
     expect(w.count).toBe(2);
     expect(Array.from(w.last)).toEqual([3, 13]);
     // Targets are changes from the last value, inside the same segment.
@@ -62,8 +63,8 @@ describe('buildWindows', () => {
 
   it('caps windows per series with a seeded sample', () => {
     const seg = { start: 0, step: 600, values: Array.from({ length: 200 }, (_, i) => i) };
-    const one = buildWindows([[seg]], cfg, { maxPerSeries: 10, rng: seededRandom(7) });
-    const two = buildWindows([[seg]], cfg, { maxPerSeries: 10, rng: seededRandom(7) });
+    const one = buildWindows([[seg]], cfg, { maxPerSeries: 10, rng: mulberry32(7) });
+    const two = buildWindows([[seg]], cfg, { maxPerSeries: 10, rng: mulberry32(7) });
     expect(one.count).toBe(10);
     expect(Array.from(one.last)).toEqual(Array.from(two.last));
   });
@@ -80,7 +81,9 @@ describe('writeFeatures', () => {
     writeFeatures(changedFuture, 200, 0, big, b, 0);
     expect(Array.from(a)).toEqual(Array.from(b));
     // The last row's day-before value is the one 144 - 6 points before the end, as a change from the last.
-    expect(a[3 * FEATURES.length + FEATURES.indexOf('day_before_target_minus_last')]).toBe(200 + 6 - 144 - 200);
+    expect(a[3 * FEATURES.length + FEATURES.indexOf('day_before_target_minus_last')]).toBe(
+      200 + 6 - 144 - 200
+    );
   });
 });
 
@@ -102,7 +105,10 @@ describe('writeFeatures: daily profile', () => {
       const row = c.lookback - c.horizons + h - 1;
       // 3-point means on both sides: compare with the same smoothing of the true periodic values.
       const smooth = (t: number) => (day(t - 1) + day(t) + day(t + 1)) / 3;
-      expect(out[row * F + at('profile_target_minus_profile_now')]).toBeCloseTo(smooth(end + h) - smooth(end), 5);
+      expect(out[row * F + at('profile_target_minus_profile_now')]).toBeCloseTo(
+        smooth(end + h) - smooth(end),
+        5
+      );
       expect(out[row * F + at('day_before_target_minus_last')]).toBeCloseTo(day(end + h) - day(end), 5);
     }
     for (let j = 0; j < c.lookback; j++) {
@@ -137,7 +143,14 @@ describe('writeFeatures: daily profile', () => {
       const a = new Float32Array(c.lookback * F);
       const b = new Float32Array(c.lookback * F);
       writeFeatures(values, end, 1_700_000_000, c, a, 0);
-      writeFeatures(values.map((v, i) => (i > end ? NaN : v)), end, 1_700_000_000, c, b, 0);
+      writeFeatures(
+        values.map((v, i) => (i > end ? NaN : v)),
+        end,
+        1_700_000_000,
+        c,
+        b,
+        0
+      );
       expect(Array.from(b)).toEqual(Array.from(a));
       expect(a.every(Number.isFinite)).toBe(true);
     }
@@ -220,7 +233,7 @@ describe('writeFeatures: combined forecast', () => {
 describe('buildWindows: per-series caps', () => {
   it('takes at most the cap of each series', () => {
     const seg = (n: number) => ({ start: 0, step: 600, values: Array.from({ length: n }, (_, i) => i) });
-    const w = buildWindows([[seg(100)], [seg(100)]], cfg, { maxPerSeries: [5, 50], rng: seededRandom(3) });
+    const w = buildWindows([[seg(100)], [seg(100)]], cfg, { maxPerSeries: [5, 50], rng: mulberry32(3) });
     expect(w.count).toBe(55);
   });
 });

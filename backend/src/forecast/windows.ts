@@ -69,7 +69,8 @@ export function splitSeries(
       skipped.push({ name: s.name, reason: 'constant' });
       continue;
     }
-    const scale = (segs: Segment[]) => segs.map((seg) => ({ ...seg, values: scaler.transformAll(seg.values) }));
+    const scale = (segs: Segment[]) =>
+      segs.map((seg) => ({ ...seg, values: scaler.transformAll(seg.values) }));
     split.push({
       name: s.name,
       scaler,
@@ -133,16 +134,4 @@ export function buildWindows(
     for (let h = 0; h < H; h++) y[k * H + h] = seg.values[e + 1 + h] - v;
   });
   return { x, y, last, count: picks.length };
-}
-
-/** mulberry32: a small, seedable PRNG so shuffles and samples repeat exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -15,7 +15,10 @@ export const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
 export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const d = parseDuration(v);
   if (d === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration in seconds or Prometheus form (90s, 10m, 1h)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a duration in seconds or Prometheus form (90s, 10m, 1h)`,
+    });
     return z.NEVER;
   }
   return d;
@@ -45,7 +48,10 @@ export const DEFAULT_STEP = 600;
 /** Parses a body with `schema`, turning zod issues into one 400 that names the field. */
 export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new PrescalerError('bad_request', 'request body must be a JSON object (Content-Type: application/json)');
+    throw new PrescalerError(
+      'bad_request',
+      'request body must be a JSON object (Content-Type: application/json)'
+    );
   }
   const r = schema.safeParse(body);
   if (!r.success) {
