@@ -4,15 +4,13 @@
  * silent, an anomaly injected into the demo source drives PrescalerAnomalyScoreHigh to firing.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import pino from 'pino';
 import YAML from 'yaml';
-import { loadConfig } from '../backend/src/config';
 import { parseDuration } from '../backend/src/series/time';
-import { startServer, type RunningServer } from '../backend/src/server';
+import type { RunningServer } from '../backend/src/server';
 import { DemoSource } from '../backend/src/sources/demo';
 import { startPrometheus, type RunningPrometheus } from './helpers/prometheus';
+import { startTestServer, type TestServer } from './helpers/server';
 
 const RULES_FILE = path.resolve(__dirname, '../provisioning/prometheus/rules/prescaler.rules.yml');
 const DAY = 86400;
@@ -64,7 +62,7 @@ function quietSeed(deployments: string[], now: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let dir: string;
+let harness: TestServer;
 let srv: RunningServer;
 let prom: RunningPrometheus;
 let demo: DemoSource;
@@ -99,12 +97,11 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-alerting-'));
   // web: 1 replica of 0.1 cores, far below its demand (ForecastAboveCapacity must fire);
   // api: 30 replicas of 0.5 cores, far above its demand (it must not).
-  fs.writeFileSync(
-    path.join(dir, 'config.yaml'),
-    `targets:
+  demo = new DemoSource({ seed: quietSeed(['web', 'api'], Date.now() / 1000) });
+  harness = await startTestServer({
+    yaml: `targets:
   - name: web
     namespace: shop
     workload: {kind: Deployment, name: web}
@@ -121,17 +118,10 @@ beforeAll(async () => {
     maxReplicas: 40
 evaluation:
   interval: 1s
-`
-  );
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
-    PRESCALER_DB: path.join(dir, 'db.sqlite'),
-    LOG_LEVEL: 'silent',
+`,
+    source: demo,
   });
-  demo = new DemoSource({ seed: quietSeed(['web', 'api'], Date.now() / 1000) });
-  srv = await startServer(config, { logger: pino({ level: 'silent' }), source: demo });
+  srv = harness.srv;
   if (!srv.models.forecaster || !srv.models.anomaly) {
     throw new Error(
       `models not loaded: ${srv.models.forecasterError ?? ''} ${srv.models.anomalyError ?? ''}`
@@ -154,8 +144,7 @@ evaluation:
 
 afterAll(async () => {
   await prom?.stop();
-  await srv?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 it('loads the shipped rules with only the for: durations changed', async () => {

@@ -1,19 +1,13 @@
 /** The evaluation loop over the demo source and the shipped forecaster, in process, dry-run. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import pino from 'pino';
-import { loadConfig } from './config';
-import { startServer, type RunningServer } from './server';
+import { startTestServer, type TestServer } from '../../test/helpers/server';
+import type { RunningServer } from './server';
 
+let harness: TestServer;
 let srv: RunningServer;
-let dir: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-loop-'));
-  fs.writeFileSync(
-    path.join(dir, 'config.yaml'),
-    `targets:
+  harness = await startTestServer({
+    yaml: `targets:
   - name: web
     namespace: shop
     workload: {kind: Deployment, name: web}
@@ -34,22 +28,13 @@ beforeAll(async () => {
     capacityPerReplica: 0.05
     minReplicas: 1
     maxReplicas: 300
-`
-  );
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
-    PRESCALER_DB: path.join(dir, 'db.sqlite'),
-    LOG_LEVEL: 'silent',
+`,
+    startLoop: false,
   });
-  srv = await startServer(config, { logger: pino({ level: 'silent' }), startLoop: false });
+  srv = harness.srv;
 }, 60_000);
 
-afterAll(async () => {
-  await srv?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => harness?.close());
 
 it('evaluates every target, persists pending recommendations and sets the gauges; a failing target does not stop the others', async () => {
   const [web, ghost, worker] = await srv.loop.evaluateNow();

@@ -6,10 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import pino from 'pino';
-import { loadConfig } from '../../backend/src/config';
-import { startServer, type RunningServer } from '../../backend/src/server';
+import type { RunningServer } from '../../backend/src/server';
 import type { StoredRecommendation } from '../../backend/src/store/store';
+import { startTestServer, type TestServer } from '../helpers/server';
 import { KubernetesApiDouble } from './double';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -18,6 +17,7 @@ const VIEWER = 'viewer-token-0123456789';
 let k8s: KubernetesApiDouble;
 let srv: RunningServer;
 let dir: string;
+let harness: TestServer;
 
 const CONFIG = `
 auth:
@@ -49,21 +49,21 @@ beforeEach(async () => {
   k8s.addHpa('shop', 'api', { minReplicas: 2, maxReplicas: 10, currentReplicas: 3, target: 'api' });
   await k8s.start();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-apply-'));
-  fs.writeFileSync(path.join(dir, 'config.yaml'), CONFIG);
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
-    PRESCALER_DB: path.join(dir, 'prescaler.db'),
-    PRESCALER_ACTUATOR: 'kubernetes',
-    PRESCALER_MODELS: path.join(dir, 'no-models'),
-    KUBECONFIG: k8s.writeKubeconfig(dir),
+  harness = await startTestServer({
+    dir,
+    yaml: CONFIG,
+    env: {
+      PRESCALER_ACTUATOR: 'kubernetes',
+      PRESCALER_MODELS: path.join(dir, 'no-models'),
+      KUBECONFIG: k8s.writeKubeconfig(dir),
+    },
+    startLoop: false,
   });
-  srv = await startServer(config, { logger: pino({ level: 'silent' }), startLoop: false });
+  srv = harness.srv;
 });
 
 afterEach(async () => {
-  await srv.close();
+  await harness.close();
   await k8s.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -1,15 +1,14 @@
 /** The HTTP API over the demo source, in process on port 0: shapes, defaults and every error form. */
-import { loadConfig } from '../config';
-import { startServer, type RunningServer } from '../server';
-import pino from 'pino';
+import { startTestServer, type TestServer } from '../../../test/helpers/server';
+import type { RunningServer } from '../server';
 
+let harness: TestServer;
 let srv: RunningServer;
 beforeAll(async () => {
-  srv = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1' }), {
-    logger: pino({ level: 'silent' }),
-  });
+  harness = await startTestServer();
+  srv = harness.srv;
 });
-afterAll(() => srv.close());
+afterAll(() => harness.close());
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(srv.url + path, {

@@ -1,21 +1,19 @@
 /** POST /api/whatif in process over the demo source and the shipped forecaster: shapes, errors, and the CLI's numbers. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import pino from 'pino';
-import { loadConfig } from '../../config';
+import { startTestServer, type TestServer } from '../../../../test/helpers/server';
 import { forecastTrack, type ForecastTrack } from '../../evaluate/simulate/forecasts';
 import { simulateAll } from '../../evaluate/simulate/simulate';
 import type { Point } from '../../series/types';
-import { startServer, type RunningServer } from '../../server';
+import type { RunningServer } from '../../server';
 
 // A fixed past end: demo values are a pure function of time, so every figure below is reproducible.
 const END = 1_780_000_000;
 const WEEK = 7 * 86400;
 const QUERY = 'demo_cpu_usage{deployment="web"}';
 
+let harness: TestServer;
 let srv: RunningServer;
-let dir: string;
 let points: Point[];
 let track: ForecastTrack;
 
@@ -29,10 +27,8 @@ const post = async (body: unknown) => {
 };
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-whatif-'));
-  fs.writeFileSync(
-    path.join(dir, 'config.yaml'),
-    `targets:
+  harness = await startTestServer({
+    yaml: `targets:
   - name: web
     namespace: shop
     workload: {kind: Deployment, name: web}
@@ -50,16 +46,10 @@ beforeAll(async () => {
     query: demo_cpu_usage{deployment="nope"}
     capacityPerReplica: 0.5
     maxReplicas: 20
-`
-  );
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
-    PRESCALER_DB: path.join(dir, 'db.sqlite'),
-    LOG_LEVEL: 'silent',
+`,
+    startLoop: false,
   });
-  srv = await startServer(config, { logger: pino({ level: 'silent' }), startLoop: false });
+  srv = harness.srv;
   if (!srv.models.forecaster)
     throw new Error(`the shipped forecaster did not load: ${srv.models.forecasterError}`);
   // What `npm run simulate` would be given: the same history, read the way the route reads it.
@@ -67,10 +57,7 @@ beforeAll(async () => {
   track = await forecastTrack(points, srv.models.forecaster);
 }, 120_000);
 
-afterAll(async () => {
-  await srv?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => harness?.close());
 
 const peakOf = (ps: Point[]) => Math.max(...ps.map(([, v]) => v));
 
@@ -205,20 +192,18 @@ it('answers 413 for a range the points cap can only hold coarser than the foreca
 });
 
 it('answers 503 when no forecaster is loaded', async () => {
-  const empty = fs.mkdtempSync(path.join(dir, 'models-'));
-  const bare = await startServer(
-    loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
-      PRESCALER_DB: path.join(dir, 'bare.sqlite'),
+  const empty = fs.mkdtempSync(path.join(harness.dir, 'models-'));
+  const bare = await startTestServer({
+    dir: harness.dir,
+    env: {
+      PRESCALER_CONFIG: path.join(harness.dir, 'config.yaml'),
+      PRESCALER_DB: path.join(harness.dir, 'bare.sqlite'),
       PRESCALER_MODELS: empty,
-      LOG_LEVEL: 'silent',
-    }),
-    { logger: pino({ level: 'silent' }), startLoop: false }
-  );
+    },
+    startLoop: false,
+  });
   try {
-    const res = await fetch(`${bare.url}/api/whatif`, {
+    const res = await fetch(`${bare.srv.url}/api/whatif`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ target: 'web', end: END }),
