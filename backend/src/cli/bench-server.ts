@@ -4,6 +4,8 @@
  * heap, RSS, tensor count and event-loop lag, and starts a training run in a worker thread beside serving.
  * Not a user-facing CLI: bench.ts spawns it with an IPC channel.
  */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import pino from 'pino';
 import { loadConfig } from '../config';
@@ -36,7 +38,7 @@ export interface LagStats {
 }
 
 export type BenchReply =
-  | { type: 'ready'; url: string; forecaster: string; fastPath: string }
+  | { type: 'ready'; url: string; relayUrl: string; forecaster: string; fastPath: string }
   | { type: 'failed'; message: string }
   | ({ type: 'stats' } & ServerStats)
   | ({ type: 'lag' } & LagStats)
@@ -80,6 +82,36 @@ function syntheticWindows(count: number, lookback: number, horizons: number, see
   return { x, y, last, count };
 }
 
+/**
+ * The floor for anything that sits between a client and Prometheus in Node: a relay that passes a
+ * query_range answer through unread (fetch it uncompressed, write the same bytes back). The bench times
+ * it beside /api/forecast, so the forecast's own cost can be told from the cost of a second hop.
+ */
+async function startRelay(prometheusUrl: string): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      fetch(`${prometheusUrl}${req.url}`, {
+        method: req.method,
+        body: req.method === 'POST' ? Buffer.concat(chunks) : undefined,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-encoding': 'identity' },
+      })
+        .then(async (r) => {
+          const body = Buffer.from(await r.arrayBuffer());
+          res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': body.length });
+          res.end(body);
+        })
+        .catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const server = await startServer(config, { logger: pino({ level: 'silent' }), startLoop: false });
@@ -89,9 +121,11 @@ async function main(): Promise<void> {
     return;
   }
   const fast = forecaster.fast;
+  const relay = await startRelay(config.prometheus?.url ?? server.url);
   send({
     type: 'ready',
     url: server.url,
+    relayUrl: relay.url,
     forecaster: `${forecaster.metadata.id}@${forecaster.metadata.version}`,
     fastPath: fast instanceof FastLstm ? 'webassembly' : `tfjs (${fast.message})`,
   });
@@ -136,6 +170,7 @@ async function main(): Promise<void> {
     }
   });
   process.on('disconnect', () => {
+    relay.server.close();
     void server.close().then(() => process.exit(0));
   });
 }

@@ -24,6 +24,8 @@ import { fail, numberOption, parseCli } from './args';
 import type { BenchReply, BenchRequest, LagStats, ServerStats } from './bench-server';
 
 const NAME = 'bench';
+const PARTS = ['inference', 'latency', 'training', 'sustained'] as const;
+type Part = (typeof PARTS)[number];
 const USAGE = `usage: npm run -s bench -- [--json] [options]
 
   --json              {results: [{name, value, unit}]} on stdout
@@ -33,6 +35,7 @@ const USAGE = `usage: npm run -s bench -- [--json] [options]
   --train-windows N   training windows for the training rows (default 10000)
   --train-epochs N    epochs of that training run (default 2)
   --models DIR        models directory (default: the shipped models/)
+  --only PARTS        comma-separated parts to run: ${PARTS.join(',')} (default: all)
 `;
 
 const STEP = 600;
@@ -324,7 +327,12 @@ async function main(): Promise<void> {
     'train-windows': { type: 'string' },
     'train-epochs': { type: 'string' },
     models: { type: 'string' },
+    only: { type: 'string' },
   });
+  const only = new Set((opts.only ?? PARTS.join(',')).split(',').map((p) => p.trim()));
+  for (const p of only)
+    if (!PARTS.includes(p as Part)) fail(NAME, `--only: unknown part ${p}; parts are ${PARTS.join(', ')}`);
+  const run = (p: Part) => only.has(p);
   const duration = numberOption(NAME, 'duration', opts.duration, 60);
   const clients = numberOption(NAME, 'clients', opts.clients, 50);
   const total = numberOption(NAME, 'series', opts.series, 1000);
@@ -351,8 +359,10 @@ async function main(): Promise<void> {
     const models = await prepareModels(modelsDir, tmp);
     say(`model: ${models.note}`);
 
-    say(`inference: ${total} series in one batch`);
-    await benchInference(models.forecaster, total);
+    if (run('inference')) {
+      say(`inference: ${total} series in one batch`);
+      await benchInference(models.forecaster, total);
+    }
     models.forecaster.model.dispose();
 
     // Data ends a few hours before now so the backfilled block never overlaps Prometheus' head.
@@ -377,10 +387,11 @@ async function main(): Promise<void> {
     say(`backend at ${server.url}: ${server.ready.forecaster}, inference on ${server.ready.fastPath}`);
 
     // Latency per size, forecast and raw query interleaved so both see the same machine state.
-    for (const n of sizes) {
+    for (const n of run('latency') ? sizes : []) {
       const query = queryFor(n, total);
       const forecast = forecastRequest(server.url, query, start, end);
       const raw = rawRequest(prom.url, query, start, end);
+      const relayed = rawRequest(server.ready.relayUrl, query, start, end);
       const runs = n >= 1000 ? 20 : n >= 100 ? 40 : 100;
       for (let i = 0; i < 3; i++) {
         await must(forecast(), `/api/forecast (${n} series)`);
@@ -388,14 +399,19 @@ async function main(): Promise<void> {
       }
       const f: number[] = [];
       const r: number[] = [];
+      const p: number[] = [];
       for (let i = 0; i < runs; i++) {
         f.push(await must(forecast(), `/api/forecast (${n} series)`));
         r.push(await must(raw(), `query_range (${n} series)`));
+        p.push(await must(relayed(), `relayed query_range (${n} series)`));
       }
       add(`forecast_p50_ms_${n}_series`, percentile(f, 50), 'ms');
       add(`forecast_p99_ms_${n}_series`, percentile(f, 99), 'ms');
       add(`query_range_p50_ms_${n}_series`, percentile(r, 50), 'ms');
       add(`forecast_overhead_ratio_${n}_series`, percentile(f, 50) / percentile(r, 50), '×');
+      // The floor: the same answer relayed unread through a Node process (bench-server.ts).
+      add(`relay_p50_ms_${n}_series`, percentile(p, 50), 'ms');
+      add(`relay_overhead_ratio_${n}_series`, percentile(p, 50) / percentile(r, 50), '×');
       if (n === total) {
         const gz: number[] = [];
         const rawGzip = rawRequest(prom.url, query, start, end, 'gzip');
@@ -404,95 +420,98 @@ async function main(): Promise<void> {
         add(`query_range_gzip_p50_ms_${n}_series`, percentile(gz, 50), 'ms');
       }
       say(
-        `  ${n} series: forecast p50 ${percentile(f, 50).toFixed(1)} ms, query_range p50 ${percentile(r, 50).toFixed(1)} ms`
+        `  ${n} series: forecast p50 ${percentile(f, 50).toFixed(1)} ms, query_range p50 ${percentile(r, 50).toFixed(1)} ms, relayed ${percentile(p, 50).toFixed(1)} ms`
       );
     }
 
-    // Training in a worker thread of the serving process, while a client keeps forecasting; first the same
-    // load without training, so the lag training adds can be told from the lag serving itself causes.
-    const mid = Math.min(100, total);
-    // A dashboard's pace: one forecast every PACE_MS (or back to back when one takes longer).
-    const PACE_MS = 200;
-    const loadFor = async (until: () => boolean, into: number[]) => {
-      const forecast = forecastRequest(server!.url, queryFor(mid, total), start, end);
-      while (!until()) {
-        const t0 = performance.now();
-        into.push(await must(forecast(), '/api/forecast under training-row load'));
-        const rest = PACE_MS - (performance.now() - t0);
-        if (rest > 0) await new Promise((r) => setTimeout(r, rest));
-      }
-    };
-    const alone: number[] = [];
-    server.tell({ type: 'lag-start' });
-    const aloneUntil = performance.now() + 10_000;
-    await loadFor(() => performance.now() > aloneUntil, alone);
-    const aloneLag = await server.ask({ type: 'lag-stop' }, 'lag');
-    add('event_loop_lag_p99_ms_same_load_no_training', aloneLag.p99Ms, 'ms');
-    add(`forecast_p99_ms_${mid}_series_same_load_no_training`, percentile(alone, 99), 'ms');
-    say(
-      `training: ${trainWindows} windows × ${trainEpochs} epochs in a worker, serving a ${mid}-series forecast every ${PACE_MS} ms meanwhile`
-    );
-    const during: number[] = [];
-    let training = true;
-    const load = loadFor(() => !training, during);
-    const trained = await server.ask(
-      { type: 'train', windows: trainWindows, epochs: trainEpochs },
-      'trained'
-    );
-    training = false;
-    await load;
-    add(
-      `train_seconds_${Math.round(trainWindows / 1000)}k_windows`,
-      trained.seconds,
-      `s (${trained.epochs} epochs, ${trained.units} units)`
-    );
-    add('event_loop_lag_p99_ms_during_training', trained.lag.p99Ms, 'ms');
-    add('event_loop_lag_max_ms_during_training', trained.lag.maxMs, 'ms');
-    add(`forecast_p99_ms_${mid}_series_during_training`, percentile(during, 99), 'ms');
-    say(
-      `  ${trained.seconds.toFixed(1)} s; event-loop lag p99 ${trained.lag.p99Ms} ms; ${during.length} forecasts served meanwhile`
-    );
-
-    // Sustained load: each client alternates the 1-series and the 100-series query.
-    say(`sustained: ${clients} clients for ${duration} s`);
-    const before = await server.stats();
-    server.tell({ type: 'lag-start' });
-    const deadline = performance.now() + duration * 1000;
-    const lat: number[] = [];
-    let errors = 0;
-    const statuses = new Map<number, number>();
-    const requests = [forecastRequest(server.url, queryFor(1, total), start, end)];
-    if (total > 1)
-      requests.push(forecastRequest(server.url, queryFor(Math.min(100, total), total), start, end));
-    await Promise.all(
-      Array.from({ length: clients }, async (_, c) => {
-        for (let i = c; performance.now() < deadline; i++) {
-          const t = await requests[i % requests.length]();
-          lat.push(t.ms);
-          if (!t.ok) {
-            errors++;
-            statuses.set(t.status, (statuses.get(t.status) ?? 0) + 1);
-          }
+    if (run('training')) {
+      // Training in a worker thread of the serving process, while a client keeps forecasting; first the same
+      // load without training, so the lag training adds can be told from the lag serving itself causes.
+      const mid = Math.min(100, total);
+      // A dashboard's pace: one forecast every PACE_MS (or back to back when one takes longer).
+      const PACE_MS = 200;
+      const loadFor = async (until: () => boolean, into: number[]) => {
+        const forecast = forecastRequest(server!.url, queryFor(mid, total), start, end);
+        while (!until()) {
+          const t0 = performance.now();
+          into.push(await must(forecast(), '/api/forecast under training-row load'));
+          const rest = PACE_MS - (performance.now() - t0);
+          if (rest > 0) await new Promise((r) => setTimeout(r, rest));
         }
-      })
-    );
-    const lag: LagStats = await server.ask({ type: 'lag-stop' }, 'lag');
-    const after = await server.stats();
-    add('sustained_clients', clients, 'clients');
-    add('sustained_seconds', duration, 's');
-    add('sustained_requests', lat.length, 'requests');
-    add('sustained_requests_per_second', lat.length / duration, 'req/s');
-    add('sustained_errors', errors, 'requests');
-    add('sustained_p50_ms', percentile(lat, 50), 'ms');
-    add('sustained_p99_ms', percentile(lat, 99), 'ms');
-    add('sustained_event_loop_lag_p99_ms', lag.p99Ms, 'ms');
-    add('sustained_heap_mb_start', before.heapUsedMb, 'MB');
-    add('sustained_heap_mb_end', after.heapUsedMb, 'MB');
-    add('sustained_tensors_start', before.tensors, 'tensors');
-    add('sustained_tensors_end', after.tensors, 'tensors');
-    if (errors)
-      say(`  errors by status: ${[...statuses].map(([s, n]) => `${s || 'network'}: ${n}`).join(', ')}`);
-    add('peak_rss_mb', after.maxRssMb, 'MB');
+      };
+      const alone: number[] = [];
+      server.tell({ type: 'lag-start' });
+      const aloneUntil = performance.now() + 10_000;
+      await loadFor(() => performance.now() > aloneUntil, alone);
+      const aloneLag = await server.ask({ type: 'lag-stop' }, 'lag');
+      add('event_loop_lag_p99_ms_same_load_no_training', aloneLag.p99Ms, 'ms');
+      add(`forecast_p99_ms_${mid}_series_same_load_no_training`, percentile(alone, 99), 'ms');
+      say(
+        `training: ${trainWindows} windows × ${trainEpochs} epochs in a worker, serving a ${mid}-series forecast every ${PACE_MS} ms meanwhile`
+      );
+      const during: number[] = [];
+      let training = true;
+      const load = loadFor(() => !training, during);
+      const trained = await server.ask(
+        { type: 'train', windows: trainWindows, epochs: trainEpochs },
+        'trained'
+      );
+      training = false;
+      await load;
+      add(
+        `train_seconds_${Math.round(trainWindows / 1000)}k_windows`,
+        trained.seconds,
+        `s (${trained.epochs} epochs, ${trained.units} units)`
+      );
+      add('event_loop_lag_p99_ms_during_training', trained.lag.p99Ms, 'ms');
+      add('event_loop_lag_max_ms_during_training', trained.lag.maxMs, 'ms');
+      add(`forecast_p99_ms_${mid}_series_during_training`, percentile(during, 99), 'ms');
+      say(
+        `  ${trained.seconds.toFixed(1)} s; event-loop lag p99 ${trained.lag.p99Ms} ms; ${during.length} forecasts served meanwhile`
+      );
+    }
+    if (run('sustained')) {
+      // Sustained load: each client alternates the 1-series and the 100-series query.
+      say(`sustained: ${clients} clients for ${duration} s`);
+      const before = await server.stats();
+      server.tell({ type: 'lag-start' });
+      const deadline = performance.now() + duration * 1000;
+      const lat: number[] = [];
+      let errors = 0;
+      const statuses = new Map<number, number>();
+      const requests = [forecastRequest(server.url, queryFor(1, total), start, end)];
+      if (total > 1)
+        requests.push(forecastRequest(server.url, queryFor(Math.min(100, total), total), start, end));
+      await Promise.all(
+        Array.from({ length: clients }, async (_, c) => {
+          for (let i = c; performance.now() < deadline; i++) {
+            const t = await requests[i % requests.length]();
+            lat.push(t.ms);
+            if (!t.ok) {
+              errors++;
+              statuses.set(t.status, (statuses.get(t.status) ?? 0) + 1);
+            }
+          }
+        })
+      );
+      const lag: LagStats = await server.ask({ type: 'lag-stop' }, 'lag');
+      const after = await server.stats();
+      add('sustained_clients', clients, 'clients');
+      add('sustained_seconds', duration, 's');
+      add('sustained_requests', lat.length, 'requests');
+      add('sustained_requests_per_second', lat.length / duration, 'req/s');
+      add('sustained_errors', errors, 'requests');
+      add('sustained_p50_ms', percentile(lat, 50), 'ms');
+      add('sustained_p99_ms', percentile(lat, 99), 'ms');
+      add('sustained_event_loop_lag_p99_ms', lag.p99Ms, 'ms');
+      add('sustained_heap_mb_start', before.heapUsedMb, 'MB');
+      add('sustained_heap_mb_end', after.heapUsedMb, 'MB');
+      add('sustained_tensors_start', before.tensors, 'tensors');
+      add('sustained_tensors_end', after.tensors, 'tensors');
+      if (errors)
+        say(`  errors by status: ${[...statuses].map(([s, n]) => `${s || 'network'}: ${n}`).join(', ')}`);
+      add('peak_rss_mb', after.maxRssMb, 'MB');
+    }
   } finally {
     await server?.stop();
     await prom?.stop();

@@ -3,9 +3,10 @@
  * its own history, predict every series in one batch, scale back. Pure apart from the model call.
  */
 import { PrescalerError } from '../errors';
-import { resample } from '../series/resample';
+import { toColumns } from '../series/columns';
+import { resampleColumns } from '../series/resample';
 import { MinMaxScaler } from '../series/scaler';
-import type { Labels, Series } from '../series/types';
+import type { ColumnSeries, Labels, Series } from '../series/types';
 import type { BatchForecaster, HistoryWindow } from './types';
 
 export type ForecastPoint = [t: number, v: number, lower: number, upper: number];
@@ -31,7 +32,7 @@ export function maxHorizon(f: BatchForecaster): number {
 
 export async function forecastSeries(
   forecaster: BatchForecaster,
-  series: readonly Series[],
+  series: ReadonlyArray<Series | ColumnSeries>,
   opts: ForecastOptions
 ): Promise<SeriesForecast[]> {
   const steps = Math.max(1, Math.ceil(opts.horizon / forecaster.step - 1e-9));
@@ -48,7 +49,8 @@ export async function forecastSeries(
   }
   const windows: HistoryWindow[] = [];
   const prepared: Array<Prepared | string> = series.map((s) => {
-    const segments = resample(s.points, forecaster.step, { origin: opts.origin });
+    const cols = 'times' in s ? s : toColumns(s);
+    const segments = resampleColumns(cols.times, cols.values, forecaster.step, { origin: opts.origin });
     const last = segments[segments.length - 1];
     if (!last || last.values.length < forecaster.minHistory) {
       const have = last ? last.values.length : 0;

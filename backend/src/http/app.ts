@@ -11,9 +11,11 @@ import { historyNeeded, scoreSegments } from '../anomaly';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 import type { LstmForecaster } from '../forecast/lstm';
 import { historySeconds } from '../forecast/types';
+import { firstIndexAtOrAfter } from '../series/columns';
 import { resample } from '../series/resample';
-import type { Labels, Point, Series } from '../series/types';
-import type { SeriesSource } from '../sources/types';
+import type { ColumnSeries, Labels, Series } from '../series/types';
+import { queryColumns, type SeriesSource } from '../sources/types';
+import { forecastBody, type ShownSeries } from './forecast-body';
 import { Metrics } from './metrics';
 import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange, type RangeParams } from './validate';
 
@@ -52,13 +54,6 @@ function requestSignal(req: Request, res: Response): AbortSignal {
     if (!res.writableFinished) ctrl.abort(new PrescalerError('bad_request', 'client closed the request'));
   });
   return ctrl.signal;
-}
-
-/** Finite points as [ms, v] in one pass: a 1000-series answer holds ~150 000 of them. */
-function actualPoints(points: readonly Point[]): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const [t, v] of points) if (Number.isFinite(t) && Number.isFinite(v)) out.push([ms(t), v]);
-  return out;
 }
 
 export function labelsKey(labels: Labels): string {
@@ -150,41 +145,33 @@ export function createApp(deps: AppDeps): express.Express {
       const lookBack = Math.max(0, range.start - (range.end - historySeconds(forecaster)));
       const inputStart = range.start - Math.ceil(lookBack / range.step) * range.step;
       const extendedPoints = Math.floor((range.end - inputStart) / range.step) + 1;
-      let series: Series[];
-      let input: Series[];
+      const columns = (r: RangeParams) =>
+        queryColumns(source, { query: r.query, start: r.start, end: r.end, step: r.step }, signal);
+      const forecastOf = (input: ColumnSeries[]) =>
+        forecastSeries(forecaster, input, { horizon, origin: range.start });
+      let shown: ShownSeries[];
       if (range.step <= forecaster.step && extendedPoints <= config.limits.maxPointsPerSeries) {
-        input = await querySource({ ...range, start: inputStart }, signal);
-        series = input.map((s) => ({ labels: s.labels, points: s.points.filter(([t]) => t >= range.start) }));
+        const input = await columns({ ...range, start: inputStart });
+        const forecasts = await forecastOf(input); // in the order of `input`
+        shown = input.map((series, i) => ({
+          series,
+          from: firstIndexAtOrAfter(series.times, range.start),
+          forecast: forecasts[i],
+        }));
       } else {
-        series = await querySource(range, signal);
-        input = await querySource(
+        const series = await columns(range);
+        const input = await columns(
           resolveRange(
             { ...range, start: range.end - historySeconds(forecaster), step: forecaster.step },
             now(),
             config.limits.maxPointsPerSeries
-          ),
-          signal
+          )
         );
+        const byLabels = new Map((await forecastOf(input)).map((f) => [labelsKey(f.labels), f]));
+        shown = series.map((s) => ({ series: s, from: 0, forecast: byLabels.get(labelsKey(s.labels)) }));
       }
-      const forecasts = await forecastSeries(forecaster, input, { horizon, origin: range.start });
-      const byLabels = new Map(forecasts.map((f) => [labelsKey(f.labels), f]));
-      const modelName = `${forecaster.metadata.id}@${forecaster.metadata.version}`;
-      res.json({
-        series: series.map((s) => {
-          const f = byLabels.get(labelsKey(s.labels));
-          return {
-            labels: s.labels,
-            actual: actualPoints(s.points),
-            forecast: (f?.forecast ?? []).map(([t, v, lo, hi]) => [ms(t), v, lo, hi]),
-            model: modelName,
-            ...(f?.warning
-              ? { warning: f.warning }
-              : !f
-                ? { warning: 'series absent from the model-step query' }
-                : {}),
-          };
-        }),
-      });
+      const model = `${forecaster.metadata.id}@${forecaster.metadata.version}`;
+      res.type('application/json').send(forecastBody(shown, model));
     })
   );
 

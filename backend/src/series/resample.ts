@@ -13,6 +13,22 @@ export interface ResampleOptions {
 }
 
 export function resample(points: readonly Point[], step: number, opts: ResampleOptions = {}): Segment[] {
+  const times = new Float64Array(points.length);
+  const values = new Float64Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    times[i] = points[i][0];
+    values[i] = points[i][1];
+  }
+  return resampleColumns(times, values, step, opts);
+}
+
+/** `resample` over parallel arrays of times and values (how the Prometheus source hands series over). */
+export function resampleColumns(
+  times: ArrayLike<number>,
+  values: ArrayLike<number>,
+  step: number,
+  opts: ResampleOptions = {}
+): Segment[] {
   if (!(step > 0)) throw new RangeError(`step must be > 0, got ${step}`);
   const maxGap = opts.maxGapSteps ?? 2;
   const origin = opts.origin ?? 0;
@@ -42,7 +58,9 @@ export function resample(points: readonly Point[], step: number, opts: ResampleO
   let n = 0;
   let lastT = -Infinity;
   let sorted = true;
-  for (const [t, v] of points) {
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i];
+    const v = values[i];
     if (!Number.isFinite(v) || !Number.isFinite(t)) continue;
     if (t < lastT) {
       sorted = false;
@@ -69,7 +87,9 @@ export function resample(points: readonly Point[], step: number, opts: ResampleO
   segments.length = 0;
   cur = null;
   const sums = new Map<number, { sum: number; n: number }>();
-  for (const [t, v] of points) {
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i];
+    const v = values[i];
     if (!Number.isFinite(v) || !Number.isFinite(t)) continue;
     const b = Math.floor((t - origin) / step);
     const acc = sums.get(b);

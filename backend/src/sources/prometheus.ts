@@ -3,7 +3,9 @@
  * VictoriaMetrics): the base URL may carry a path prefix such as `http://mimir/prometheus`.
  */
 import { PrescalerError } from '../errors';
-import type { Labels, Point, Series } from '../series/types';
+import { toPoints } from '../series/columns';
+import type { ColumnSeries, Labels, Series } from '../series/types';
+import { parseJsonBytes, sampleValueFromText, SamplePairs } from './json-bytes';
 import { assertRange, DEFAULT_MAX_POINTS_PER_SERIES, DEFAULT_MAX_SERIES } from './range';
 import type { RangeQuery, SeriesSource } from './types';
 
@@ -98,6 +100,10 @@ export class PrometheusSource implements SeriesSource {
   }
 
   async queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]> {
+    return (await this.queryRangeColumns(q, signal)).map(toPoints);
+  }
+
+  async queryRangeColumns(q: RangeQuery, signal?: AbortSignal): Promise<ColumnSeries[]> {
     assertRange(q, this.maxPoints);
     // POST, form-encoded: long PromQL does not fit every proxy's URL limit.
     const form = new URLSearchParams({
@@ -137,7 +143,7 @@ export class PrometheusSource implements SeriesSource {
       if (res.status >= 200 && res.status < 300) return { version: null };
       throw new PrescalerError(
         'upstream_error',
-        `Prometheus at ${this.displayUrl} is not ready: ${res.status} ${excerpt(res.text)}`
+        `Prometheus at ${this.displayUrl} is not ready: ${res.status} ${excerpt(utf8.decode(res.body))}`
       );
     } catch (err) {
       if (err instanceof AttemptFailure) throw err.error;
@@ -145,7 +151,7 @@ export class PrometheusSource implements SeriesSource {
     }
   }
 
-  private async queryRangeOnce(form: string, signal?: AbortSignal): Promise<Series[]> {
+  private async queryRangeOnce(form: string, signal?: AbortSignal): Promise<ColumnSeries[]> {
     const started = performance.now();
     let outcome: UpstreamOutcome = 'upstream_error';
     try {
@@ -165,14 +171,15 @@ export class PrometheusSource implements SeriesSource {
 
   /** One API call: the `data` of a `{status:"success"}` answer, else an AttemptFailure. */
   private async api(method: 'GET' | 'POST', path: string, form: string | undefined, signal?: AbortSignal) {
-    const { status, text } = await this.send(method, path, form, signal);
+    const { status, body } = await this.send(method, path, form, signal);
     const where = `Prometheus at ${this.displayUrl}`;
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = parseJsonBytes(body);
     } catch {
       json = undefined;
     }
+    const text = () => utf8.decode(body);
     const apiError = isRecord(json) && typeof json.error === 'string' ? json.error : undefined;
     const errorType = isRecord(json) && typeof json.errorType === 'string' ? json.errorType : undefined;
 
@@ -181,14 +188,14 @@ export class PrometheusSource implements SeriesSource {
         throw new AttemptFailure(
           new PrescalerError(
             'upstream_error',
-            `${where} answered ${status} with a body that is not JSON: ${excerpt(text)}`
+            `${where} answered ${status} with a body that is not JSON: ${excerpt(text())}`
           ),
           false,
           status
         );
       }
       if (!isRecord(json) || json.status !== 'success') {
-        const why = apiError ?? excerpt(text);
+        const why = apiError ?? excerpt(text());
         throw new AttemptFailure(
           new PrescalerError('upstream_error', `${where} answered ${status} without success: ${why}`),
           false,
@@ -202,7 +209,7 @@ export class PrometheusSource implements SeriesSource {
       throw new AttemptFailure(new PrescalerError('bad_query', apiError), false, status);
     }
     if (status >= 500) {
-      const why = apiError ?? excerpt(text);
+      const why = apiError ?? excerpt(text());
       // Prometheus reports its own query timeout as 503 errorType "timeout".
       const code = errorType === 'timeout' ? 'upstream_timeout' : 'upstream_error';
       throw new AttemptFailure(new PrescalerError(code, `${where} answered ${status}: ${why}`), true, status);
@@ -211,7 +218,7 @@ export class PrometheusSource implements SeriesSource {
       throw new AttemptFailure(
         new PrescalerError(
           'rate_limited',
-          `${where} is rate-limiting queries (429): ${apiError ?? excerpt(text)}`
+          `${where} is rate-limiting queries (429): ${apiError ?? excerpt(text())}`
         ),
         false,
         status
@@ -226,7 +233,7 @@ export class PrometheusSource implements SeriesSource {
     throw new AttemptFailure(
       new PrescalerError(
         'upstream_error',
-        `${where} answered ${status}${hint}: ${apiError ?? excerpt(text)}`
+        `${where} answered ${status}${hint}: ${apiError ?? excerpt(text())}`
       ),
       false,
       status
@@ -239,7 +246,7 @@ export class PrometheusSource implements SeriesSource {
     path: string,
     form: string | undefined,
     signal?: AbortSignal
-  ): Promise<{ status: number; text: string }> {
+  ): Promise<{ status: number; body: Uint8Array }> {
     if (signal?.aborted) throw abortReason(signal);
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -247,8 +254,8 @@ export class PrometheusSource implements SeriesSource {
     if (form !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
     try {
       const res = await fetch(this.base + path, { method, headers, body: form, signal: combined });
-      const text = await readCapped(res, this.maxResponseBytes);
-      return { status: res.status, text };
+      const body = await readCapped(res, this.maxResponseBytes);
+      return { status: res.status, body };
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
       if (err instanceof AttemptFailure) throw err;
@@ -271,7 +278,7 @@ export class PrometheusSource implements SeriesSource {
     }
   }
 
-  private parseMatrix(data: unknown): Series[] {
+  private parseMatrix(data: unknown): ColumnSeries[] {
     const where = `Prometheus at ${this.displayUrl}`;
     if (!isRecord(data) || !Array.isArray(data.result)) {
       throw new AttemptFailure(
@@ -292,7 +299,7 @@ export class PrometheusSource implements SeriesSource {
           'narrow the selector or aggregate (e.g. sum by (…))'
       );
     }
-    return data.result.map((item): Series => {
+    return data.result.map((item): ColumnSeries => {
       if (!isRecord(item)) {
         throw new AttemptFailure(
           new PrescalerError('upstream_error', `${where} sent a malformed series`),
@@ -303,18 +310,26 @@ export class PrometheusSource implements SeriesSource {
       if (isRecord(item.metric)) {
         for (const [k, v] of Object.entries(item.metric)) if (typeof v === 'string') labels[k] = v;
       }
+      if (item.values instanceof SamplePairs) {
+        const { times, values, text } = item.values;
+        return { labels, times, values, text };
+      }
       // Native-histogram-only series carry `histograms` and no `values`: no float points to give.
-      const values = Array.isArray(item.values) ? item.values : [];
-      const points: Point[] = values.map((pair): Point => {
+      // Otherwise `values` here is an array the fast reader did not take for [t, "v"] pairs.
+      const pairs: unknown[] = Array.isArray(item.values) ? item.values : [];
+      const times = new Float64Array(pairs.length);
+      const values = new Float64Array(pairs.length);
+      pairs.forEach((pair, i) => {
         if (!Array.isArray(pair) || typeof pair[0] !== 'number') {
           throw new AttemptFailure(
             new PrescalerError('upstream_error', `${where} sent a malformed sample`),
             false
           );
         }
-        return [pair[0], parseSampleValue(pair[1])];
+        times[i] = pair[0];
+        values[i] = parseSampleValue(pair[1]);
       });
-      return { labels, points };
+      return { labels, times, values };
     });
   }
 }
@@ -323,17 +338,10 @@ export class PrometheusSource implements SeriesSource {
 export function parseSampleValue(raw: unknown): number {
   if (typeof raw === 'number') return raw;
   if (typeof raw !== 'string') return NaN;
-  switch (raw) {
-    case 'NaN':
-      return NaN;
-    case '+Inf':
-    case 'Inf':
-      return Infinity;
-    case '-Inf':
-      return -Infinity;
-  }
-  return raw.trim() === '' ? NaN : Number(raw);
+  return sampleValueFromText(raw);
 }
+
+const utf8 = new TextDecoder();
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -386,7 +394,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Reads a response body up to `maxBytes`: a query matching far more than intended must fail with a clear
  * 413, not exhaust the backend's memory. Not retried: the same query would return the same answer.
  */
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
+async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
   const tooLarge = () =>
     new AttemptFailure(
@@ -401,11 +409,10 @@ async function readCapped(res: Response, maxBytes: number): Promise<string> {
     await res.body?.cancel();
     throw tooLarge();
   }
-  if (!res.body) return '';
-  const decoder = new TextDecoder();
+  if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
   let bytes = 0;
-  let text = '';
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -414,7 +421,7 @@ async function readCapped(res: Response, maxBytes: number): Promise<string> {
       await reader.cancel();
       throw tooLarge();
     }
-    text += decoder.decode(value, { stream: true });
+    chunks.push(value);
   }
-  return text + decoder.decode();
+  return Buffer.concat(chunks, bytes);
 }

@@ -1,5 +1,6 @@
 /** A source of metric series: Prometheus (or anything speaking its HTTP API) or the built-in demo. */
-import type { Series } from '../series/types';
+import { toColumns } from '../series/columns';
+import type { ColumnSeries, Series } from '../series/types';
 
 export interface RangeQuery {
   /** PromQL (the demo source answers plain selectors of its own metrics). */
@@ -19,4 +20,16 @@ export interface SeriesSource {
    * `upstream_timeout` (504). Values may be NaN/±Inf as the upstream sent them.
    */
   queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]>;
+  /** The same answer as parallel typed arrays, where the source can give it without building points. */
+  queryRangeColumns?(q: RangeQuery, signal?: AbortSignal): Promise<ColumnSeries[]>;
+}
+
+/** A range query's answer as columns, from any source. */
+export async function queryColumns(
+  source: SeriesSource,
+  q: RangeQuery,
+  signal?: AbortSignal
+): Promise<ColumnSeries[]> {
+  if (source.queryRangeColumns) return source.queryRangeColumns(q, signal);
+  return (await source.queryRange(q, signal)).map(toColumns);
 }

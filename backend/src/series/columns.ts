@@ -1,0 +1,30 @@
+/** Conversions between the two shapes of a series: [t, v] points and parallel typed arrays. */
+import type { ColumnSeries, Point, Series } from './types';
+
+export function toColumns(s: Series): ColumnSeries {
+  const times = new Float64Array(s.points.length);
+  const values = new Float64Array(s.points.length);
+  for (let i = 0; i < s.points.length; i++) {
+    times[i] = s.points[i][0];
+    values[i] = s.points[i][1];
+  }
+  return { labels: s.labels, times, values };
+}
+
+export function toPoints(s: ColumnSeries): Series {
+  const points = new Array<Point>(s.times.length);
+  for (let i = 0; i < points.length; i++) points[i] = [s.times[i], s.values[i]];
+  return { labels: s.labels, points };
+}
+
+/** The first index whose time is ≥ t (times sorted ascending); `times.length` when there is none. */
+export function firstIndexAtOrAfter(times: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
