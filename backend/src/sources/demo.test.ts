@@ -1,7 +1,7 @@
 import { PrescalerError } from '../errors';
 import type { Series } from '../series/types';
 import { DemoSource } from './demo';
-import { createSource, sourceOptionsFromEnv } from './index';
+import { createSource } from './index';
 import { PrometheusSource } from './prometheus';
 
 // Monday 2024-03-04 00:00 UTC; "now" is fixed well after the ranges below unless a test moves it.
@@ -284,13 +284,11 @@ describe('DemoSource', () => {
 
 describe('createSource', () => {
   it('gives Prometheus when a URL is configured, else the demo', () => {
-    const prom = createSource(
-      sourceOptionsFromEnv({ PROMETHEUS_URL: 'http://prom:9090/', PROMETHEUS_BEARER_TOKEN: 't' })
-    );
+    const prom = createSource({ prometheusUrl: 'http://prom:9090/', prometheusBearerToken: 't' });
     expect(prom).toBeInstanceOf(PrometheusSource);
     expect(prom.kind).toBe('prometheus');
     expect((prom as PrometheusSource).displayUrl).toBe('http://prom:9090');
-    expect(createSource(sourceOptionsFromEnv({})).kind).toBe('demo');
+    expect(createSource({}).kind).toBe('demo');
     expect(createSource({ prometheusUrl: '  ' }).kind).toBe('demo');
     expect((createSource({ demoSeed: 3 }) as DemoSource).seed).toBe(3);
   });

@@ -38,8 +38,3 @@ export function createSource(opts: SourceOptions = {}): Source {
   }
   return new DemoSource({ seed: opts.demoSeed, maxPointsPerSeries: opts.maxPointsPerSeries });
 }
-
-/** The source settings DESIGN §2 reads from the environment. */
-export function sourceOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SourceOptions {
-  return { prometheusUrl: env.PROMETHEUS_URL, prometheusBearerToken: env.PROMETHEUS_BEARER_TOKEN };
-}

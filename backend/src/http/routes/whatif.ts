@@ -1,14 +1,15 @@
 /**
  * POST /api/whatif: replays a configured target's recent history through the Kubernetes HPA, Prescaler
- * and an oracle — the simulation of `npm run simulate` (DESIGN §3) over the source's real data.
+ * and an oracle — the simulation of `npm run simulate` (DESIGN §3) over the source's real data. The
+ * replay runs in a worker thread, one at a time, so it never stalls the requests served beside it.
  */
 import express from 'express';
 import { z } from 'zod';
 import type { Config, TargetConfig } from '../../config';
 import { PrescalerError } from '../../errors';
-import { forecastTrack } from '../../evaluate/simulate/forecasts';
-import { simulateAll, type SimulationOptions } from '../../evaluate/simulate/simulate';
-import type { BatchForecaster } from '../../forecast/types';
+import type { SimulationOptions, SimulationResult } from '../../evaluate/simulate/simulate';
+import { simulateInWorker } from '../../evaluate/simulate/simulate-worker';
+import type { LstmForecaster } from '../../forecast/lstm';
 import type { Point } from '../../series/types';
 import type { SeriesSource } from '../../sources/types';
 import { route } from '../app';
@@ -17,6 +18,10 @@ import { duration, parseBody, time } from '../validate';
 export const WHATIF_DEFAULT_RANGE = 7 * 86400;
 /** The finest step the history is read at; a longer range gets a coarser multiple of it. */
 export const WHATIF_STEP = 60;
+/** Replays run one at a time (each takes a core for seconds); this many more may wait for their turn. */
+export const WHATIF_MAX_QUEUED = 2;
+/** Seconds a client told "busy" is asked to wait: about one long replay. */
+export const WHATIF_RETRY_AFTER = 10;
 
 export const whatifBodySchema = z
   .object({
@@ -37,9 +42,65 @@ export interface WhatifDeps {
   config: Config;
   source: SeriesSource;
   /** The loaded forecaster, if any (the route answers 503 without one). */
-  forecaster: () => (BatchForecaster & { metadata?: { id: string; version: string } }) | undefined;
+  forecaster: () => LstmForecaster | undefined;
   forecasterError: () => string | undefined;
   now?: () => number;
+  /** Replays that may wait while one runs; default WHATIF_MAX_QUEUED. */
+  maxQueued?: number;
+}
+
+/**
+ * At most one holder at a time, and at most `maxQueued` waiting in arrival order; past that, acquire()
+ * fails at once (rate_limited) so a burst of clients is told to come back rather than pile up sockets.
+ * A waiter whose signal aborts leaves the queue.
+ */
+export class SimulationSlot {
+  private busy = false;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly maxQueued: number) {}
+
+  /** Replays running (0 or 1) and waiting. */
+  get load(): { running: number; queued: number } {
+    return { running: this.busy ? 1 : 0, queued: this.waiting.length };
+  }
+
+  /** Resolves with the release function once the slot is this caller's. */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.busy) {
+      if (this.waiting.length >= this.maxQueued) {
+        throw new PrescalerError(
+          'rate_limited',
+          `a what-if simulation is already running and ${this.waiting.length} more are waiting (at most ` +
+            `1 runs at a time, ${this.maxQueued} may wait): retry in a few seconds`
+        );
+      }
+      await new Promise<void>((resolve, reject) => {
+        const turn = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const i = this.waiting.indexOf(turn);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(signal!.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.waiting.push(turn);
+      });
+    }
+    // A slot handed over by release() stays busy: nobody can slip in between.
+    this.busy = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy = false;
+    };
+  }
 }
 
 /** The range and step the history is read at: 60 s, or the finest multiple of it the points cap allows. */
@@ -107,6 +168,7 @@ const finite = (x: number) => (Number.isFinite(x) ? x : null);
 export function whatifRouter(deps: WhatifDeps): express.Router {
   const { config, source } = deps;
   const now = deps.now ?? (() => Date.now() / 1000);
+  const slot = new SimulationSlot(deps.maxQueued ?? WHATIF_MAX_QUEUED);
   const r = express.Router();
 
   r.post(
@@ -128,34 +190,54 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
         );
       }
       const range = whatifRange(body, now(), config.limits.maxPointsPerSeries, forecaster.step);
-      const series = await source.queryRange({ query: t.query, ...range });
-      if (series.length === 0) {
-        throw new PrescalerError(
-          'insufficient_history',
-          `the target's query returned no data in the range: ${t.query}`
-        );
-      }
-      if (series.length > 1) {
-        throw new PrescalerError(
-          'bad_query',
-          `the target's query returned ${series.length} series; it must return one (wrap it in sum(...))`
-        );
-      }
-      const points = series[0].points;
-      const options = whatifOptions(t, points, body);
-      const track = await forecastTrack(points, forecaster);
-      let sim;
+      // A client that goes away stops its what-if: the history query, its place in the queue, its worker.
+      const ctrl = new AbortController();
+      const signal = ctrl.signal;
+      res.on('close', () => {
+        if (!res.writableFinished) ctrl.abort(new PrescalerError('bad_request', 'client closed the request'));
+      });
+      // The whole what-if holds the slot, history query included: a request told "busy" costs Prometheus nothing.
+      let release: () => void;
       try {
-        sim = simulateAll(points, track, options);
+        release = await slot.acquire(signal);
       } catch (e) {
-        // The body was checked above: what the simulation refuses now is the history itself.
-        if (e instanceof PrescalerError && e.code === 'bad_request') {
+        if (e instanceof PrescalerError && e.code === 'rate_limited')
+          res.setHeader('Retry-After', String(WHATIF_RETRY_AFTER));
+        throw e;
+      }
+      let points: Point[];
+      let options: ReturnType<typeof whatifOptions>;
+      let sim: SimulationResult;
+      try {
+        const series = await source.queryRange({ query: t.query, ...range }, signal);
+        if (series.length === 0) {
           throw new PrescalerError(
             'insufficient_history',
-            `the target's history cannot be simulated: ${e.message}`
+            `the target's query returned no data in the range: ${t.query}`
           );
         }
-        throw e;
+        if (series.length > 1) {
+          throw new PrescalerError(
+            'bad_query',
+            `the target's query returned ${series.length} series; it must return one (wrap it in sum(...))`
+          );
+        }
+        points = series[0].points;
+        options = whatifOptions(t, points, body);
+        try {
+          sim = await simulateInWorker(points, forecaster, options, { signal });
+        } catch (e) {
+          // The body was checked above: what the simulation refuses now is the history itself.
+          if (!signal.aborted && e instanceof PrescalerError && e.code === 'bad_request') {
+            throw new PrescalerError(
+              'insufficient_history',
+              `the target's history cannot be simulated: ${e.message}`
+            );
+          }
+          throw e;
+        }
+      } finally {
+        release();
       }
       res.json({
         target: t.name,
@@ -165,9 +247,8 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
         points: points.length,
         forecaster: {
           name: forecaster.name,
-          ...(forecaster.metadata
-            ? { id: forecaster.metadata.id, version: forecaster.metadata.version }
-            : {}),
+          id: forecaster.metadata.id,
+          version: forecaster.metadata.version,
         },
         evaluatedHours: sim.evaluatedHours,
         demandScale: sim.demandScale,

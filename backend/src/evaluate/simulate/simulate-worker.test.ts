@@ -1,0 +1,83 @@
+import { once } from 'node:events';
+import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { PrescalerError } from '../../errors';
+import { loadForecaster, type LstmForecaster } from '../../forecast/lstm';
+import type { Point } from '../../series/types';
+import { forecastTrack } from './forecasts';
+import { simulateAll } from './simulate';
+import { liveSimulationWorkers, simulateInWorker } from './simulate-worker';
+
+// The shipped model: the worker must rebuild exactly the forecaster this thread holds.
+const MODEL_DIR = path.join(__dirname, '..', '..', '..', '..', 'models', 'forecaster');
+const START = 1_709_510_400;
+
+/** Four days at 5 min of a daily cycle with a deterministic wobble, always positive. */
+function trace(): Point[] {
+  const pts: Point[] = [];
+  for (let t = START; t <= START + 4 * 86400; t += 300) {
+    pts.push([t, 5 + 3 * Math.sin((2 * Math.PI * t) / 86400) + 0.4 * Math.sin(t / 1700)]);
+  }
+  return pts;
+}
+
+const options = { peakReplicas: 12, capacityPerReplica: 1, startup: 120, maxReplicas: 30 };
+let forecaster: LstmForecaster;
+
+beforeAll(async () => {
+  forecaster = await loadForecaster(MODEL_DIR);
+}, 60_000);
+
+it('gives the figures forecastTrack + simulateAll give on this thread', async () => {
+  const points = trace();
+  const here = simulateAll(points, await forecastTrack(points, forecaster), options);
+  const there = await simulateInWorker(points, forecaster, options);
+  expect(there.results).toEqual(here.results);
+  expect(there.details).toEqual(here.details);
+  expect(there.evaluatedHours).toBe(here.evaluatedHours);
+  expect(there.demandScale).toBe(here.demandScale);
+  expect(there.options).toEqual(here.options);
+  // The trace is still the caller's (only a flat copy of it was transferred).
+  expect(points).toHaveLength(4 * 288 + 1);
+  expect(liveSimulationWorkers()).toBe(0);
+}, 60_000);
+
+it("rethrows the worker's PrescalerError with its code and message", async () => {
+  const points = trace();
+  const err = await simulateInWorker(points, forecaster, { ...options, minReplicas: 0.5 }).catch((e) => e);
+  expect(err).toBeInstanceOf(PrescalerError);
+  expect(err).toMatchObject({ code: 'bad_request', message: 'minReplicas must be an integer ≥ 1' });
+  // The same refusal simulateAll gives on this thread.
+  expect(() => simulateAll(points, null, { ...options, minReplicas: 0.5 })).toThrow(err.message);
+  expect(liveSimulationWorkers()).toBe(0);
+}, 60_000);
+
+it('terminates the worker when the signal aborts while it runs', async () => {
+  const ctrl = new AbortController();
+  const messages: unknown[] = [];
+  let exited: Promise<unknown[]> | undefined;
+  const run = simulateInWorker(trace(), forecaster, options, {
+    signal: ctrl.signal,
+    onWorker: (w: Worker) => {
+      w.on('message', (m) => messages.push(m));
+      exited = once(w, 'exit');
+      // Once its code runs: loading TensorFlow.js alone keeps it busy far longer than the abort takes.
+      w.once('online', () => ctrl.abort(new PrescalerError('bad_request', 'client closed the request')));
+    },
+  });
+  await expect(run).rejects.toThrow('client closed the request');
+  expect(exited).toBeDefined();
+  await exited;
+  expect(messages).toEqual([]); // stopped before it answered
+  expect(liveSimulationWorkers()).toBe(0);
+}, 60_000);
+
+it('does not start a worker for a signal already aborted', async () => {
+  const ctrl = new AbortController();
+  ctrl.abort(new Error('gone'));
+  const onWorker = jest.fn();
+  await expect(
+    simulateInWorker(trace(), forecaster, options, { signal: ctrl.signal, onWorker })
+  ).rejects.toThrow('gone');
+  expect(onWorker).not.toHaveBeenCalled();
+});
