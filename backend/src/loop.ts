@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ActuationService } from './actuate/service';
 import { newRecommendationId } from './actuate/service';
 import type { Actuator } from './actuate/types';
-import { historyNeeded, scoreSegments } from './anomaly';
+import { historyToRead, scoreSegments } from './anomaly';
 import type { Config, TargetConfig } from './config';
 import { PrescalerError } from './errors';
 import { forecastSeries, maxHorizon } from './forecast/serve';
@@ -164,10 +164,8 @@ export class EvaluationLoop {
     // previous onsetSeconds: read both, so the gauge is the score /api/anomalies gives the same point.
     // The grid ends exactly at `now`, so the latest point is the metric's value now, not a bucket mean:
     // a spike that started a minute ago is already in it.
-    const anomalyHistory = models.anomaly
-      ? historyNeeded(models.anomaly, step) + models.anomaly.detector.onsetSeconds
-      : 0;
-    const history = Math.max(historySeconds(forecaster), Math.ceil(anomalyHistory / step) * step);
+    const anomalyHistory = models.anomaly ? historyToRead(models.anomaly, step) : 0;
+    const history = Math.max(historySeconds(forecaster), anomalyHistory);
     const start = now - history;
     const series = await source.queryRange({ query: t.query, start, end: now, step });
     if (series.length === 0) throw new EvaluationError('no_data', `query returned no series: ${t.query}`);

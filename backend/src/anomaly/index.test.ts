@@ -9,6 +9,7 @@ import { fitDetector } from './detector';
 import type { FeatureConfig } from './features';
 import {
   historyNeeded,
+  historyToRead,
   loadAnomalyModel,
   saveAnomalyModel,
   scoreSegments,
@@ -110,6 +111,32 @@ describe('scoreSegments', () => {
     expect(r.anomalies.map((a) => a[0])).toContain(points[350][0]);
     const spike = r.anomalies.find((a) => a[0] === points[350][0])!;
     expect(spike[1]).toBe(v[350]);
+  });
+
+  it('scores a range read with historyToRead of warm-up exactly as a long stream scores it', () => {
+    const damped = { ...model, detector: { ...detector, onsetSeconds: 6 * STEP } };
+    const v = values(700, 9);
+    for (const i of [420, 423, 425, 600]) v[i] += 2.5; // spikes close together: damping matters
+    const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
+    const stream = new Map(scoreSegments(damped, resample(points, STEP)).scores.map(([t, s]) => [t, s]));
+    const warm = historyToRead(damped, STEP);
+    expect(warm).toBe(historyNeeded(damped, STEP) + 6 * STEP);
+    for (const first of [424, 426, 600]) {
+      const from = points[first][0] - warm;
+      const r = scoreSegments(
+        damped,
+        resample(
+          points.filter(([t]) => t >= from),
+          STEP
+        )
+      );
+      const got = r.scores.find(([t]) => t === points[first][0]);
+      expect(got?.[1]).toBe(stream.get(points[first][0]));
+    }
+    // With only the features' history, damping at the range's first point differs from the stream.
+    const short = points.filter(([t]) => t >= points[426][0] - historyNeeded(damped, STEP));
+    const r = scoreSegments(damped, resample(short, STEP));
+    expect(r.scores[0][1]).not.toBe(stream.get(points[426][0]));
   });
 
   it('skips segments that are too short but scores the others', () => {

@@ -119,6 +119,15 @@ export function historyNeeded(model: AnomalyModel, step: number): number {
   return (minimumPoints(model.detector.features, step) - 1) * step;
 }
 
+/**
+ * Seconds of history to read before the first point to score, at this step, so that its score is the one
+ * a long stream gives it: the features' look-back plus the onset damping's (which compares a score with
+ * those of the previous onsetSeconds). /api/anomalies and the evaluation loop both read this much.
+ */
+export function historyToRead(model: AnomalyModel, step: number): number {
+  return Math.ceil((historyNeeded(model, step) + model.detector.onsetSeconds) / step) * step;
+}
+
 export interface ScoreResult {
   /** [t seconds, score in [0, 1]] for every point with enough past for its features. */
   scores: Point[];

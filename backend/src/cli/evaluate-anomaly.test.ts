@@ -4,7 +4,8 @@ import * as path from 'path';
 import { fitDetector } from '../anomaly/detector';
 import type { AnomalyModel } from '../anomaly/index';
 import { mulberry32 } from '../series/random';
-import { evaluateAnomaly } from './evaluate-anomaly';
+import { PUBLISHED_LIKELIHOOD } from '../anomaly/likelihood';
+import { detectorScores, evaluateAnomaly, readLabelledSeries } from './evaluate-anomaly';
 
 const STEP = 300;
 const N = 600;
@@ -84,6 +85,32 @@ describe('evaluateAnomaly', () => {
     // Two planted spikes in the middle of their windows: ours finds them.
     expect(get('prescaler-iforest').score).toBeGreaterThan(50);
     expect(log.join('\n')).toMatch(/skipping reference detector partial: no results file .*partial_b\.csv/);
+  });
+
+  it('reports the leave-one-file-out score and per-file raw scores beside the swept one', () => {
+    const rows = evaluateAnomaly({ data, referenceDir: refs, model, log: () => undefined });
+    const get = (d: string) => rows.find((r) => r.detector === d && r.profile === 'standard')!;
+    // One threshold (1) is best on either file alone, so holding a file out changes nothing.
+    expect(get('perfect').heldOut).toBeCloseTo(100, 9);
+    expect(get('late').heldOut).toBeCloseTo(53.163, 3);
+    expect(get('null').heldOut).toBeCloseTo(0, 9);
+    for (const r of rows) {
+      expect(r.files.map((f) => f.name)).toEqual(['demo/a', 'demo/b']);
+      expect(r.files.reduce((s, f) => s + f.raw, 0)).toBeCloseTo(r.raw, 9);
+    }
+  });
+
+  it('adds our detector with the anomaly likelihood when asked', () => {
+    const rows = evaluateAnomaly({ data, model, likelihood: PUBLISHED_LIKELIHOOD, onlyOurs: true });
+    expect(new Set(rows.map((r) => r.detector))).toEqual(
+      new Set(['prescaler-iforest', 'prescaler-iforest+likelihood'])
+    );
+    const [a] = readLabelledSeries(data);
+    const scores = detectorScores(model, a, { likelihood: PUBLISHED_LIKELIHOOD });
+    // Features need 24 points of past, the likelihood a day (288 rows) of scores: the first is row 311.
+    expect(scores.slice(0, 311).every((x) => x === 0)).toBe(true);
+    expect(scores[311]).toBeGreaterThan(0);
+    expect(scores.every((x) => x >= 0 && x <= 1)).toBe(true);
   });
 
   it('refuses a file without labels or with non-finite values', () => {

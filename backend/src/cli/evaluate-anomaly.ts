@@ -1,9 +1,13 @@
 /**
  * NAB-scores anomaly detectors on a labelled canonical CSV: our shipped detector (named by its model id,
  * `prescaler-…`) and every detector whose NAB result CSVs sit under `--reference-dir DIR/<detector>/`,
- * all on the same rows with the same scorer (backend/src/evaluate/nab.ts).
+ * all on the same rows with the same scorer (backend/src/evaluate/nab.ts). Beside NAB's score (threshold
+ * swept on all files) it prints the leave-one-file-out score (each file at the threshold best on the
+ * others). `--likelihood` adds our detector with the anomaly likelihood post-processing (anomaly/
+ * likelihood.ts) as a second row; `--per-file` prints each file's standard-profile raw score.
  *
- *   npm run -s evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--json]
+ *   npm run -s evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--likelihood
+ *       [--likelihood-short-window N]] [--per-file] [--json]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,7 +16,16 @@ import { resample } from '../series/resample';
 import { scoreValues } from '../anomaly/detector';
 import { minimumPoints } from '../anomaly/features';
 import { loadAnomalyModel, type AnomalyModel } from '../anomaly/index';
-import { nabScore, windowsFromLabels, type NabDataFile, type NabProfileName } from '../evaluate/nab';
+import { likelihoodScores, PUBLISHED_LIKELIHOOD, type LikelihoodParams } from '../anomaly/likelihood';
+import {
+  heldOutScore,
+  nabScore,
+  NAB_PROFILES,
+  scoreAtThreshold,
+  windowsFromLabels,
+  type NabDataFile,
+  type NabProfileName,
+} from '../evaluate/nab';
 
 const REPO = path.resolve(__dirname, '../../..');
 
@@ -24,6 +37,10 @@ export interface AnomalyEvaluationRow {
   threshold: number;
   tp: number;
   fp: number;
+  /** Leave-one-file-out score (null 0, perfect 100). */
+  heldOut: number;
+  /** Per file: raw score at the corpus-best threshold, and at the threshold best on the other files. */
+  files: Array<{ name: string; raw: number; heldOutRaw: number; heldOutThreshold: number }>;
 }
 
 export class EvaluationInputError extends Error {
@@ -59,9 +76,14 @@ export function readLabelledSeries(file: string): LabelledSeries[] {
 /**
  * Our detector's score for every row of a labelled series, as a stream would see it: the series is
  * resampled to its own median spacing, each segment scored from its past only, and each row gets the
- * score of its bucket (0 before the features have enough history).
+ * score of its bucket (0 before the features have enough history). With `likelihood`, the scores go
+ * through the anomaly likelihood with those parameters first.
  */
-export function detectorScores(model: AnomalyModel, s: LabelledSeries): Float64Array {
+export function detectorScores(
+  model: AnomalyModel,
+  s: LabelledSeries,
+  opts: { likelihood?: LikelihoodParams } = {}
+): Float64Array {
   const ts = s.points.map((p) => p[0]);
   const step = medianSpacing(ts);
   const out = new Float64Array(ts.length);
@@ -69,9 +91,11 @@ export function detectorScores(model: AnomalyModel, s: LabelledSeries): Float64A
   const byBucket = new Map<number, number>();
   for (const seg of resample(s.points, step)) {
     if (seg.values.length < minimumPoints(model.detector.features, step)) continue;
-    const sc = scoreValues(model.detector, seg.values, step);
+    const sc = opts.likelihood
+      ? likelihoodScores(model.detector, seg.values, step, opts.likelihood)
+      : scoreValues(model.detector, seg.values, step);
     sc.forEach((x, i) => {
-      if (x === x) byBucket.set(seg.start + i * step, x);
+      if (x === x) byBucket.set(seg.start + i * step, Math.min(1, Math.max(0, x)));
     });
   }
   ts.forEach((t, i) => (out[i] = byBucket.get(Math.floor(t / step) * step) ?? 0));
@@ -117,6 +141,8 @@ export function evaluateAnomaly(opts: {
   data: string;
   referenceDir?: string;
   model?: AnomalyModel;
+  /** Also score our detector with the anomaly likelihood (these parameters), named `<model id>+likelihood`. */
+  likelihood?: LikelihoodParams;
   onlyOurs?: boolean;
   log?: (msg: string) => void;
 }): AnomalyEvaluationRow[] {
@@ -140,6 +166,13 @@ export function evaluateAnomaly(opts: {
   if (opts.model) {
     const model = opts.model;
     detectors.push({ name: model.id, files: asFiles((s) => detectorScores(model, s)) });
+    const likelihood = opts.likelihood;
+    if (likelihood) {
+      detectors.push({
+        name: `${model.id}+likelihood`,
+        files: asFiles((s) => detectorScores(model, s, { likelihood })),
+      });
+    }
   }
   if (opts.referenceDir && !opts.onlyOurs) {
     const dirs = fs
@@ -170,7 +203,10 @@ export function evaluateAnomaly(opts: {
 
   const rows: AnomalyEvaluationRow[] = [];
   for (const d of detectors) {
+    const heldOut = new Map(heldOutScore(d.files).map((h) => [h.profile, h]));
     for (const r of nabScore(d.files)) {
+      const h = heldOut.get(r.profile)!;
+      const cost = NAB_PROFILES[r.profile];
       rows.push({
         detector: d.name,
         profile: r.profile,
@@ -179,6 +215,13 @@ export function evaluateAnomaly(opts: {
         threshold: r.threshold,
         tp: r.tp,
         fp: r.fp,
+        heldOut: h.score,
+        files: d.files.map((f, k) => ({
+          name: f.name,
+          raw: scoreAtThreshold([f], cost, r.threshold).score,
+          heldOutRaw: h.files[k].raw,
+          heldOutThreshold: h.files[k].threshold,
+        })),
       });
     }
   }
@@ -188,7 +231,8 @@ export function evaluateAnomaly(opts: {
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
-    'usage: evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--json]\n'
+    'usage: evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--likelihood\n' +
+      '           [--likelihood-short-window N]] [--per-file] [--json]\n'
   );
   process.exit(2);
 }
@@ -198,6 +242,9 @@ function main(argv: string[]): void {
   let referenceDir: string | undefined;
   let modelDir = path.join(REPO, 'models/anomaly');
   let json = false;
+  let perFile = false;
+  let likelihood: LikelihoodParams | undefined;
+  let shortWindow: number = PUBLISHED_LIKELIHOOD.shortWindow;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -205,12 +252,19 @@ function main(argv: string[]): void {
     else if (a === '--reference-dir') referenceDir = val();
     else if (a === '--model') modelDir = val();
     else if (a === '--json') json = true;
+    else if (a === '--per-file') perFile = true;
+    else if (a === '--likelihood') likelihood = { ...PUBLISHED_LIKELIHOOD };
+    else if (a === '--likelihood-short-window') shortWindow = Number(val());
     else usage(`unknown argument ${a}`);
   }
   if (!data) usage('--data FILE is required');
+  if (!(Number.isInteger(shortWindow) && shortWindow >= 1))
+    usage('--likelihood-short-window must be an integer ≥ 1');
+  if (likelihood) likelihood.shortWindow = shortWindow;
+  else if (argv.includes('--likelihood-short-window')) usage('--likelihood-short-window needs --likelihood');
   const model = loadAnomalyModel(modelDir);
   const t0 = Date.now();
-  const rows = evaluateAnomaly({ data, referenceDir, model });
+  const rows = evaluateAnomaly({ data, referenceDir, model, likelihood });
   process.stderr.write(
     `scored ${new Set(rows.map((r) => r.detector)).size} detectors in ${Date.now() - t0} ms\n`
   );
@@ -222,32 +276,60 @@ function main(argv: string[]): void {
   if (json) {
     process.stdout.write(
       JSON.stringify({
-        results: rows.map(({ detector, profile, score }) => ({ detector, profile, score })),
+        results: rows.map(({ detector, profile, score, heldOut, files }) => ({
+          detector,
+          profile,
+          score,
+          heldOut,
+          ...(perFile ? { files } : {}),
+        })),
       }) + '\n'
     );
     return;
   }
   const line = (c: string[]) =>
-    c[0].padEnd(20) +
+    c[0].padEnd(30) +
     c[1].padEnd(20) +
     c
       .slice(2)
       .map((x) => x.padStart(10))
       .join('') +
     '\n';
-  process.stdout.write(line(['detector', 'profile', 'score', 'raw', 'threshold', 'tp rows', 'fp rows']));
+  process.stdout.write(
+    line(['detector', 'profile', 'score', 'held-out', 'raw', 'threshold', 'tp rows', 'fp rows'])
+  );
   for (const r of rows) {
     process.stdout.write(
       line([
         r.detector,
         r.profile,
         r.score.toFixed(1),
+        r.heldOut.toFixed(1),
         r.raw.toFixed(3),
         r.threshold.toFixed(4),
         String(r.tp),
         String(r.fp),
       ])
     );
+  }
+  if (perFile) {
+    const standardRows = rows.filter((r) => r.profile === 'standard');
+    const names = standardRows[0]?.files.map((f) => stem(f.name)) ?? [];
+    process.stdout.write(
+      '\nstandard profile, raw score per file at the corpus-best threshold / at the threshold best on the other files\n' +
+        names.map((n, k) => `F${k + 1} = ${n}`).join(', ') +
+        '\n'
+    );
+    process.stdout.write(
+      'detector'.padEnd(30) + names.map((_, k) => `F${k + 1}`.padStart(16)).join('') + '\n'
+    );
+    for (const r of standardRows) {
+      process.stdout.write(
+        r.detector.padEnd(30) +
+          r.files.map((f) => `${f.raw.toFixed(2)} / ${f.heldOutRaw.toFixed(2)}`.padStart(16)).join('') +
+          '\n'
+      );
+    }
   }
 }
 

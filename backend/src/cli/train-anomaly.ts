@@ -146,7 +146,8 @@ function main(argv: string[]): void {
     const text = fs.readFileSync(evaluate);
     const evaluation = {
       method:
-        'NAB scorer (backend/src/evaluate/nab.ts): threshold swept per detector and profile, normalised null 0 / perfect 100',
+        'NAB scorer (backend/src/evaluate/nab.ts): threshold swept per detector and profile, normalised null 0 / perfect 100; ' +
+        'heldOut: each file scored at the threshold best on the other files (leave one file out)',
       command: `npm run -s evaluate:anomaly -- --data ${path.relative(REPO, evaluate)}${
         referenceDir ? ` --reference-dir ${path.relative(REPO, referenceDir)}` : ''
       }`,
@@ -154,7 +155,12 @@ function main(argv: string[]): void {
         file: path.basename(evaluate),
         sha256: crypto.createHash('sha256').update(text).digest('hex'),
       },
-      results: results.map((r) => ({ detector: r.detector, profile: r.profile, score: round(r.score, 2) })),
+      results: results.map((r) => ({
+        detector: r.detector,
+        profile: r.profile,
+        score: round(r.score, 2),
+        heldOut: round(r.heldOut, 2),
+      })),
     };
     saveAnomalyModel(out, model.detector, { ...withoutHash(metadata), evaluation });
     for (const r of results)

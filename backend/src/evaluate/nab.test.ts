@@ -3,6 +3,7 @@ import * as path from 'path';
 import {
   NAB_PROFILES,
   NabInputError,
+  heldOutScore,
   nabScore,
   optimizeThreshold,
   probationaryLength,
@@ -186,5 +187,37 @@ const haveNab = fs.existsSync(path.join(NAB_DIR, 'reference-detectors/thresholds
         expect(ours).toBeCloseTo(published, 9);
       }
     }
+  });
+});
+
+describe('heldOutScore (leave one file out)', () => {
+  // Two files, each with window rows 40…49 and one detection at the window's first row: 0.9 in file a,
+  // 0.6 in file b. One corpus threshold (0.6) catches both: raw 2 = perfect, normalised 100.
+  const at = (name: string, s: number): NabDataFile => ({
+    name,
+    timestamps: ts,
+    scores: ts.map((_, i) => (i === 40 ? s : 0)),
+    windows: [window],
+  });
+  const files = [at('a', 0.9), at('b', 0.6)];
+
+  it('scores each file at the threshold best on the others', () => {
+    expect(nabScore(files, { profiles: ['standard'], probationPercent: 0 })[0].score).toBeCloseTo(100, 9);
+    const [r] = heldOutScore(files, { profiles: ['standard'], probationPercent: 0 });
+    // a at b's best threshold 0.6: detected, +1. b at a's best threshold 0.9: missed, −1. Raw 0; the null
+    // detector misses both (−2); perfect 2 → 100·(0 + 2)/(2 + 2) = 50.
+    expect(r.files).toEqual([
+      { name: 'a', threshold: 0.6, raw: 1 },
+      { name: 'b', threshold: 0.9, raw: -1 },
+    ]);
+    expect(r.raw).toBeCloseTo(0, 12);
+    expect(r.score).toBeCloseTo(50, 9);
+  });
+
+  it('gives the null detector 0 and needs labelled windows', () => {
+    const nulls = files.map((f) => ({ ...f, scores: ts.map(() => 0.5) }));
+    for (const r of heldOutScore(nulls)) expect(r.score).toBeCloseTo(0, 9);
+    expect(() => heldOutScore(files.map((f) => ({ ...f, windows: [] })))).toThrow(NabInputError);
+    expect(() => heldOutScore([])).toThrow(NabInputError);
   });
 });

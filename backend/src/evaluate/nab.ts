@@ -335,3 +335,57 @@ export function windowsFromLabels(
   }
   return out;
 }
+
+export interface HeldOutFile {
+  name: string;
+  /** The threshold best on every other file (NAB's optimiser, run without this file). */
+  threshold: number;
+  /** This file's raw score at that threshold. */
+  raw: number;
+}
+
+export interface HeldOutResult {
+  profile: NabProfileName;
+  /** Normalised like NabResult.score (null 0, perfect 100), from the sum of the held-out file scores. */
+  score: number;
+  raw: number;
+  files: HeldOutFile[];
+}
+
+/**
+ * Leave-one-file-out NAB score: each file is scored at the threshold that is best on all the other files,
+ * so no file's labels choose the threshold it is scored at. NAB's own sweep (nabScore) picks one threshold
+ * on every file at once, which flatters a detector whose best threshold differs from file to file. The null
+ * detector goes through the same procedure for the normalisation.
+ */
+export function heldOutScore(
+  files: readonly NabDataFile[],
+  opts: { profiles?: readonly NabProfileName[]; probationPercent?: number } = {}
+): HeldOutResult[] {
+  if (files.length === 0) throw new NabInputError('no data files to score');
+  const probationPercent = opts.probationPercent ?? NAB_PROBATION_PERCENT;
+  const windowCount = files.reduce((n, f) => n + f.windows.length, 0);
+  if (windowCount === 0) {
+    throw new NabInputError(
+      'no labelled anomaly windows in any file: the NAB score is undefined without labels'
+    );
+  }
+  const nullFiles = files.map((f) => ({ ...f, scores: new Float64Array(f.scores.length).fill(0.5) }));
+  const leaveOneOut = (fs: readonly NabDataFile[], cost: CostMatrix): HeldOutFile[] =>
+    fs.map((f, k) => {
+      const threshold = optimizeThreshold(
+        fs.filter((_, j) => j !== k),
+        cost,
+        probationPercent
+      ).threshold;
+      return { name: f.name, threshold, raw: scoreAtThreshold([f], cost, threshold, probationPercent).score };
+    });
+  return (opts.profiles ?? NAB_PROFILE_NAMES).map((profile) => {
+    const cost = NAB_PROFILES[profile];
+    const perFile = leaveOneOut(files, cost);
+    const raw = perFile.reduce((s, f) => s + f.raw, 0);
+    const nullRaw = leaveOneOut(nullFiles, cost).reduce((s, f) => s + f.raw, 0);
+    const perfectRaw = windowCount * cost.tpWeight;
+    return { profile, score: (100 * (raw - nullRaw)) / (perfectRaw - nullRaw), raw, files: perFile };
+  });
+}

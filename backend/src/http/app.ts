@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { PrescalerError } from '../errors';
 import type { AnomalyModel } from '../anomaly';
-import { historyNeeded, scoreSegments } from '../anomaly';
+import { historyToRead, scoreSegments } from '../anomaly';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 import type { LstmForecaster } from '../forecast/lstm';
 import { historySeconds } from '../forecast/types';
@@ -187,9 +187,9 @@ export function createApp(deps: AppDeps): express.Express {
           `no anomaly detector loaded: ${models.anomalyError ?? 'unknown reason'}`
         );
       }
-      // Features look back (rolling windows, the same time a day earlier): read that much more history
-      // before `start`, so the range asked for is scored from its first point.
-      const warmup = Math.ceil(historyNeeded(detector, range.step) / range.step) * range.step;
+      // Features and onset damping look back: read that much more history before `start`, so the range
+      // asked for is scored from its first point, exactly as the evaluation loop scores it.
+      const warmup = historyToRead(detector, range.step);
       const warmupPoints = warmup / range.step;
       const rangePoints = Math.floor((range.end - range.start) / range.step) + 1;
       if (warmupPoints + rangePoints > config.limits.maxPointsPerSeries) {
