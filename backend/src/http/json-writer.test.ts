@@ -80,7 +80,13 @@ describe('JsonWriter.rounded', () => {
     expect(w(-9.99999999)).toBe('-10');
     expect(w(123456789)).toBe('123456789'); // beyond 7 integer digits: written whole
     expect(w(0)).toBe('0');
+    expect(w(1858137.5)).toBe('1858138');
+    expect(w(-1858137.5)).toBe('-1858138'); // halves round away from zero for both signs
     expect(w(NaN)).toBe('null');
+    // Math.log10(9999999.999999998) is 7; written whole, it would sit below 9999999.6 rounded (10000000),
+    // and a band with those as lower and mean would come out with lower > mean.
+    expect(w(9999999.999999998)).toBe('10000000');
+    expect(Number(w(9999999.6))).toBeLessThanOrEqual(Number(w(9999999.999999998)));
     const rng = mulberry32(4);
     for (let i = 0; i < 5000; i++) {
       const a = rng() * 10 ** Math.floor(rng() * 8 - 4);

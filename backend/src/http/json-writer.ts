@@ -107,8 +107,11 @@ export class JsonWriter {
   rounded(v: number, significant: number): this {
     if (!Number.isFinite(v) || v === 0) return this.number(v);
     let k = significant - 1 - Math.floor(Math.log10(Math.abs(v)));
+    // Math.log10 gives 7 just below 10^7: round such a value too, or a lower bound that rounds up to 10^7
+    // would be written above a mean written whole just below it.
+    if (k < 0 && Math.abs(v) < POW10[significant]) k = 0;
     if (k < 0 || k > 15) return this.number(v);
-    let m = Math.round(v * POW10[k]);
+    let m = Math.sign(v) * Math.round(Math.abs(v) * POW10[k]); // halves away from zero, both signs alike
     if (Math.abs(m) >= MAX_DIGITS_INT) return this.number(v);
     while (k > 0 && m % 10 === 0) {
       m /= 10;

@@ -170,6 +170,17 @@ describe('parseJsonBytes', () => {
     expect(() => JSON.parse(text)).toThrow(SyntaxError); // the reference agrees it is not JSON
   });
 
+  it('keeps a U+FEFF that starts a string or member name, as JSON.parse does', () => {
+    // Written as bytes EF BB BF: a byte order mark means something only before a whole text.
+    const text = '{"\uFEFFk":"\uFEFFpod","values":[[1,"2"]],"metric":{"a":"\uFEFF\u00e9"}}';
+    expect(plain(parseJsonBytes(bytes(text)))).toEqual(reference(text));
+  });
+
+  it('refuses nesting deeper than the stack with the same SyntaxError', () => {
+    expect(() => parseJsonBytes(bytes('['.repeat(100_000)))).toThrow(JsonBytesError);
+    expect(() => parseJsonBytes(bytes('['.repeat(100_000)))).toThrow('nesting too deep');
+  });
+
   it('refuses invalid UTF-8 in strings', () => {
     const b = new Uint8Array([...bytes('{"a":"'), 0xff, 0xfe, ...bytes('"}')]);
     expect(() => parseJsonBytes(b)).toThrow('invalid UTF-8');

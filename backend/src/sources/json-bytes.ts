@@ -71,7 +71,8 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 
 const latin1 = new TextDecoder('latin1');
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: without it the decoder drops a U+FEFF that starts a string, which JSON.parse keeps.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Parses `bytes` as JSON (UTF-8). Any object member named `values` that holds an array of
@@ -107,16 +108,23 @@ export function sampleValueFromText(text: string): number {
 
 class Parser {
   private pos = 0;
-  /** A pair takes at least 10 bytes (`[1,"2"],` plus the next bracket): room for most answers at once. */
+  /** A Prometheus pair (`[1700000000,"0.25"],`) takes ~20–25 bytes: room for a typical answer at once. */
   private readonly cols: Columns;
   private readonly pending: PendingPairs[] = [];
 
   constructor(private readonly b: Uint8Array) {
-    this.cols = new Columns(Math.max(64, Math.ceil(b.length / 20)));
+    this.cols = new Columns(Math.max(64, Math.ceil(b.length / 24)));
   }
 
   document(): unknown {
-    const v = this.value();
+    let v: unknown;
+    try {
+      v = this.value();
+    } catch (e) {
+      // Recursion runs out around 10 000 levels of nesting; no query answer comes near that.
+      if (e instanceof RangeError) throw new JsonBytesError(`nesting too deep at byte ${this.pos}`);
+      throw e;
+    }
     this.ws();
     if (this.pos !== this.b.length) this.fail('unexpected data after the JSON value');
     const c = this.cols;

@@ -279,6 +279,17 @@ describe('PrometheusSource', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('reads an answer that starts with a UTF-8 byte order mark, as decoding it to text did', async () => {
+    server = await fakePrometheus([
+      {
+        status: 200,
+        body: '\uFEFF' + JSON.stringify(matrix([{ metric: { a: 'b' }, values: [[1700000000, '2']] }])),
+      },
+    ]);
+    const series = await new PrometheusSource({ baseUrl: server.url, retryDelayMs: 1 }).queryRange(q);
+    expect(series).toEqual([{ labels: { a: 'b' }, points: [[1700000000, 2]] }]);
+  });
+
   it('treats a result type other than matrix as bad_query', async () => {
     server = await fakePrometheus([
       { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [] } } },

@@ -175,11 +175,14 @@ export class PrometheusSource implements SeriesSource {
     const where = `Prometheus at ${this.displayUrl}`;
     let json: unknown;
     try {
-      json = parseJsonBytes(body);
+      // A byte order mark before the JSON: the text decoding this replaced skipped it (RFC 8259 allows that).
+      const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+      json = parseJsonBytes(bom ? body.subarray(3) : body);
     } catch {
       json = undefined;
     }
-    const text = () => utf8.decode(body);
+    // Only the start: messages show an excerpt, and an answer may be 64 MiB.
+    const text = () => utf8.decode(body.subarray(0, 8192));
     const apiError = isRecord(json) && typeof json.error === 'string' ? json.error : undefined;
     const errorType = isRecord(json) && typeof json.errorType === 'string' ? json.errorType : undefined;
 
