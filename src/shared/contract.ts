@@ -53,6 +53,8 @@ export interface AnomaliesResponse {
 export interface Recommendation {
   id: string;
   target: string;
+  /** `forecast` from the evaluation loop, `emergency` from an alert. */
+  kind?: 'forecast' | 'emergency' | string;
   currentReplicas: number;
   recommendedReplicas: number;
   reason: string;
@@ -60,6 +62,8 @@ export interface Recommendation {
   /** Unix ms or RFC 3339, depending on how the backend renders it. */
   expiresAt: number | string;
   status: string;
+  createdAt?: number | string;
+  statusAt?: number | string;
 }
 
 export interface RecommendationsResponse {
@@ -76,6 +80,66 @@ export interface AuditRecord {
   recommendationId: string;
   outcome: string;
   dryRun: boolean;
+  /** `apply`, or `revert-floor` when an HPA floor ran out. */
+  action?: string;
+  /** What was done or why it failed, in words. */
+  detail?: string | null;
+  finishedAt?: number | null;
+  reconciled?: boolean;
+}
+
+export interface AuditResponse {
+  records: AuditRecord[];
+}
+
+/** The last evaluation of a target (GET /api/targets), `at` in Unix ms. */
+export interface TargetEvaluation {
+  target: string;
+  at: number;
+  ok: boolean;
+  error?: { reason: string; message: string };
+  currentReplicas?: number;
+  recommendedReplicas?: number;
+  desiredReplicas?: number;
+  /** The forecast's upper band at its highest within the lead time, in the target's own unit. */
+  demand?: number;
+  reason?: string;
+  /** 0–1; null when the detector could not score the latest point. */
+  anomalyScore?: number | null;
+  recommendationId?: string;
+}
+
+export interface Target {
+  name: string;
+  namespace: string;
+  workload: { kind: string; name: string };
+  /** `scale` writes the scale subresource; `hpa-floor` raises an HPA's minReplicas for a while. */
+  mode: 'scale' | 'hpa-floor' | string;
+  query: string;
+  /** What the query measures (e.g. `cores`), when the config names it. */
+  unit?: string;
+  capacityPerReplica: number;
+  targetUtilization: number;
+  minReplicas: number;
+  maxReplicas: number;
+  autoApplyEmergency?: { enabled: boolean; maxReplicas?: number };
+  actuator: string;
+  dryRun: boolean;
+  /** The workload as read just now; null when it could not be read (see stateError). */
+  state: {
+    replicas: number;
+    setpoint: number;
+    hpa?: { minReplicas: number; maxReplicas: number };
+    /** Set while Prescaler holds the HPA's minReplicas raised; expiresAt in Unix ms. */
+    floor?: { replicas: number; originalMinReplicas: number; expiresAt: number };
+  } | null;
+  stateError?: string;
+  lastEvaluation: TargetEvaluation | null;
+  pending: Recommendation[];
+}
+
+export interface TargetsResponse {
+  targets: Target[];
 }
 
 export interface ApiErrorBody {

@@ -1,6 +1,6 @@
 // The built plugin in a real browser: dist/**/module.js loaded through SystemJS next to the real Grafana
 // packages, the data source talking to the real backend through a Grafana-style proxy, the panel drawn
-// in headless Chromium, and an Apply that must land in the backend's audit log.
+// in headless Chromium, and an Apply that must land in the backend's audit log; then the app's root page.
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -14,6 +14,7 @@ const DIST = path.join(ROOT, 'dist');
 const APP_ID = 'prescaler-autoscaling-app';
 const DS_UID = 'prescaler-e2e';
 const SCREENSHOT = path.join(ROOT, 'docs/panel.png');
+const APP_SCREENSHOT = path.join(ROOT, 'docs/app-root.png');
 const HOUR = 3_600_000;
 
 jest.setTimeout(180_000);
@@ -66,6 +67,18 @@ async function runPanel(params: Record<string, unknown>) {
     frames: Array<{ kind?: string; length: number }>;
     errors: string[];
   }>;
+}
+
+async function runApp(params: Record<string, unknown>) {
+  await page.goto(harness!.url, { waitUntil: 'load' });
+  await page.waitForFunction(() => 'prescalerHarness' in window, undefined, { timeout: 30_000 });
+  return page.evaluate(
+    (p) =>
+      (
+        window as unknown as { prescalerHarness: { runApp: (x: unknown) => Promise<unknown> } }
+      ).prescalerHarness.runApp(p),
+    params
+  ) as Promise<{ root: boolean }>;
 }
 
 beforeAll(async () => {
@@ -336,5 +349,91 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
       APP_ID
     );
     expect(status).toBe(403);
+  });
+
+  it("the app's root page lists the real targets and a pending recommendation, and its Apply is audited", async () => {
+    role = 'Editor';
+    type Rec = {
+      id: string;
+      target: string;
+      currentReplicas: number;
+      recommendedReplicas: number;
+      reason: string;
+    };
+    // The evaluation at start-up left one for `api`, which nothing else in this file applies.
+    let pending: Rec | undefined;
+    for (let i = 0; !pending && i < 40; i++) {
+      const recs = await backendJson<{ recommendations: Rec[] }>(
+        'GET',
+        '/api/recommendations?status=pending'
+      );
+      expect(recs.status).toBe(200);
+      pending = recs.body.recommendations.find((r) => r.target === 'api');
+      if (!pending) {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    expect(pending).toBeDefined();
+    const targets = await backendJson<{
+      targets: Array<{ name: string; state: { replicas: number } | null }>;
+    }>('GET', '/api/targets');
+    expect(targets.body.targets.map((t) => t.name)).toEqual(['web', 'api']);
+
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const result = await runApp({
+      pluginBase: `/public/plugins/${APP_ID}`,
+      backendUrl: backend!.url,
+      role: 'Editor',
+      theme: 'dark',
+      width: 1240,
+    });
+    expect(result.root).toBe(true);
+
+    for (const t of targets.body.targets) {
+      const row = page.getByTestId(`prescaler-target-${t.name}`);
+      await row.waitFor({ timeout: 15_000 });
+      expect(await row.locator('td').nth(1).textContent()).toMatch(new RegExp(`^${t.state!.replicas}`));
+    }
+    const row = page.getByTestId(`prescaler-recommendation-${pending!.id}`);
+    await row.waitFor();
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain(pending!.reason);
+    expect(text).toContain(`${pending!.currentReplicas} → ${pending!.recommendedReplicas}`);
+    const calls = harness!.log.filter((e) => e.kind === 'app' && e.method === 'GET').map((e) => e.path);
+    expect(calls).toEqual(expect.arrayContaining(['api/targets', 'api/recommendations', 'api/audit']));
+
+    // The picture for docs/grafana-app.md: both targets, and `api`'s advice with its Apply button.
+    await page.locator('#app').screenshot({ path: APP_SCREENSHOT });
+    expect(fs.statSync(APP_SCREENSHOT).size).toBeGreaterThan(10_000);
+
+    const before = harness!.log.length;
+    await page.getByRole('button', { name: 'Apply recommendation for api' }).click();
+    await page.getByTestId('prescaler-apply-summary').waitFor();
+    await page.getByRole('button', { name: `Scale to ${pending!.recommendedReplicas}` }).click();
+    const shown = page.getByTestId('prescaler-audit-record');
+    await shown.waitFor({ timeout: 15_000 });
+    const applyCall = harness!.log.slice(before).find((e) => e.kind === 'app' && e.method === 'POST');
+    expect(applyCall).toMatchObject({
+      path: `api/recommendations/${pending!.id}/apply`,
+      authorization: true,
+    });
+    expect(applyCall!.status).toBeLessThan(300);
+
+    const audit = await backendJson<{ records: Array<Record<string, unknown>> }>('GET', '/api/audit');
+    const record = audit.body.records.find((r) => r.recommendationId === pending!.id);
+    expect(record).toMatchObject({
+      target: 'api',
+      actor: expect.stringContaining('grafana'),
+      fromReplicas: pending!.currentReplicas,
+      toReplicas: pending!.recommendedReplicas,
+      dryRun: true,
+    });
+    expect(await shown.textContent()).toContain(String(record!.id));
+
+    // Behind the modal the page fetched again: the record is in its audit table, the advice left the list.
+    await page.getByRole('button', { name: 'Close' }).last().click();
+    await page.getByTestId(`prescaler-audit-${record!.id}`).waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId(`prescaler-recommendation-${pending!.id}`).count()).toBe(0);
+    expect(pageErrors).toEqual([]);
   });
 });

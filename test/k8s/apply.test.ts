@@ -29,6 +29,7 @@ targets:
     namespace: shop
     workload: {kind: Deployment, name: web}
     query: demo_cpu_usage{deployment="web"}
+    unit: cores
     capacityPerReplica: 0.5
     minReplicas: 2
     maxReplicas: 20
@@ -355,11 +356,13 @@ describe('GET /api/targets and /api/audit', () => {
     const { targets } = await get('/api/targets');
     expect(targets.map((t: { name: string }) => t.name)).toEqual(['web', 'api']);
     expect(targets[0]).toMatchObject({
+      unit: 'cores',
       mode: 'scale',
       actuator: 'kubernetes',
       dryRun: false,
       state: { replicas: 3 },
     });
+    expect(targets[1].unit).toBeUndefined(); // not configured: not invented
     expect(targets[1]).toMatchObject({
       mode: 'hpa-floor',
       state: { setpoint: 2, hpa: { minReplicas: 2, maxReplicas: 10 } },

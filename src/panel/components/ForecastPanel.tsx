@@ -11,13 +11,14 @@ import {
 import { config } from '@grafana/runtime';
 import { useStyles2, useTheme2 } from '@grafana/ui';
 
+import { applyRecommendation, fetchRecommendations } from '../../shared/api';
+import { applyBlockedReason } from '../../shared/apply';
+import { ApplyModal } from '../../shared/components/ApplyModal';
 import { AuditRecord, Recommendation, decodeError } from '../../shared/contract';
-import { applyRecommendation, fetchRecommendations } from '../api';
 import { collectSeries } from '../data/collect';
 import { buildDrawing } from '../data/drawing';
-import { applyBlockedReason, pickRecommendation } from '../data/recommendation';
+import { pickRecommendation } from '../data/recommendation';
 import { ForecastPanelOptions } from '../types';
-import { ApplyModal } from './ApplyModal';
 import { ForecastChart } from './ForecastChart';
 import { RecommendationCard } from './RecommendationCard';
 

@@ -3,8 +3,8 @@ import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { Button, Tooltip, useStyles2 } from '@grafana/ui';
 
+import { AuditRecordTable } from '../../shared/components/ApplyModal';
 import { AuditRecord, Recommendation, toEpochMs } from '../../shared/contract';
-import { AuditRecordTable } from './ApplyModal';
 
 interface Props {
   recommendation?: Recommendation;

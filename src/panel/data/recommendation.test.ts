@@ -1,5 +1,6 @@
 import { Recommendation } from '../../shared/contract';
-import { applyBlockedReason, hasEditorRights, pickRecommendation } from './recommendation';
+import { applyBlockedReason, hasEditorRights } from '../../shared/apply';
+import { pickRecommendation } from './recommendation';
 
 const NOW = 1_700_000_000_000;
 const rec = (over: Partial<Recommendation>): Recommendation => ({

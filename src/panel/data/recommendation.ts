@@ -1,13 +1,6 @@
-// Which recommendation the card shows, and whether this user may apply it (pure; the server re-checks).
+// Which recommendation the card shows (pure). Whether the user may apply it: src/shared/apply.ts.
+import { APPLICABLE_STATUSES, isExpired } from '../../shared/apply';
 import { Recommendation, toEpochMs } from '../../shared/contract';
-
-/** Statuses in which the backend accepts an apply. */
-export const APPLICABLE_STATUSES = ['pending'];
-
-export function isExpired(rec: Recommendation, now: number): boolean {
-  const expires = toEpochMs(rec.expiresAt);
-  return Number.isFinite(expires) && expires <= now;
-}
 
 /**
  * The recommendation for the panel's target: the option when set, otherwise a target whose name is a
@@ -26,35 +19,4 @@ export function pickRecommendation(
   return [...candidates].sort(
     (a, b) => rank(b) - rank(a) || toEpochMs(b.expiresAt) - toEpochMs(a.expiresAt)
   )[0];
-}
-
-export type OrgRole = 'Admin' | 'Editor' | 'Viewer' | 'None' | string;
-
-export function hasEditorRights(role: OrgRole | undefined, isGrafanaAdmin = false): boolean {
-  return isGrafanaAdmin || role === 'Editor' || role === 'Admin';
-}
-
-/** Why Apply is disabled, in words for the user; undefined when it may be pressed. */
-export function applyBlockedReason(
-  rec: Recommendation,
-  {
-    role,
-    isGrafanaAdmin,
-    now,
-    formatTime,
-  }: { role?: OrgRole; isGrafanaAdmin?: boolean; now: number; formatTime: (ms: number) => string }
-): string | undefined {
-  if (!hasEditorRights(role, isGrafanaAdmin)) {
-    return `Applying needs the Editor role in this organization; you are ${role && role !== 'None' ? `a ${role}` : 'not a member'}.`;
-  }
-  if (!APPLICABLE_STATUSES.includes(rec.status)) {
-    return `This recommendation is ${rec.status}.`;
-  }
-  if (isExpired(rec, now)) {
-    return `This recommendation expired at ${formatTime(toEpochMs(rec.expiresAt))}.`;
-  }
-  if (rec.currentReplicas === rec.recommendedReplicas) {
-    return `Nothing to change: ${rec.target} already runs ${rec.currentReplicas} replicas.`;
-  }
-  return undefined;
 }

@@ -1,5 +1,6 @@
 // Starts the real Prescaler backend (backend/src/main.ts through tsx) as a child process on a free port, with its
-// own SQLite file and a config that has one target and two tokens (DESIGN §2).
+// own SQLite file and a config that has two targets and two tokens (DESIGN §2): the panel applies `web`'s
+// recommendation, the app's root page `api`'s.
 import { ChildProcess, spawn } from 'child_process';
 import fs from 'fs';
 import net from 'net';
@@ -28,6 +29,16 @@ targets:
     namespace: shop
     workload: {kind: Deployment, name: web}
     query: demo_cpu_usage{deployment="web"}
+    capacityPerReplica: 0.5
+    targetUtilization: 0.7
+    minReplicas: 1
+    initialReplicas: 1
+    maxReplicas: 20
+  - name: api
+    namespace: shop
+    workload: {kind: Deployment, name: api}
+    query: demo_cpu_usage{deployment="api"}
+    unit: cores
     capacityPerReplica: 0.5
     targetUtilization: 0.7
     minReplicas: 1

@@ -1,7 +1,7 @@
 // Browser side of the e2e harness: plays the part of Grafana's frontend. It registers the real shared
 // packages with SystemJS the way Grafana does (public/app/features/plugins/loader: `package:<name>`
 // modules behind an import map), provides BackendSrv/TemplateSrv, loads the built dist/**/module.js
-// through SystemJS (AMD) and renders the panel with data from the data source.
+// through SystemJS (AMD) and renders the panel with data from the data source, or the app's root page.
 import 'systemjs/dist/system.js';
 import 'systemjs/dist/extras/amd.js';
 import 'systemjs/dist/extras/named-register.js';
@@ -304,4 +304,56 @@ async function run(params: RunParams): Promise<RunResult> {
   };
 }
 
-(window as unknown as { prescalerHarness: unknown }).prescalerHarness = { run };
+export interface AppRunParams {
+  pluginBase: string;
+  backendUrl: string;
+  role: 'Viewer' | 'Editor' | 'Admin';
+  theme: 'dark' | 'light';
+  width: number;
+}
+
+/** The app's root page as Grafana mounts it at /a/<app id>: AppRootProps with the app's settings as meta. */
+async function runApp(params: AppRunParams): Promise<{ root: boolean }> {
+  config.bootData.user = {
+    ...config.bootData.user,
+    orgRole: params.role as grafanaData.OrgRole,
+    isGrafanaAdmin: false,
+  };
+  const appModule = await System.import(`${params.pluginBase}/module.js`);
+  const appPlugin = appModule.plugin as AppPlugin;
+  if (!(appPlugin instanceof AppPlugin)) {
+    throw new Error('module.js did not export `plugin` built with the shared @grafana/data');
+  }
+  const Root = appPlugin.root;
+  if (!Root) {
+    return { root: false };
+  }
+  const meta = await (await window.fetch(`${params.pluginBase}/plugin.json`)).json();
+  const appMeta = {
+    ...meta,
+    enabled: true,
+    pinned: true,
+    baseUrl: params.pluginBase,
+    module: `${params.pluginBase}/module.js`,
+    jsonData: { backendUrl: params.backendUrl },
+    // Grafana tells the browser only that a secret is set, never the secret.
+    secureJsonFields: { token: true },
+  } as grafanaData.AppPluginMeta;
+  appPlugin.init(appMeta);
+  const basename = `/a/${meta.id}`;
+
+  const container = document.getElementById('root')!;
+  root?.unmount();
+  root = reactDomClient.createRoot(container);
+  root.render(
+    <ThemeContext.Provider value={createTheme({ colors: { mode: params.theme } })}>
+      <GlobalStyles />
+      <div id="app" style={{ width: params.width, padding: 16, boxSizing: 'border-box' }}>
+        <Root meta={appMeta} basename={basename} path={basename} query={{}} onNavChanged={() => {}} />
+      </div>
+    </ThemeContext.Provider>
+  );
+  return { root: true };
+}
+
+(window as unknown as { prescalerHarness: unknown }).prescalerHarness = { run, runApp };

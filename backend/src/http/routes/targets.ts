@@ -44,6 +44,7 @@ export function targetsRouter(deps: {
             workload: t.workload,
             mode: t.workload.kind === 'HorizontalPodAutoscaler' ? 'hpa-floor' : 'scale',
             query: t.query,
+            ...(t.unit ? { unit: t.unit } : {}),
             capacityPerReplica: t.capacityPerReplica,
             targetUtilization: t.targetUtilization,
             minReplicas: t.minReplicas,

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, Modal, useStyles2 } from '@grafana/ui';
 
-import { AuditRecord, Recommendation, decodeError, toEpochMs } from '../../shared/contract';
+import { AuditRecord, Recommendation, decodeError, toEpochMs } from '../contract';
 
 interface Props {
   recommendation: Recommendation;
