@@ -91,6 +91,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       source,
       forecaster: () => models.forecaster,
       forecasterError: () => models.forecasterError,
+      metrics,
     }),
   ];
   const app = createApp({ config, source, models, metrics, logger, routers });

@@ -76,6 +76,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Set by the what-if route: its replays running and waiting, read at each scrape. */
+  whatifLoad?: () => { running: number; queued: number };
+
+  readonly whatifSimulations = new client.Gauge({
+    name: 'prescaler_whatif_simulations',
+    help: 'What-if replays running (at most 1) and waiting for their turn, by state.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const load = this.whatifLoad?.() ?? { running: 0, queued: 0 };
+      this.whatifSimulations.set({ state: 'running' }, load.running);
+      this.whatifSimulations.set({ state: 'queued' }, load.queued);
+    },
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }

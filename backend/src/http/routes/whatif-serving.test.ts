@@ -105,6 +105,10 @@ it(`runs one replay at a time, queues ${WHATIF_MAX_QUEUED} more and answers 429 
     expect(refused.body.error.message).toContain(
       `already running and ${WHATIF_MAX_QUEUED} more are waiting (at most 1 runs at a time, ${WHATIF_MAX_QUEUED} may wait)`
     );
+    // An SRE sees the queue on /metrics.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('prescaler_whatif_simulations{state="running"} 1');
+    expect(metrics).toContain(`prescaler_whatif_simulations{state="queued"} ${WHATIF_MAX_QUEUED}`);
   } finally {
     first.abort();
   }
@@ -112,6 +116,9 @@ it(`runs one replay at a time, queues ${WHATIF_MAX_QUEUED} more and answers 429 
   // The waiters get their turn once the first is gone.
   const statuses = (await Promise.all(more)).map((r) => r.status).sort();
   expect(statuses).toEqual([...Array(WHATIF_MAX_QUEUED).fill(200), 429]);
+  const after = await (await fetch(`${url}/metrics`)).text();
+  expect(after).toContain('prescaler_whatif_simulations{state="running"} 0');
+  expect(after).toContain('prescaler_whatif_simulations{state="queued"} 0');
 }, 120_000);
 
 describe('SimulationSlot', () => {

@@ -13,6 +13,7 @@ import type { LstmForecaster } from '../../forecast/lstm';
 import type { Point } from '../../series/types';
 import type { SeriesSource } from '../../sources/types';
 import { route } from '../app';
+import type { Metrics } from '../metrics';
 import { duration, parseBody, time } from '../validate';
 
 export const WHATIF_DEFAULT_RANGE = 7 * 86400;
@@ -47,6 +48,8 @@ export interface WhatifDeps {
   now?: () => number;
   /** Replays that may wait while one runs; default WHATIF_MAX_QUEUED. */
   maxQueued?: number;
+  /** Where `prescaler_whatif_simulations` reads the running and waiting replays. */
+  metrics?: Metrics;
 }
 
 /**
@@ -169,6 +172,7 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
   const { config, source } = deps;
   const now = deps.now ?? (() => Date.now() / 1000);
   const slot = new SimulationSlot(deps.maxQueued ?? WHATIF_MAX_QUEUED);
+  if (deps.metrics) deps.metrics.whatifLoad = () => slot.load;
   const r = express.Router();
 
   r.post(
