@@ -283,21 +283,28 @@ export interface NabResult {
   tn: number;
 }
 
-/** Scores one detector's outputs on a corpus under every NAB profile. */
-export function nabScore(
-  files: readonly NabDataFile[],
-  opts: { profiles?: readonly NabProfileName[]; probationPercent?: number } = {}
-): NabResult[] {
+/**
+ * What both scorings need of a corpus, checked: its probation, its window count (the perfect score) and
+ * the null detector's files, which answer one constant score on every row (NAB's own null outputs 0.5).
+ */
+function corpus(files: readonly NabDataFile[], opts: { probationPercent?: number }) {
   if (files.length === 0) throw new NabInputError('no data files to score');
-  const probationPercent = opts.probationPercent ?? NAB_PROBATION_PERCENT;
   const windowCount = files.reduce((n, f) => n + f.windows.length, 0);
   if (windowCount === 0) {
     throw new NabInputError(
       'no labelled anomaly windows in any file: the NAB score is undefined without labels'
     );
   }
-  // The null detector answers one constant score on every row; NAB's own null outputs 0.5.
   const nullFiles = files.map((f) => ({ ...f, scores: new Float64Array(f.scores.length).fill(0.5) }));
+  return { probationPercent: opts.probationPercent ?? NAB_PROBATION_PERCENT, windowCount, nullFiles };
+}
+
+/** Scores one detector's outputs on a corpus under every NAB profile. */
+export function nabScore(
+  files: readonly NabDataFile[],
+  opts: { profiles?: readonly NabProfileName[]; probationPercent?: number } = {}
+): NabResult[] {
+  const { probationPercent, windowCount, nullFiles } = corpus(files, opts);
   return (opts.profiles ?? NAB_PROFILE_NAMES).map((profile) => {
     const cost = NAB_PROFILES[profile];
     const best = optimizeThreshold(files, cost, probationPercent);
@@ -362,15 +369,7 @@ export function heldOutScore(
   files: readonly NabDataFile[],
   opts: { profiles?: readonly NabProfileName[]; probationPercent?: number } = {}
 ): HeldOutResult[] {
-  if (files.length === 0) throw new NabInputError('no data files to score');
-  const probationPercent = opts.probationPercent ?? NAB_PROBATION_PERCENT;
-  const windowCount = files.reduce((n, f) => n + f.windows.length, 0);
-  if (windowCount === 0) {
-    throw new NabInputError(
-      'no labelled anomaly windows in any file: the NAB score is undefined without labels'
-    );
-  }
-  const nullFiles = files.map((f) => ({ ...f, scores: new Float64Array(f.scores.length).fill(0.5) }));
+  const { probationPercent, windowCount, nullFiles } = corpus(files, opts);
   const leaveOneOut = (fs: readonly NabDataFile[], cost: CostMatrix): HeldOutFile[] =>
     fs.map((f, k) => {
       const threshold = optimizeThreshold(

@@ -3,8 +3,8 @@
  * window sets go over as transferred Float32Arrays, epochs come back as progress messages, and the trained
  * weights come back as TensorFlow.js model artifacts that the calling thread loads into its own model.
  */
-import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { lowerThreadPriority, workerSource } from '../worker-thread';
 import { initTf, tf } from './tf';
 import { trainLstm, type TrainOptions, type TrainResult } from './train';
 import type { WindowSet } from './windows';
@@ -35,18 +35,6 @@ function ownBuffers(w: WindowSet): WindowSet {
   return { x: own(w.x), y: own(w.y), last: own(w.last), count: w.count };
 }
 
-/**
- * How a worker loads this file: as compiled JavaScript it needs nothing; as TypeScript (tsx, jest) it
- * registers tsx's CommonJS hook first. A small eval'd bootstrap keeps that decision in one place.
- */
-function bootstrap(): string {
-  const self = __filename;
-  const lines: string[] = [];
-  if (self.endsWith('.ts')) lines.push(`require(${JSON.stringify(require.resolve('tsx/cjs'))});`);
-  lines.push(`require(${JSON.stringify(self)});`);
-  return lines.join('\n');
-}
-
 export interface WorkerTrainOptions extends TrainOptions {
   /** Called with the worker once it runs (tests, benchmarks); terminate() on it aborts training. */
   onWorker?: (worker: Worker) => void;
@@ -70,7 +58,7 @@ export async function trainInWorker(
     w.y.buffer,
     w.last.buffer,
   ]) as ArrayBuffer[];
-  const worker = new Worker(bootstrap(), {
+  const worker = new Worker(workerSource(__filename), {
     eval: true,
     workerData: input,
     transferList: transfer,
@@ -114,13 +102,7 @@ export async function trainInWorker(
 
 async function runWorker(input: WorkerInput): Promise<void> {
   const port = parentPort!;
-  // Lowest CPU priority for this thread only (Linux nice values are per thread): on a busy machine the
-  // threads that serve requests go first and training takes the leftovers.
-  try {
-    os.setPriority(os.constants.priority.PRIORITY_LOW);
-  } catch {
-    // not permitted or not supported: train at normal priority
-  }
+  lowerThreadPriority();
   try {
     const result = await trainLstm(input.train, input.val, {
       ...input.opts,

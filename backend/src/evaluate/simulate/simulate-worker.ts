@@ -6,8 +6,8 @@
  * come back as plain data, and a PrescalerError thrown in the worker is rethrown here with its code and
  * message. Aborting the signal terminates the worker.
  */
-import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { lowerThreadPriority, workerSource } from '../../worker-thread';
 import { PrescalerError, type ErrorCode } from '../../errors';
 import { LstmForecaster, type ForecasterMetadata } from '../../forecast/lstm';
 import { initTf, tf } from '../../forecast/tf';
@@ -35,18 +35,6 @@ interface WorkerInput {
 type WorkerMessage =
   | { type: 'done'; result: SimulationResult }
   | { type: 'error'; code?: ErrorCode; message: string; stack?: string };
-
-/**
- * How a worker loads this file: as compiled JavaScript it needs nothing; as TypeScript (tsx, jest) it
- * registers tsx's CommonJS hook first (as forecast/train-worker.ts does).
- */
-function bootstrap(): string {
-  const self = __filename;
-  const lines: string[] = [];
-  if (self.endsWith('.ts')) lines.push(`require(${JSON.stringify(require.resolve('tsx/cjs'))});`);
-  lines.push(`require(${JSON.stringify(self)});`);
-  return lines.join('\n');
-}
 
 // Serialised once per loaded model: every later replay reuses the same bytes.
 const payloads = new WeakMap<LstmForecaster, Promise<ModelPayload>>();
@@ -106,7 +94,7 @@ export async function simulateInWorker(
     flat[2 * i + 1] = v;
   });
   const input: WorkerInput = { kind: WORKER_KIND, model, points: flat, options };
-  const worker = new Worker(bootstrap(), {
+  const worker = new Worker(workerSource(__filename), {
     eval: true,
     workerData: input,
     transferList: [flat.buffer],
@@ -156,13 +144,7 @@ export async function simulateInWorker(
 
 async function runWorker(input: WorkerInput): Promise<void> {
   const port = parentPort!;
-  // Lowest CPU priority for this thread only (Linux nice values are per thread): the threads that serve
-  // requests go first and the replay takes the leftovers.
-  try {
-    os.setPriority(os.constants.priority.PRIORITY_LOW);
-  } catch {
-    // not permitted or not supported: replay at normal priority
-  }
+  lowerThreadPriority();
   try {
     await initTf();
     const model = await tf.loadLayersModel(
