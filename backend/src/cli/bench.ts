@@ -487,6 +487,12 @@ async function main(): Promise<void> {
       const lat: number[] = [];
       let errors = 0;
       const statuses = new Map<number, number>();
+      // The heap after GC once a minute: the first minute carries warm-up (JIT, label sets), so growth
+      // after it is what a leak would show.
+      const minutes: number[] = [];
+      const sampler = setInterval(() => {
+        void server!.stats().then((s) => minutes.push(s.heapUsedMb));
+      }, 60_000);
       const requests = [forecastRequest(server.url, queryFor(1, total), start, end)];
       if (total > 1)
         requests.push(forecastRequest(server.url, queryFor(Math.min(100, total), total), start, end));
@@ -502,6 +508,7 @@ async function main(): Promise<void> {
           }
         })
       );
+      clearInterval(sampler);
       const lag: LagStats = await server.ask({ type: 'lag-stop' }, 'lag');
       const after = await server.stats();
       add('sustained_clients', clients, 'clients');
@@ -514,6 +521,10 @@ async function main(): Promise<void> {
       add('sustained_event_loop_lag_p99_ms', lag.p99Ms, 'ms');
       add('sustained_heap_mb_start', before.heapUsedMb, 'MB');
       add('sustained_heap_mb_end', after.heapUsedMb, 'MB');
+      if (minutes.length > 1) {
+        add('sustained_heap_mb_after_1_min', minutes[0], 'MB');
+        add('sustained_heap_mb_growth_after_1_min', after.heapUsedMb - minutes[0], 'MB');
+      }
       add('sustained_tensors_start', before.tensors, 'tensors');
       add('sustained_tensors_end', after.tensors, 'tensors');
       if (errors)
