@@ -10,6 +10,7 @@ import { loadForecaster } from './forecast/lstm';
 import { createApp, type Models } from './http/app';
 import { Metrics } from './http/metrics';
 import { scalingRouters } from './http/routes';
+import { stopSimulationWorker } from './evaluate/simulate/simulate-worker';
 import { whatifRouter } from './http/routes/whatif';
 import { EvaluationLoop } from './loop';
 import { createSource, type Source } from './sources';
@@ -136,6 +137,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           server.closeAllConnections();
         });
         await loop.stop();
+        await stopSimulationWorker();
         await service.close();
         store.close();
       })()),

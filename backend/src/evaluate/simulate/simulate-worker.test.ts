@@ -6,7 +6,12 @@ import { loadForecaster, type LstmForecaster } from '../../forecast/lstm';
 import type { Point } from '../../series/types';
 import { forecastTrack } from './forecasts';
 import { simulateAll } from './simulate';
-import { liveSimulationWorkers, simulateInWorker } from './simulate-worker';
+import {
+  liveSimulationWorkers,
+  runningSimulations,
+  simulateInWorker,
+  stopSimulationWorker,
+} from './simulate-worker';
 
 // The shipped model: the worker must rebuild exactly the forecaster this thread holds.
 const MODEL_DIR = path.join(__dirname, '..', '..', '..', '..', 'models', 'forecaster');
@@ -28,6 +33,8 @@ beforeAll(async () => {
   forecaster = await loadForecaster(MODEL_DIR);
 }, 60_000);
 
+afterAll(() => stopSimulationWorker());
+
 it('gives the figures forecastTrack + simulateAll give on this thread', async () => {
   const points = trace();
   const here = simulateAll(points, await forecastTrack(points, forecaster), options);
@@ -39,7 +46,36 @@ it('gives the figures forecastTrack + simulateAll give on this thread', async ()
   expect(there.options).toEqual(here.options);
   // The trace is still the caller's (only a flat copy of it was transferred).
   expect(points).toHaveLength(4 * 288 + 1);
+  expect(runningSimulations()).toBe(0);
+}, 60_000);
+
+it('keeps the worker warm: the next replay runs in the same thread', async () => {
+  const threads: number[] = [];
+  const onWorker = (w: Worker) => threads.push(w.threadId);
+  const first = await simulateInWorker(trace(), forecaster, options, { onWorker });
+  const second = await simulateInWorker(trace(), forecaster, options, { onWorker });
+  expect(second.results).toEqual(first.results);
+  expect(threads).toHaveLength(2);
+  expect(threads[1]).toBe(threads[0]);
+  expect(liveSimulationWorkers()).toBe(1);
+  // Stopped, it is gone; the next replay starts a fresh one.
+  await stopSimulationWorker();
   expect(liveSimulationWorkers()).toBe(0);
+  await simulateInWorker(trace(), forecaster, options, { onWorker });
+  expect(threads[2]).not.toBe(threads[0]);
+}, 60_000);
+
+it('gives a replay that comes while the warm worker is busy a worker of its own', async () => {
+  const threads: number[] = [];
+  const onWorker = (w: Worker) => threads.push(w.threadId);
+  const [a, b] = await Promise.all([
+    simulateInWorker(trace(), forecaster, options, { onWorker }),
+    simulateInWorker(trace(), forecaster, options, { onWorker }),
+  ]);
+  expect(b.results).toEqual(a.results);
+  expect(new Set(threads).size).toBe(2);
+  // The extra one ended with its replay; the warm one stays.
+  expect(liveSimulationWorkers()).toBe(1);
 }, 60_000);
 
 it("rethrows the worker's PrescalerError with its code and message", async () => {
@@ -49,7 +85,9 @@ it("rethrows the worker's PrescalerError with its code and message", async () =>
   expect(err).toMatchObject({ code: 'bad_request', message: 'minReplicas must be an integer ≥ 1' });
   // The same refusal simulateAll gives on this thread.
   expect(() => simulateAll(points, null, { ...options, minReplicas: 0.5 })).toThrow(err.message);
-  expect(liveSimulationWorkers()).toBe(0);
+  expect(runningSimulations()).toBe(0);
+  // A refusal does not cost the warm worker: the next replay still runs.
+  await expect(simulateInWorker(points, forecaster, options)).resolves.toHaveProperty('results');
 }, 60_000);
 
 it('terminates the worker when the signal aborts while it runs', async () => {
@@ -61,8 +99,8 @@ it('terminates the worker when the signal aborts while it runs', async () => {
     onWorker: (w: Worker) => {
       w.on('message', (m) => messages.push(m));
       exited = once(w, 'exit');
-      // Once its code runs: loading TensorFlow.js alone keeps it busy far longer than the abort takes.
-      w.once('online', () => ctrl.abort(new PrescalerError('bad_request', 'client closed the request')));
+      // As soon as the replay is posted: a replay takes far longer than the abort.
+      ctrl.abort(new PrescalerError('bad_request', 'client closed the request'));
     },
   });
   await expect(run).rejects.toThrow('client closed the request');
@@ -70,6 +108,7 @@ it('terminates the worker when the signal aborts while it runs', async () => {
   await exited;
   expect(messages).toEqual([]); // stopped before it answered
   expect(liveSimulationWorkers()).toBe(0);
+  expect(runningSimulations()).toBe(0);
 }, 60_000);
 
 it('does not start a worker for a signal already aborted', async () => {

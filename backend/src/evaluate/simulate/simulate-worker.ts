@@ -4,7 +4,8 @@
  * artifacts plus metadata (the very model the caller holds, not a re-read of the models directory, which
  * may have changed since it was loaded); the points go over as one transferred Float64Array; the figures
  * come back as plain data, and a PrescalerError thrown in the worker is rethrown here with its code and
- * message. Aborting the signal terminates the worker.
+ * message. The worker stays warm between replays (loading TensorFlow.js and the model costs it ~1 s, more
+ * than a week's replay) and goes after a minute idle; aborting a replay terminates it.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { lowerThreadPriority, workerSource } from '../../worker-thread';
@@ -24,17 +25,19 @@ interface ModelPayload {
   metadata: ForecasterMetadata;
 }
 
-interface WorkerInput {
-  kind: typeof WORKER_KIND;
-  model: ModelPayload;
+/** One replay, as the calling thread posts it. */
+interface RunMessage {
+  id: number;
+  /** Sent when the worker does not hold this model yet. */
+  model?: ModelPayload;
   /** [t0, v0, t1, v1, …]: one buffer to transfer instead of thousands of small arrays to clone. */
   points: Float64Array;
   options: Partial<SimulationOptions>;
 }
 
 type WorkerMessage =
-  | { type: 'done'; result: SimulationResult }
-  | { type: 'error'; code?: ErrorCode; message: string; stack?: string };
+  | { type: 'done'; id: number; result: SimulationResult }
+  | { type: 'error'; id: number; code?: ErrorCode; message: string; stack?: string };
 
 // Serialised once per loaded model: every later replay reuses the same bytes.
 const payloads = new WeakMap<LstmForecaster, Promise<ModelPayload>>();
@@ -59,23 +62,109 @@ function modelPayload(forecaster: LstmForecaster): Promise<ModelPayload> {
   return p;
 }
 
-let live = 0;
+/** A warm worker goes after this long without a replay (it holds TensorFlow.js and a model, ~60 MB). */
+export const SIMULATION_WORKER_IDLE_MS = 60_000;
 
-/** Simulation workers started and not yet exited (tests and metrics: an aborted replay leaves none). */
+interface Job {
+  id: number;
+  resolve: (r: SimulationResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A worker thread and what it holds: the model it has loaded and the replay it runs. */
+class SimulationWorker {
+  readonly worker: Worker;
+  /** The forecaster whose model the worker holds, once it has confirmed by finishing a replay. */
+  model?: LstmForecaster;
+  job?: Job;
+  private idle?: NodeJS.Timeout;
+
+  constructor(onExit: (w: SimulationWorker) => void) {
+    this.worker = new Worker(workerSource(__filename), {
+      eval: true,
+      workerData: { kind: WORKER_KIND },
+      // tsx's own flags (when running under it) are not needed: the bootstrap registers what it must.
+      execArgv: [],
+    });
+    // An idle warm worker must not keep the process alive.
+    this.worker.unref();
+    live++;
+    this.worker.on('message', (m: WorkerMessage) => {
+      const job = this.job;
+      if (!job || m.id !== job.id) return;
+      this.job = undefined;
+      if (m.type === 'done') return job.resolve(m.result);
+      this.model = undefined; // whatever failed, send the model again next time
+      if (m.code) return job.reject(new PrescalerError(m.code, m.message));
+      const err = new Error(`simulation worker: ${m.message}`);
+      if (m.stack) err.stack = `${err.message}\n--- in the worker ---\n${m.stack}`;
+      job.reject(err);
+    });
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.once('exit', (code) => {
+      live--;
+      clearTimeout(this.idle);
+      onExit(this);
+      this.fail(new Error(`simulation worker exited (code ${code}) before it finished`));
+    });
+  }
+
+  private fail(e: unknown): void {
+    const job = this.job;
+    this.job = undefined;
+    job?.reject(e);
+  }
+
+  run(msg: RunMessage): Promise<SimulationResult> {
+    clearTimeout(this.idle);
+    return new Promise<SimulationResult>((resolve, reject) => {
+      this.job = { id: msg.id, resolve, reject };
+      this.worker.postMessage(msg, [msg.points.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Ends the thread after SIMULATION_WORKER_IDLE_MS unless another replay comes first. */
+  idleOut(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => void this.worker.terminate(), SIMULATION_WORKER_IDLE_MS);
+    this.idle.unref();
+  }
+}
+
+let warm: SimulationWorker | undefined;
+let live = 0;
+let running = 0;
+let nextId = 1;
+
+/** Simulation worker threads started and not yet exited, warm ones included. */
 export function liveSimulationWorkers(): number {
   return live;
+}
+
+/** Replays under way (tests and metrics: an aborted or finished replay counts no more). */
+export function runningSimulations(): number {
+  return running;
+}
+
+/** Ends the warm worker now (server shutdown, tests). */
+export async function stopSimulationWorker(): Promise<void> {
+  const w = warm;
+  warm = undefined;
+  await w?.worker.terminate();
 }
 
 export interface SimulateInWorkerOptions {
   /** Aborting terminates the worker; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Called with the worker once it is spawned (tests). */
+  /** Called with the worker once the replay is posted to it (tests). */
   onWorker?: (worker: Worker) => void;
 }
 
 /**
  * `simulateAll(points, await forecastTrack(points, forecaster), options)` in a worker thread. Resolves with
  * the same figures (no per-tick traces: `keepTraces` is refused, they are too big to be worth copying).
+ * Uses the warm worker, or starts it; a replay that comes while the warm one is busy gets a worker of its
+ * own that ends with it.
  */
 export async function simulateInWorker(
   points: readonly Point[],
@@ -86,91 +175,93 @@ export async function simulateInWorker(
   const { signal } = opts;
   if (options.keepTraces) throw new RangeError('simulateInWorker does not return traces');
   signal?.throwIfAborted();
-  const model = await modelPayload(forecaster);
-  signal?.throwIfAborted();
-  const flat = new Float64Array(points.length * 2);
-  points.forEach(([t, v], i) => {
-    flat[2 * i] = t;
-    flat[2 * i + 1] = v;
-  });
-  const input: WorkerInput = { kind: WORKER_KIND, model, points: flat, options };
-  const worker = new Worker(workerSource(__filename), {
-    eval: true,
-    workerData: input,
-    transferList: [flat.buffer],
-    // tsx's own flags (when running under it) are not needed: the bootstrap registers what it must.
-    execArgv: [],
-  });
-  live++;
-  worker.once('exit', () => live--);
-  const outcome = new Promise<SimulationResult>((resolve, reject) => {
-    let settled = false;
-    const settle = (f: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      f();
-    };
-    const onAbort = () => settle(() => reject(signal!.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'done') settle(() => resolve(m.result));
-      else
-        settle(() => {
-          if (m.code) return reject(new PrescalerError(m.code, m.message));
-          const err = new Error(`simulation worker: ${m.message}`);
-          if (m.stack) err.stack = `${err.message}\n--- in the worker ---\n${m.stack}`;
-          reject(err);
-        });
-    });
-    worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) =>
-      settle(() => reject(new Error(`simulation worker exited (code ${code}) before it finished`)))
-    );
-  });
-  // Awaited below; this only keeps a throwing onWorker from leaving the rejection unhandled.
-  outcome.catch(() => undefined);
+  running++;
+  let w: SimulationWorker | undefined;
+  let ownWorker = false;
   try {
+    const model = await modelPayload(forecaster);
+    signal?.throwIfAborted();
+    const flat = new Float64Array(points.length * 2);
+    points.forEach(([t, v], i) => {
+      flat[2 * i] = t;
+      flat[2 * i + 1] = v;
+    });
+    if (!warm) warm = new SimulationWorker((gone) => (warm = warm === gone ? undefined : warm));
+    w = warm;
+    if (w.job) {
+      ownWorker = true;
+      w = new SimulationWorker(() => undefined);
+    }
+    const msg: RunMessage = {
+      id: nextId++,
+      points: flat,
+      options,
+      model: w.model === forecaster ? undefined : model,
+    };
+    const done = w.run(msg);
+    const aborted = new Promise<never>((_, reject) => {
+      if (!signal) return;
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      void done.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
+    });
     // Listening already, so an abort from inside onWorker is not missed.
-    opts.onWorker?.(worker);
-    return await outcome;
+    opts.onWorker?.(w.worker);
+    const result = await Promise.race([done, aborted]);
+    w.model = forecaster;
+    return result;
+  } catch (e) {
+    // Aborted or failed mid-replay: the thread may still be busy with it, so it goes.
+    if (w && (w.job || signal?.aborted)) await w.worker.terminate();
+    throw e;
   } finally {
-    // Done, failed or aborted alike: the thread goes (terminate() of an exited worker is a no-op).
-    await worker.terminate();
+    running--;
+    if (w && ownWorker) await w.worker.terminate();
+    else if (w && w === warm) w.idleOut();
   }
 }
 
 // ---- the worker side ----
 
-async function runWorker(input: WorkerInput): Promise<void> {
+/** The worker's loop: one replay per message, the model rebuilt when one comes with it. */
+function serve(): void {
   const port = parentPort!;
   lowerThreadPriority();
-  try {
-    await initTf();
-    const model = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        ...input.model.artifacts,
-        modelTopology: JSON.parse(input.model.topology) as tf.io.ModelArtifacts['modelTopology'],
-      })
-    );
-    const forecaster = new LstmForecaster(model, input.model.metadata);
-    const flat = input.points;
-    const points: Point[] = new Array(flat.length / 2);
-    for (let i = 0; i < points.length; i++) points[i] = [flat[2 * i], flat[2 * i + 1]];
-    const track = await forecastTrack(points, forecaster);
-    const result = simulateAll(points, track, input.options);
-    port.postMessage({ type: 'done', result } satisfies WorkerMessage);
-  } catch (e) {
-    const err = e as Error;
-    port.postMessage({
-      type: 'error',
-      code: e instanceof PrescalerError ? e.code : undefined,
-      message: err?.message ?? String(e),
-      stack: err?.stack,
-    } satisfies WorkerMessage);
-  }
+  const ready = initTf();
+  let forecaster: LstmForecaster | undefined;
+  port.on('message', (msg: RunMessage) => {
+    void (async () => {
+      try {
+        await ready;
+        if (msg.model) {
+          const model = await tf.loadLayersModel(
+            tf.io.fromMemory({
+              ...msg.model.artifacts,
+              modelTopology: JSON.parse(msg.model.topology) as tf.io.ModelArtifacts['modelTopology'],
+            })
+          );
+          forecaster?.model.dispose();
+          forecaster = new LstmForecaster(model, msg.model.metadata);
+        }
+        if (!forecaster) throw new Error('no model was sent with the first replay');
+        const flat = msg.points;
+        const points: Point[] = new Array(flat.length / 2);
+        for (let i = 0; i < points.length; i++) points[i] = [flat[2 * i], flat[2 * i + 1]];
+        const track = await forecastTrack(points, forecaster);
+        const result = simulateAll(points, track, msg.options);
+        port.postMessage({ type: 'done', id: msg.id, result } satisfies WorkerMessage);
+      } catch (e) {
+        const err = e as Error;
+        port.postMessage({
+          type: 'error',
+          id: msg.id,
+          code: e instanceof PrescalerError ? e.code : undefined,
+          message: err?.message ?? String(e),
+          stack: err?.stack,
+        } satisfies WorkerMessage);
+      }
+    })();
+  });
 }
 
-if (!isMainThread && (workerData as WorkerInput | undefined)?.kind === WORKER_KIND) {
-  void runWorker(workerData as WorkerInput);
-}
+if (!isMainThread && (workerData as { kind?: string } | undefined)?.kind === WORKER_KIND) serve();

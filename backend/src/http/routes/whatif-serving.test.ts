@@ -1,7 +1,7 @@
 /** POST /api/whatif beside other requests: the replay leaves the event loop free, runs one at a time, stops with its client. */
 import { startTestServer, type TestServer } from '../../../../test/helpers/server';
 import { PrescalerError } from '../../errors';
-import { liveSimulationWorkers } from '../../evaluate/simulate/simulate-worker';
+import { liveSimulationWorkers, runningSimulations } from '../../evaluate/simulate/simulate-worker';
 import { SimulationSlot, WHATIF_MAX_QUEUED, WHATIF_RETRY_AFTER } from './whatif';
 
 const END = 1_780_000_000;
@@ -49,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(() => harness?.close());
 
-afterEach(() => until(() => liveSimulationWorkers() === 0, 'the workers to exit'));
+afterEach(() => until(() => runningSimulations() === 0, 'the replays to end'));
 
 it('answers /api/health while a 76-day what-if replays', async () => {
   const order: string[] = [];
@@ -58,7 +58,7 @@ it('answers /api/health while a 76-day what-if replays', async () => {
     return { status: r.status, body: await r.json() };
   });
   // The replay is under way once its worker exists; the event loop must still be free to serve.
-  await until(() => liveSimulationWorkers() > 0, 'the replay to start');
+  await until(() => runningSimulations() > 0 && liveSimulationWorkers() > 0, 'the replay to start');
   for (let i = 0; i < 3; i++) {
     const health = await fetch(`${url}/api/health`);
     expect(health.status).toBe(200);
@@ -75,11 +75,12 @@ it('answers /api/health while a 76-day what-if replays', async () => {
 it('stops the replay when its client goes away, and frees the slot', async () => {
   const ctrl = new AbortController();
   const gone = post(LONG, ctrl.signal).catch((e: Error) => e);
-  await until(() => liveSimulationWorkers() > 0, 'the replay to start');
+  await until(() => runningSimulations() > 0 && liveSimulationWorkers() > 0, 'the replay to start');
   ctrl.abort();
   expect(await gone).toMatchObject({ name: 'AbortError' });
-  // The worker exits (afterEach checks none is left), and the next what-if runs without waiting behind it.
-  await until(() => liveSimulationWorkers() === 0, 'the aborted worker to exit');
+  // The replay ends (its worker is terminated if it had started: simulate-worker.test.ts), and the next
+  // what-if runs without waiting behind it.
+  await until(() => runningSimulations() === 0, 'the aborted replay to end');
   const next = await post(SHORT);
   expect(next.status).toBe(200);
 }, 120_000);
@@ -87,7 +88,7 @@ it('stops the replay when its client goes away, and frees the slot', async () =>
 it(`runs one replay at a time, queues ${WHATIF_MAX_QUEUED} more and answers 429 beyond`, async () => {
   const first = new AbortController();
   const running = post(LONG, first.signal).catch((e: Error) => e);
-  await until(() => liveSimulationWorkers() > 0, 'the first replay to start');
+  await until(() => runningSimulations() > 0 && liveSimulationWorkers() > 0, 'the first replay to start');
   // While it runs, 1 + WHATIF_MAX_QUEUED more arrive together: all but one of them wait, one is refused.
   const more = Array.from({ length: WHATIF_MAX_QUEUED + 1 }, () =>
     post(SHORT).then(async (r) => ({
