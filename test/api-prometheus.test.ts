@@ -79,9 +79,11 @@ afterAll(async () => {
 });
 
 describe('over a real Prometheus', () => {
-  it('reports the prometheus source in health', async () => {
+  it('reports the prometheus source in health, and that it answers, with its version', async () => {
     const body = await (await fetch(api.url + '/api/health')).json();
     expect(body.source).toBe('prometheus');
+    expect(body.status).toBe('ok');
+    expect(body.upstream).toEqual({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
   });
 
   it('forecasts every series of a multi-series PromQL query', async () => {
@@ -214,7 +216,14 @@ describe('when Prometheus misbehaves', () => {
     expect(status).toBe(502);
     expect(body.error.code).toBe('upstream_error');
     expect(body.error.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
-    expect((await fetch(srv.url + '/api/health')).status).toBe(200);
+    // Health still answers 200 (a probe must not restart the backend for it) and says what is wrong.
+    const health = await fetch(srv.url + '/api/health');
+    expect(health.status).toBe(200);
+    const h = await health.json();
+    expect(h.status).toBe('degraded');
+    expect(h.upstream.ok).toBe(false);
+    expect(h.upstream.error).toMatch(new RegExp(`cannot reach Prometheus at http://127\\.0\\.0\\.1:${port}`));
+    expect(h.errors).toContain(h.upstream.error);
   });
 
   it('answers 504 when Prometheus is slower than the timeout', async () => {
@@ -227,6 +236,13 @@ describe('when Prometheus misbehaves', () => {
     expect(status).toBe(504);
     expect(body.error.code).toBe('upstream_timeout');
     expect(Date.now() - t0).toBeLessThan(4000);
-    expect((await fetch(srv.url + '/api/health')).status).toBe(200);
+    // Health does not wait for a hung Prometheus: it gives up after its own short timeout.
+    const h0 = Date.now();
+    const health = await fetch(srv.url + '/api/health');
+    expect(health.status).toBe(200);
+    const h = await health.json();
+    // (Here the source's own 0.3 s timeout comes first; a longer one is cut at UPSTREAM_HEALTH_TIMEOUT_MS.)
+    expect(h.upstream).toEqual({ ok: false, error: expect.stringMatching(/did not answer within 300 ms/) });
+    expect(Date.now() - h0).toBeLessThan(4500);
   });
 });

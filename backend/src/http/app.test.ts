@@ -27,7 +27,7 @@ describe('GET /api/health', () => {
     const res = await fetch(srv.url + '/api/health');
     const body = await res.json();
     expect(res.status).toBe(200);
-    expect(body).toMatchObject({ status: 'ok', source: 'demo' });
+    expect(body).toMatchObject({ status: 'ok', source: 'demo', upstream: { ok: true, version: null } });
     expect(body.models.forecaster).toEqual({ id: expect.any(String), version: expect.any(String) });
     expect(body.models.anomaly).toEqual({ id: expect.any(String), version: expect.any(String) });
   });

@@ -95,13 +95,21 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(express.json({ limit: config.limits.maxBodyBytes, strict: true }));
 
+  const upstreamHealth = cachedUpstreamHealth(source);
   app.get(
     '/api/health',
-    route((_req, res) => {
-      const errors = [models.forecasterError, models.anomalyError].filter(Boolean);
+    route(async (_req, res) => {
+      const upstream = await upstreamHealth();
+      const errors = [
+        models.forecasterError,
+        models.anomalyError,
+        upstream.ok ? undefined : upstream.error,
+      ].filter(Boolean);
+      // Always 200: a probe must not restart the backend because Prometheus or a model is down.
       res.json({
         status: errors.length ? 'degraded' : 'ok',
         source: source.kind,
+        upstream,
         models: {
           forecaster: models.forecaster
             ? { id: models.forecaster.metadata.id, version: models.forecaster.metadata.version }
@@ -261,6 +269,37 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   return app;
+}
+
+export type UpstreamHealth = { ok: true; version: string | null } | { ok: false; error: string };
+
+/** How long a health answer about the upstream is reused: probes and dashboards may ask every second. */
+export const UPSTREAM_HEALTH_TTL_SECONDS = 5;
+/** A health check waits this long for the upstream, so the probe asking gets an answer in time. */
+export const UPSTREAM_HEALTH_TIMEOUT_MS = 2000;
+
+/** The source's ping, shared by concurrent health requests and reused for a few seconds. */
+function cachedUpstreamHealth(source: SeriesSource): () => Promise<UpstreamHealth> {
+  let last: { at: number; value: Promise<UpstreamHealth> } | undefined;
+  const check = async (): Promise<UpstreamHealth> => {
+    if (!source.ping) return { ok: true, version: null };
+    try {
+      return { ok: true, ...(await source.ping(AbortSignal.timeout(UPSTREAM_HEALTH_TIMEOUT_MS))) };
+    } catch (e) {
+      const timedOut = e instanceof DOMException && e.name === 'TimeoutError';
+      return {
+        ok: false,
+        error: timedOut
+          ? `the ${source.kind} source did not answer its health check within ${UPSTREAM_HEALTH_TIMEOUT_MS} ms`
+          : (e as Error).message,
+      };
+    }
+  };
+  return () => {
+    const t = performance.now() / 1000; // the real clock, whatever clock the routes are given
+    if (!last || t - last.at >= UPSTREAM_HEALTH_TTL_SECONDS) last = { at: t, value: check() };
+    return last.value;
+  };
 }
 
 /** Maps anything thrown (body-parser errors included) to a PrescalerError. */

@@ -20,6 +20,8 @@ export interface SeriesSource {
    * `upstream_timeout` (504). Values may be NaN/±Inf as the upstream sent them.
    */
   queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]>;
+  /** Whether the upstream answers at all (`/api/health`), with its version where it says. */
+  ping?(signal?: AbortSignal): Promise<{ version: string | null }>;
   /** The same answer as parallel typed arrays, where the source can give it without building points. */
   queryRangeColumns?(q: RangeQuery, signal?: AbortSignal): Promise<ColumnSeries[]>;
 }
