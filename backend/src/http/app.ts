@@ -283,15 +283,24 @@ function cachedUpstreamHealth(source: SeriesSource): () => Promise<UpstreamHealt
   let last: { at: number; value: Promise<UpstreamHealth> } | undefined;
   const check = async (): Promise<UpstreamHealth> => {
     if (!source.ping) return { ok: true, version: null };
+    const signal = AbortSignal.timeout(UPSTREAM_HEALTH_TIMEOUT_MS);
+    // Raced against the timeout too, so a ping that ignores its signal cannot hold the answer.
+    const timedOut = new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    );
+    timedOut.catch(() => undefined);
     try {
-      return { ok: true, ...(await source.ping(AbortSignal.timeout(UPSTREAM_HEALTH_TIMEOUT_MS))) };
+      return { ok: true, ...(await Promise.race([source.ping(signal), timedOut])) };
     } catch (e) {
       const timedOut = e instanceof DOMException && e.name === 'TimeoutError';
+      // Never empty: an empty error would drop out of `errors` and leave the status 'ok'.
+      const said =
+        (e instanceof Error ? e.message : String(e)) || `the ${source.kind} source failed its health check`;
       return {
         ok: false,
         error: timedOut
           ? `the ${source.kind} source did not answer its health check within ${UPSTREAM_HEALTH_TIMEOUT_MS} ms`
-          : (e as Error).message,
+          : said,
       };
     }
   };

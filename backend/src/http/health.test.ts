@@ -59,6 +59,16 @@ it('reports an upstream error in words, as degraded, with 200', async () => {
   }
 });
 
+it('does not wait for a ping that ignores its signal', async () => {
+  const s = await serve(() => new Promise(() => undefined));
+  try {
+    const h = await s.health();
+    expect(h.upstream.error).toMatch(/did not answer its health check within/);
+  } finally {
+    await s.close();
+  }
+});
+
 it('gives up on an upstream that hangs, after UPSTREAM_HEALTH_TIMEOUT_MS', async () => {
   let seen: AbortSignal | undefined;
   const s = await serve(
@@ -78,6 +88,24 @@ it('gives up on an upstream that hangs, after UPSTREAM_HEALTH_TIMEOUT_MS', async
       error: `the prometheus source did not answer its health check within ${UPSTREAM_HEALTH_TIMEOUT_MS} ms`,
     });
     expect(took).toBeGreaterThanOrEqual(UPSTREAM_HEALTH_TIMEOUT_MS - 50);
+  } finally {
+    await s.close();
+  }
+});
+
+it.each([
+  ['an error without a message', new Error('')],
+  ['something not an error', 'refused'],
+])('is degraded, in words, when the ping fails with %s', async (_, thrown) => {
+  const s = await serve(async () => {
+    throw thrown;
+  });
+  try {
+    const h = await s.health();
+    expect(h.upstream.ok).toBe(false);
+    expect(h.upstream.error).toEqual(expect.stringMatching(/\S/));
+    expect(h.status).toBe('degraded');
+    expect(h.errors).toEqual([h.upstream.error]);
   } finally {
     await s.close();
   }

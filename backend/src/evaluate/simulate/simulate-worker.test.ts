@@ -9,6 +9,7 @@ import { simulateAll } from './simulate';
 import {
   liveSimulationWorkers,
   runningSimulations,
+  SIMULATION_WORKER_IDLE_MS,
   simulateInWorker,
   stopSimulationWorker,
 } from './simulate-worker';
@@ -34,6 +35,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => stopSimulationWorker());
+
+/** Message ports holding the event loop open (a worker's own port among them while it is ref'd). */
+const refdPorts = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 
 it('gives the figures forecastTrack + simulateAll give on this thread', async () => {
   const points = trace();
@@ -120,3 +124,52 @@ it('does not start a worker for a signal already aborted', async () => {
   ).rejects.toThrow('gone');
   expect(onWorker).not.toHaveBeenCalled();
 });
+
+it('lets the process exit while the warm worker idles, not while it replays', async () => {
+  await stopSimulationWorker();
+  const base = refdPorts();
+  let whileRunning = -1;
+  await simulateInWorker(trace(), forecaster, options, { onWorker: () => (whileRunning = refdPorts()) });
+  expect(liveSimulationWorkers()).toBe(1);
+  // A CLI awaiting the replay must not exit under it; idle, the thread must not hold the process a minute.
+  expect(whileRunning).toBe(base + 1);
+  expect(refdPorts()).toBe(base);
+}, 60_000);
+
+it('starts a fresh worker for a replay that comes as the idle one is being ended', async () => {
+  const timers = jest.spyOn(global, 'setTimeout');
+  try {
+    await simulateInWorker(trace(), forecaster, options);
+    const idle = timers.mock.calls.filter(([, ms]) => ms === SIMULATION_WORKER_IDLE_MS).pop();
+    expect(idle).toBeDefined();
+    // The minute is up: the idle worker is terminating, and a replay arrives before it has exited.
+    (idle![0] as () => void)();
+    await expect(simulateInWorker(trace(), forecaster, options)).resolves.toHaveProperty('results');
+  } finally {
+    timers.mockRestore();
+  }
+}, 60_000);
+
+it('leaves no unhandled rejection when onWorker throws and there is no signal', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const err = await simulateInWorker(trace(), forecaster, options, {
+      onWorker: () => {
+        throw new Error('hook failed');
+      },
+    }).catch((e: Error) => e);
+    expect(err).toMatchObject({ message: 'hook failed' });
+    await until(() => liveSimulationWorkers() === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+}, 60_000);
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(cond()).toBe(true);
+}

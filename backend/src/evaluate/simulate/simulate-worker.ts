@@ -79,15 +79,14 @@ class SimulationWorker {
   job?: Job;
   private idle?: NodeJS.Timeout;
 
-  constructor(onExit: (w: SimulationWorker) => void) {
+  /** `onGone` runs as soon as the thread is going (ended, crashed or exited): no replay may be posted to it. */
+  constructor(private readonly onGone: (w: SimulationWorker) => void) {
     this.worker = new Worker(workerSource(__filename), {
       eval: true,
       workerData: { kind: WORKER_KIND },
       // tsx's own flags (when running under it) are not needed: the bootstrap registers what it must.
       execArgv: [],
     });
-    // An idle warm worker must not keep the process alive.
-    this.worker.unref();
     live++;
     this.worker.on('message', (m: WorkerMessage) => {
       const job = this.job;
@@ -100,11 +99,14 @@ class SimulationWorker {
       if (m.stack) err.stack = `${err.message}\n--- in the worker ---\n${m.stack}`;
       job.reject(err);
     });
-    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('error', (e) => {
+      this.onGone(this);
+      this.fail(e);
+    });
     this.worker.once('exit', (code) => {
       live--;
       clearTimeout(this.idle);
-      onExit(this);
+      this.onGone(this);
       this.fail(new Error(`simulation worker exited (code ${code}) before it finished`));
     });
   }
@@ -117,6 +119,8 @@ class SimulationWorker {
 
   run(msg: RunMessage): Promise<SimulationResult> {
     clearTimeout(this.idle);
+    // Held while it replays, so a caller with nothing else pending is not cut off mid-replay.
+    this.worker.ref();
     return new Promise<SimulationResult>((resolve, reject) => {
       this.job = { id: msg.id, resolve, reject };
       this.worker.postMessage(msg, [msg.points.buffer as ArrayBuffer]);
@@ -126,8 +130,17 @@ class SimulationWorker {
   /** Ends the thread after SIMULATION_WORKER_IDLE_MS unless another replay comes first. */
   idleOut(): void {
     clearTimeout(this.idle);
-    this.idle = setTimeout(() => void this.worker.terminate(), SIMULATION_WORKER_IDLE_MS);
+    // An idle warm worker must not keep the process alive. (unref() must come after the 'message' listener:
+    // adding one refs the worker's port again.)
+    this.worker.unref();
+    this.idle = setTimeout(() => void this.end(), SIMULATION_WORKER_IDLE_MS);
     this.idle.unref();
+  }
+
+  /** Ends the thread; it stops being the warm one at once, not only once it has exited. */
+  end(): Promise<number> {
+    this.onGone(this);
+    return this.worker.terminate();
   }
 }
 
@@ -148,9 +161,7 @@ export function runningSimulations(): number {
 
 /** Ends the warm worker now (server shutdown, tests). */
 export async function stopSimulationWorker(): Promise<void> {
-  const w = warm;
-  warm = undefined;
-  await w?.worker.terminate();
+  await warm?.end();
 }
 
 export interface SimulateInWorkerOptions {
@@ -199,6 +210,9 @@ export async function simulateInWorker(
       model: w.model === forecaster ? undefined : model,
     };
     const done = w.run(msg);
+    // Awaited below; this only keeps a throwing onWorker (no signal, so no other handler) from leaving
+    // the rejection of a terminated replay unhandled.
+    done.catch(() => undefined);
     const aborted = new Promise<never>((_, reject) => {
       if (!signal) return;
       const onAbort = () => reject(signal.reason);
@@ -212,7 +226,7 @@ export async function simulateInWorker(
     return result;
   } catch (e) {
     // Aborted or failed mid-replay: the thread may still be busy with it, so it goes.
-    if (w && (w.job || signal?.aborted)) await w.worker.terminate();
+    if (w && (w.job || signal?.aborted)) await w.end();
     throw e;
   } finally {
     running--;
