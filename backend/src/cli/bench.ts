@@ -24,7 +24,7 @@ import { fail, numberOption, parseCli } from './args';
 import type { BenchReply, BenchRequest, LagStats, ServerStats } from './bench-server';
 
 const NAME = 'bench';
-const PARTS = ['inference', 'latency', 'training', 'sustained'] as const;
+const PARTS = ['inference', 'latency', 'whatif', 'training', 'sustained'] as const;
 type Part = (typeof PARTS)[number];
 const USAGE = `usage: npm run -s bench -- [--json] [options]
 
@@ -378,10 +378,18 @@ async function main(): Promise<void> {
     });
     say(`prometheus ready at ${prom.url} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
+    // One target, for the what-if row: a replay of one bench series' history.
+    const config = path.join(tmp, 'bench.yaml');
+    fs.writeFileSync(
+      config,
+      'targets:\n  - name: bench\n    workload: {kind: Deployment, name: bench}\n' +
+        `    query: '${queryFor(1, total)}'\n    capacityPerReplica: 1\n    maxReplicas: 100\n`
+    );
     server = await ServerProcess.start({
       PORT: '0',
       HOST: '127.0.0.1',
       PROMETHEUS_URL: prom.url,
+      PRESCALER_CONFIG: config,
       PRESCALER_DB: path.join(tmp, 'bench.db'),
       PRESCALER_MODELS: models.dir,
       LOG_LEVEL: 'silent',
@@ -432,6 +440,20 @@ async function main(): Promise<void> {
       );
     }
 
+    if (run('whatif')) {
+      // POST /api/whatif over all the history there is (26 h at 60 s): the first replay starts the worker
+      // (TensorFlow.js and the model load in it), the next ones find it warm.
+      const body = JSON.stringify({ target: 'bench', start: start - 2 * 3600, end });
+      const whatif = () =>
+        timedPost(`${server!.url}/api/whatif`, body, { 'content-type': 'application/json' });
+      say('what-if: one cold replay, then 10 warm');
+      const cold = await must(whatif(), 'what-if (cold)');
+      const warm: number[] = [];
+      for (let i = 0; i < 10; i++) warm.push(await must(whatif(), 'what-if (warm)'));
+      add('whatif_ms_cold_26h', cold, 'ms');
+      add('whatif_p50_ms_warm_26h', percentile(warm, 50), 'ms');
+      say(`  cold ${cold.toFixed(0)} ms, warm p50 ${percentile(warm, 50).toFixed(0)} ms`);
+    }
     if (run('training')) {
       // Training in a worker thread of the serving process, while a client keeps forecasting; first the same
       // load without training, so the lag training adds can be told from the lag serving itself causes.
