@@ -59,16 +59,6 @@ export class JsonWriter {
     return this;
   }
 
-  /** Bytes that are already JSON, e.g. a number as the upstream wrote it. */
-  copy(bytes: Uint8Array, at: number, length: number): this {
-    this.ensure(length);
-    const b = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < length; i++) b[p++] = bytes[at + i];
-    this.pos = p;
-    return this;
-  }
-
   /** Any JSON value through JSON.stringify: for the small parts (labels, strings). */
   value(v: unknown): this {
     const s = JSON.stringify(v);
