@@ -56,7 +56,7 @@ async function lstmModel(
 ): Promise<ForecastModel> {
   let forecaster: BatchForecaster;
   if (fit) {
-    const { FIT_DEFAULTS, fitForecaster, modelVersion } = await import('../forecast/fit');
+    const { FIT_DEFAULTS, fitForecaster } = await import('../forecast/fit');
     const datasets = [
       { name: fit.dataset, series: fit.series.map((s) => ({ name: s.name, points: s.points })) },
     ];
@@ -65,7 +65,6 @@ async function lstmModel(
       ...FIT_DEFAULTS,
       step,
       id: 'prescaler-lstm-fit',
-      version: modelVersion(datasets),
       onInfo: (m) => process.stderr.write(`evaluate: --fit: ${m}\n`),
       onEpoch: (e) =>
         process.stderr.write(

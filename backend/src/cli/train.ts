@@ -6,7 +6,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadSeriesFile } from '../data/loaders';
-import { FIT_DEFAULTS, fitForecaster, modelVersion, type DatasetInput } from '../forecast/fit';
+import { FIT_DEFAULTS, fitForecaster, type DatasetInput } from '../forecast/fit';
 import { fileSystemHandler } from '../forecast/io';
 import { initTf } from '../forecast/tf';
 import { fail, numberOption, parseCli, progress } from './args';
@@ -27,6 +27,8 @@ const USAGE = `usage: npm run train -- --data FILE [--data FILE …] [options]
   --batch-size N       windows per gradient step (default ${D.batchSize})
   --learning-rate X    Adam learning rate (default ${D.learningRate})
   --huber X            Huber loss with this delta instead of squared error
+  --series-weight W    loss weight of a series' windows: inverse-change-rms (1 / its hour-ahead change
+                       RMS, so calm series count as much as volatile ones) or equal (default ${D.seriesWeight})
   --max-per-series N   most training windows taken from one series (default ${D.maxPerSeries})
   --max-per-dataset N  most training windows taken from one file (default ${D.maxPerDataset})
   --max-minutes M      stop training after M minutes (default ${D.maxSeconds / 60})
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
     huber: { type: 'string' },
+    'series-weight': { type: 'string' },
     'max-per-series': { type: 'string' },
     'max-per-dataset': { type: 'string' },
     'max-minutes': { type: 'string' },
@@ -77,10 +80,13 @@ async function main(): Promise<void> {
   const num = (key: keyof typeof opts, fallback: number) =>
     numberOption(NAME, key, opts[key] as string | undefined, fallback);
 
+  const seriesWeight = opts['series-weight'] ?? D.seriesWeight;
+  if (seriesWeight !== 'inverse-change-rms' && seriesWeight !== 'equal') {
+    fail(NAME, `--series-weight must be inverse-change-rms or equal, not ${seriesWeight}`);
+  }
   await initTf();
   const { forecaster, metadata, result } = await fitForecaster(datasets, {
     id: opts.id ?? 'prescaler-lstm',
-    version: modelVersion(datasets),
     step: num('step', D.step),
     lookback: num('lookback', D.lookback),
     profileDays: num('profile-days', D.profileDays),
@@ -91,6 +97,7 @@ async function main(): Promise<void> {
     batchSize: num('batch-size', D.batchSize),
     learningRate: num('learning-rate', D.learningRate),
     huberDelta: opts.huber === undefined ? undefined : num('huber', 0),
+    seriesWeight,
     maxPerSeries: num('max-per-series', D.maxPerSeries),
     maxPerDataset: num('max-per-dataset', D.maxPerDataset),
     maxSeconds: num('max-minutes', D.maxSeconds / 60) * 60,

@@ -15,6 +15,7 @@ const opts: FitOptions = {
   patience: 1,
   batchSize: 64,
   learningRate: 0.01,
+  seriesWeight: 'inverse-change-rms',
   maxPerSeries: 400,
   maxPerDataset: 500,
   maxSeconds: 60,
@@ -93,11 +94,15 @@ describe('fitForecaster', () => {
     forecaster.model.dispose();
   });
 
-  it('names the version after the data it saw', () => {
+  it('names the version after the data it saw and the weights it learnt', () => {
     const d = new Date('2026-01-02T00:00:00Z');
-    expect(modelVersion([{ name: 'x', sha256: 'ab', series: [] }], d)).toMatch(/^2026-01-02-[0-9a-f]{8}$/);
-    expect(modelVersion([{ name: 'x', sha256: 'ab', series: [] }], d)).not.toBe(
-      modelVersion([{ name: 'x', sha256: 'cd', series: [] }], d)
+    const data = (sha256: string) => [{ name: 'x', sha256, series: [] }];
+    const w = [Float32Array.of(0.5, -1)];
+    expect(modelVersion(data('ab'), w, d)).toMatch(/^2026-01-02-[0-9a-f]{8}$/);
+    expect(modelVersion(data('ab'), w, d)).toBe(modelVersion(data('ab'), [Float32Array.of(0.5, -1)], d));
+    expect(modelVersion(data('ab'), w, d)).not.toBe(modelVersion(data('cd'), w, d));
+    expect(modelVersion(data('ab'), w, d)).not.toBe(
+      modelVersion(data('ab'), [Float32Array.of(0.5, -1.5)], d)
     );
   });
 });

@@ -9,7 +9,7 @@ import { tf } from './tf';
 import { trainLstm, type TrainResult } from './train';
 import { trainInWorker } from './train-worker';
 import { mulberry32 } from '../series/random';
-import { buildWindows, splitSeries, type SeriesInput, type SkipReason } from './windows';
+import { buildWindows, changeRms, splitSeries, type SeriesInput, type SkipReason } from './windows';
 
 export interface DatasetInput {
   name: string;
@@ -20,7 +20,8 @@ export interface DatasetInput {
 
 export interface FitOptions {
   id: string;
-  version: string;
+  /** Default: modelVersion() of the data and the trained weights. */
+  version?: string;
   step: number;
   lookback: number;
   profileDays: number;
@@ -31,6 +32,11 @@ export interface FitOptions {
   batchSize: number;
   learningRate: number;
   huberDelta?: number;
+  /**
+   * Loss weight of a series' windows: 'inverse-change-rms' weighs them by 1 / (the series' hour-ahead change
+   * RMS on its training part, floored at 0.01), so calm series count as much as volatile ones; 'equal': 1.
+   */
+  seriesWeight: 'inverse-change-rms' | 'equal';
   /** Most training windows from one series. */
   maxPerSeries: number;
   /** Most training windows from one dataset, shared evenly by its series (so 97 jobs do not drown 1 cluster). */
@@ -51,6 +57,7 @@ export const FIT_DEFAULTS = {
   patience: 4,
   batchSize: 512,
   learningRate: 0.002,
+  seriesWeight: 'inverse-change-rms' as const,
   maxPerSeries: 3000,
   maxPerDataset: 12000,
   // With the data loading before it, `npm run train` on all ten datasets stays under 10 minutes.
@@ -58,14 +65,19 @@ export const FIT_DEFAULTS = {
   nominal: 0.8,
 } satisfies Partial<FitOptions>;
 
-/** The training date and a digest of the data it saw: a retrain on the same data keeps the suffix. */
-export function modelVersion(datasets: DatasetInput[], date = new Date()): string {
-  const digest = crypto
-    .createHash('sha256')
-    .update(datasets.map((d) => d.sha256 ?? d.name).join())
-    .digest('hex')
-    .slice(0, 8);
-  return `${date.toISOString().slice(0, 10)}-${digest}`;
+/**
+ * The training date and a digest of the data it saw and of the weights it learnt: two models with the same
+ * version are the same model (the version is what recommendations record), and a retrain with another recipe
+ * gets a new one even on the same day and data.
+ */
+export function modelVersion(
+  datasets: DatasetInput[],
+  weights: ArrayBufferView[] = [],
+  date = new Date()
+): string {
+  const hash = crypto.createHash('sha256').update(datasets.map((d) => d.sha256 ?? d.name).join());
+  for (const w of weights) hash.update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+  return `${date.toISOString().slice(0, 10)}-${hash.digest('hex').slice(0, 8)}`;
 }
 
 export interface FitResult {
@@ -99,15 +111,22 @@ export async function fitForecaster(datasets: DatasetInput[], opts: FitOptions):
   }
   if (split.length === 0) throw new Error('no usable series (all constant or too short)');
   const rng = mulberry32(opts.seed);
+  // Scored per series (DESIGN §3 takes the median of per-series RMSE), so the loss weighs each series'
+  // windows by the inverse of its typical hour-ahead error: minimising Σ w·e² then tracks the sum of the
+  // series' RMSEs instead of letting the most volatile series set the fit.
+  const seriesWeight =
+    opts.seriesWeight === 'inverse-change-rms'
+      ? split.map((s) => 1 / Math.max(changeRms(s.train, cfg.horizons), 0.01))
+      : undefined;
   const train = buildWindows(
     split.map((s) => s.train),
     cfg,
-    { maxPerSeries: caps, rng }
+    { maxPerSeries: caps, rng, seriesWeight }
   );
   const val = buildWindows(
     split.map((s) => s.validation),
     cfg,
-    { maxPerSeries: caps.map((c) => Math.ceil(c / 4)), rng }
+    { maxPerSeries: caps.map((c) => Math.ceil(c / 4)), rng, seriesWeight }
   );
   opts.onInfo?.(
     `${split.length} series (${skipped.length} skipped), ${train.count} training and ${val.count} validation windows`
@@ -126,9 +145,10 @@ export async function fitForecaster(datasets: DatasetInput[], opts: FitOptions):
     huberDelta: opts.huberDelta,
     onEpoch: opts.onEpoch,
   });
+  const weights = result.model.getWeights().map((t) => t.dataSync());
   const metadata: ForecasterMetadata = {
     id: opts.id,
-    version: opts.version,
+    version: opts.version ?? modelVersion(datasets, weights),
     format: FORECASTER_FORMAT,
     ...cfg,
     historyPoints: historyPoints(cfg),
@@ -152,6 +172,7 @@ export async function fitForecaster(datasets: DatasetInput[], opts: FitOptions):
       seed: opts.seed,
       units: opts.units,
       loss: opts.huberDelta ? `huber(${opts.huberDelta})` : 'mse',
+      seriesWeight: opts.seriesWeight,
       maxPerSeries: opts.maxPerSeries,
       maxPerDataset: opts.maxPerDataset,
       epochs: result.epochs,

@@ -183,6 +183,36 @@ describe('trainLstm', () => {
     b.model.dispose();
   });
 
+  it('weighs windows by their weight: the fitted constant moves to the weighted mean of the targets', async () => {
+    // Two groups with the same inputs and opposite targets (+0.1 and −0.1 at every horizon). Squared error
+    // is least at the mean of the targets: 0 unweighted, (9·0.1 − 1·0.1) / 10 = 0.08 at weights 9 : 1.
+    const count = 256;
+    const F = FEATURES.length;
+    const rng = mulberry32(3);
+    const x = Float32Array.from({ length: count * cfg.lookback * F }, () => rng() * 0.1);
+    for (let k = count / 2; k < count; k++) {
+      x.copyWithin(
+        k * cfg.lookback * F,
+        (k - count / 2) * cfg.lookback * F,
+        (k - count / 2 + 1) * cfg.lookback * F
+      );
+    }
+    const y = Float32Array.from({ length: count * 6 }, (_, i) => (i < (count / 2) * 6 ? 0.1 : -0.1));
+    const last = new Float32Array(count);
+    const fitted = async (weight?: Float32Array) => {
+      const w = { x: x.slice(), y: y.slice(), last, count, ...(weight ? { weight } : {}) };
+      const r = await trainLstm(w, { ...w }, { ...opts, epochs: 60, batchSize: 64, learningRate: 0.02 });
+      const out = r.model.predict(tf.tensor3d(x, [count, cfg.lookback, F])) as tf.Tensor;
+      const mean = (await out.mean().data())[0];
+      out.dispose();
+      r.model.dispose();
+      return mean;
+    };
+    expect(Math.abs(await fitted())).toBeLessThan(0.015);
+    const weights = Float32Array.from({ length: count }, (_, k) => (k < count / 2 ? 9 : 1));
+    expect(await fitted(weights)).toBeCloseTo(0.08, 1);
+  });
+
   it('refuses empty window sets', async () => {
     const empty = { x: new Float32Array(0), y: new Float32Array(0), last: new Float32Array(0), count: 0 };
     await expect(trainLstm(empty, empty, opts)).rejects.toThrow(/no training windows/);

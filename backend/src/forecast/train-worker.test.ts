@@ -86,6 +86,26 @@ describe('trainInWorker', () => {
     r.model.dispose();
   }, 60_000);
 
+  it('takes the loss weights along: weighted windows train as they do on this thread', async () => {
+    const weighted = (w: WindowSet, seed: number): WindowSet => {
+      const rng = mulberry32(seed);
+      return { ...w, weight: Float32Array.from({ length: w.count }, () => 0.1 + 3 * rng()) };
+    };
+    const train = weighted(windows(200, 6), 8);
+    const val = weighted(windows(50, 7), 9);
+    const plain = await trainLstm(copy(train), copy(val), { ...opts, epochs: 1 });
+    const here = await trainLstm(
+      { ...copy(train), weight: train.weight!.slice() },
+      { ...copy(val), weight: val.weight!.slice() },
+      { ...opts, epochs: 1 }
+    );
+    const there = await trainInWorker(train, val, { ...opts, epochs: 1 });
+    expect(train.weight!.length).toBe(0); // moved too
+    expect(there.valLoss).toBeCloseTo(here.valLoss, 6);
+    expect(Math.abs(here.valLoss - plain.valLoss)).toBeGreaterThan(1e-5);
+    [plain, here, there].forEach((r) => r.model.dispose());
+  }, 60_000);
+
   it("rejects with the worker's error", async () => {
     const empty: WindowSet = {
       x: new Float32Array(0),

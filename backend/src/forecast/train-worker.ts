@@ -32,7 +32,13 @@ type WorkerMessage =
 function ownBuffers(w: WindowSet): WindowSet {
   const own = (a: Float32Array) =>
     a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice();
-  return { x: own(w.x), y: own(w.y), last: own(w.last), count: w.count };
+  return {
+    x: own(w.x),
+    y: own(w.y),
+    last: own(w.last),
+    ...(w.weight ? { weight: own(w.weight) } : {}),
+    count: w.count,
+  };
 }
 
 export interface WorkerTrainOptions extends TrainOptions {
@@ -53,11 +59,9 @@ export async function trainInWorker(
   const { onEpoch, onWorker, ...opts } = options;
   await initTf();
   const input: WorkerInput = { kind: WORKER_KIND, train: ownBuffers(train), val: ownBuffers(val), opts };
-  const transfer = [input.train, input.val].flatMap((w) => [
-    w.x.buffer,
-    w.y.buffer,
-    w.last.buffer,
-  ]) as ArrayBuffer[];
+  const transfer = [input.train, input.val].flatMap((w) =>
+    [w.x, w.y, w.last, w.weight].filter((a) => a !== undefined).map((a) => a.buffer)
+  ) as ArrayBuffer[];
   const worker = new Worker(workerSource(__filename), {
     eval: true,
     workerData: input,

@@ -66,12 +66,53 @@ function shuffleWindows(w: WindowSet, cfg: FeatureConfig, rng: () => number): Wi
   const x = new Float32Array(w.x.length);
   const y = new Float32Array(w.y.length);
   const last = new Float32Array(w.count);
+  const weight = w.weight ? new Float32Array(w.count) : undefined;
   order.forEach((src, dst) => {
     x.set(w.x.subarray(src * stride, (src + 1) * stride), dst * stride);
     y.set(w.y.subarray(src * cfg.horizons, (src + 1) * cfg.horizons), dst * cfg.horizons);
     last[dst] = w.last[src];
+    if (weight) weight[dst] = w.weight![src];
   });
-  return { x, y, last, count: w.count };
+  return { x, y, last, ...(weight ? { weight } : {}), count: w.count };
+}
+
+/**
+ * What fit() trains when the windows carry loss weights. tfjs has no sampleWeight, so the weight goes in as
+ * a second input and comes out as an extra output column beside the forecast; the loss reads it there. The
+ * layers are the model's own: training this trains it.
+ */
+function withWeightColumn(model: tf.LayersModel, cfg: FeatureConfig): tf.LayersModel {
+  const x = tf.input({ shape: [cfg.lookback, FEATURES.length] });
+  const w = tf.input({ shape: [1] });
+  const forecast = model.apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.concatenate().apply([forecast, w]) as tf.SymbolicTensor;
+  return tf.model({ inputs: [x, w], outputs: out });
+}
+
+/** Inputs and targets for fit/evaluate: plain, or (weighted) with the weight beside x and after y. */
+function tensors(
+  w: WindowSet,
+  cfg: FeatureConfig,
+  weightScale: number | undefined
+): { x: tf.Tensor | tf.Tensor[]; y: tf.Tensor; dispose: () => void } {
+  const F = FEATURES.length;
+  const H = cfg.horizons;
+  const x = tf.tensor3d(w.x, [w.count, cfg.lookback, F]);
+  if (weightScale === undefined) {
+    const y = tf.tensor2d(w.y, [w.count, H]);
+    return { x, y, dispose: () => tf.dispose([x, y]) };
+  }
+  const weight = w.weight
+    ? Float32Array.from(w.weight, (v) => v * weightScale)
+    : new Float32Array(w.count).fill(1);
+  const padded = new Float32Array(w.count * (H + 1));
+  for (let k = 0; k < w.count; k++) {
+    padded.set(w.y.subarray(k * H, (k + 1) * H), k * (H + 1));
+    padded[k * (H + 1) + H] = weight[k];
+  }
+  const wt = tf.tensor2d(weight, [w.count, 1]);
+  const y = tf.tensor2d(padded, [w.count, H + 1]);
+  return { x: [x, wt], y, dispose: () => tf.dispose([x, wt, y]) };
 }
 
 async function predictAll(
@@ -108,16 +149,33 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
   const rng = mulberry32(opts.seed);
   const model = buildLstm({ ...opts });
   const delta = opts.huberDelta;
+  const H = opts.horizons;
   const optimizer = tf.train.adam(opts.learningRate);
-  model.compile({
+  // Weighted: the mean weight over the training windows is made 1, so the loss keeps its usual size.
+  const weightScale = train.weight ? train.count / train.weight.reduce((a, v) => a + v, 0) : undefined;
+  const trained = weightScale === undefined ? model : withWeightColumn(model, opts);
+  // Mean over windows and horizons of w·loss (w = 1 unweighted). Written out: tfjs' own weighted reductions
+  // count non-zero weights with an op that has no gradient.
+  const elementLoss = (y: tf.Tensor, p: tf.Tensor, w?: tf.Tensor) => {
+    const l = delta
+      ? tf.losses.huberLoss(y, p, undefined, delta, tf.Reduction.NONE)
+      : tf.square(tf.sub(y, p));
+    return tf.mean(w ? tf.mul(l, w) : l);
+  };
+  trained.compile({
     optimizer,
-    loss: delta
-      ? (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.huberLoss(yTrue, yPred, undefined, delta)
-      : 'meanSquaredError',
+    loss:
+      weightScale === undefined
+        ? (yTrue: tf.Tensor, yPred: tf.Tensor) => elementLoss(yTrue, yPred)
+        : (yTrue: tf.Tensor, yPred: tf.Tensor) =>
+            elementLoss(
+              yTrue.slice([0, 0], [-1, H]),
+              yPred.slice([0, 0], [-1, H]),
+              yPred.slice([0, H], [-1, 1])
+            ),
   });
 
-  const xv = tf.tensor3d(val.x, [val.count, opts.lookback, F]);
-  const yv = tf.tensor2d(val.y, [val.count, opts.horizons]);
+  const valData = tensors(val, opts, weightScale);
   let best = Infinity;
   let bestEpoch = -1;
   let bestWeights: tf.Tensor[] | undefined;
@@ -127,14 +185,18 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
   try {
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       // Our own seeded shuffle each epoch: tfjs' internal shuffle uses Math.random.
-      const shuffled = shuffleWindows(train, opts, rng);
-      const xt = tf.tensor3d(shuffled.x, [shuffled.count, opts.lookback, F]);
-      const yt = tf.tensor2d(shuffled.y, [shuffled.count, opts.horizons]);
-      const h = await model.fit(xt, yt, { batchSize: opts.batchSize, epochs: 1, shuffle: false, verbose: 0 });
-      xt.dispose();
-      yt.dispose();
+      const shuffled = tensors(shuffleWindows(train, opts, rng), opts, weightScale);
+      const h = await trained.fit(shuffled.x, shuffled.y, {
+        batchSize: opts.batchSize,
+        epochs: 1,
+        shuffle: false,
+        verbose: 0,
+      });
+      shuffled.dispose();
       lastTrainLoss = h.history.loss[0] as number;
-      const valLoss = tf.tidy(() => (model.evaluate(xv, yv, { batchSize: 4096 }) as tf.Scalar).dataSync()[0]);
+      const valLoss = tf.tidy(
+        () => (trained.evaluate(valData.x, valData.y, { batchSize: 4096 }) as tf.Scalar).dataSync()[0]
+      );
       epochsRun = epoch + 1;
       opts.onEpoch?.({
         epoch: epochsRun,
@@ -160,8 +222,7 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
       lastEpochEnd = elapsed;
     }
   } finally {
-    xv.dispose();
-    yv.dispose();
+    valData.dispose();
   }
   if (bestWeights) {
     model.setWeights(bestWeights);
@@ -170,7 +231,6 @@ export async function trainLstm(train: WindowSet, val: WindowSet, opts: TrainOpt
 
   // Conformal band and validation figures from the restored best model.
   const pred = await predictAll(model, val, opts);
-  const H = opts.horizons;
   // Normalised split conformal: residuals are divided by each window's recent change RMS (read off its
   // last feature row), so the band is wide where the series moves a lot and narrow where it is calm.
   const scaleFloor = opts.intervalScaleFloor ?? 0.01;

@@ -1,7 +1,7 @@
 import type { Point } from '../series/types';
 import { FEATURES, historyPoints, writeFeatures } from './lstm';
 import { mulberry32 } from '../series/random';
-import { buildWindows, splitSeries, windowEnds } from './windows';
+import { buildWindows, changeRms, splitSeries, windowEnds } from './windows';
 
 const cfg = { step: 600, lookback: 4, horizons: 2, seasonPeriod: 144, profileDays: 2 };
 
@@ -67,6 +67,35 @@ describe('buildWindows', () => {
     const two = buildWindows([[seg]], cfg, { maxPerSeries: 10, rng: mulberry32(7) });
     expect(one.count).toBe(10);
     expect(Array.from(one.last)).toEqual(Array.from(two.last));
+  });
+
+  it("gives every window its series' weight, and none without seriesWeight", () => {
+    const seg = (n: number, base: number) => ({
+      start: 0,
+      step: 600,
+      values: Array.from({ length: n }, (_, i) => base + i),
+    });
+    const w = buildWindows([[seg(8, 0)], [seg(7, 100)]], cfg, {
+      maxPerSeries: 100,
+      rng: mulberry32(1),
+      seriesWeight: [2, 0.5],
+    });
+    // 8 − 4 − 2 + 1 = 3 windows from the first series, 2 from the second.
+    expect(Array.from(w.last)).toEqual([3, 4, 5, 103, 104]);
+    expect(Array.from(w.weight!)).toEqual([2, 2, 2, 0.5, 0.5]);
+    expect(
+      buildWindows([[seg(8, 0)]], cfg, { maxPerSeries: 100, rng: mulberry32(1) }).weight
+    ).toBeUndefined();
+  });
+});
+
+describe('changeRms', () => {
+  it('is the RMS of the H-step change over every segment, gaps not crossed', () => {
+    // H = 2: changes 2, 2 in the first segment (0,1,2,3), 4 in the second (10,12,14 → 14 − 10).
+    const a = { start: 0, step: 600, values: [0, 1, 2, 3] };
+    const b = { start: 99_000, step: 600, values: [10, 12, 14] };
+    expect(changeRms([a, b], 2)).toBeCloseTo(Math.sqrt((4 + 4 + 16) / 3), 12);
+    expect(changeRms([{ start: 0, step: 600, values: [1, 2] }], 2)).toBe(0);
   });
 });
 

@@ -88,6 +88,8 @@ export interface WindowSet {
   y: Float32Array;
   /** Last value of each window (to rebuild levels from changes). */
   last: Float32Array;
+  /** Weight of each window in the training loss; absent: all 1. */
+  weight?: Float32Array;
   count: number;
 }
 
@@ -99,15 +101,33 @@ export function windowEnds(length: number, cfg: FeatureConfig): number[] {
 }
 
 /**
+ * Root mean square of the H-step change v[t + H] − v[t] over a series' segments: how much it moves an hour
+ * ahead, the error persistence would make. 0 for segments too short to have one.
+ */
+export function changeRms(segments: Segment[], horizons: number): number {
+  let ss = 0;
+  let n = 0;
+  for (const { values } of segments) {
+    for (let t = 0; t + horizons < values.length; t++) {
+      ss += (values[t + horizons] - values[t]) ** 2;
+      n++;
+    }
+  }
+  return n > 0 ? Math.sqrt(ss / n) : 0;
+}
+
+/**
  * Builds windows from segments, at most `maxPerSeries` per series (an even, seeded sample) so that long
  * series do not drown short ones; given as an array, the cap is per series (to balance datasets).
+ * `seriesWeight`, when given, is every window's loss weight by series.
  */
 export function buildWindows(
   perSeries: Segment[][],
   cfg: FeatureConfig,
-  opts: { maxPerSeries: number | number[]; rng: () => number }
+  opts: { maxPerSeries: number | number[]; rng: () => number; seriesWeight?: number[] }
 ): WindowSet {
   const picks: Array<[Segment, number]> = [];
+  const pickSeries: number[] = [];
   for (const [s, segments] of perSeries.entries()) {
     const cap = typeof opts.maxPerSeries === 'number' ? opts.maxPerSeries : opts.maxPerSeries[s];
     const all: Array<[Segment, number]> = [];
@@ -120,6 +140,7 @@ export function buildWindows(
       all.length = cap;
     }
     picks.push(...all);
+    for (let k = 0; k < all.length; k++) pickSeries.push(s);
   }
   const F = FEATURES.length;
   const { lookback: L, horizons: H } = cfg;
@@ -133,5 +154,7 @@ export function buildWindows(
     last[k] = v;
     for (let h = 0; h < H; h++) y[k * H + h] = seg.values[e + 1 + h] - v;
   });
-  return { x, y, last, count: picks.length };
+  const sw = opts.seriesWeight;
+  const weight = sw ? Float32Array.from(pickSeries, (s) => sw[s]) : undefined;
+  return { x, y, last, ...(weight ? { weight } : {}), count: picks.length };
 }
