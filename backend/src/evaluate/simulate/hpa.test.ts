@@ -116,6 +116,18 @@ describe('HpaController (behavior defaults)', () => {
     expect(seen[405]).toBe(4); // t=105 left the window
   });
 
+  it('never scales a scale-down signal up to an earlier, rate-limited recommendation', () => {
+    // 4 → desired 20, capped at max(4 + 4, 4 × 2) = 8. 15 s later the metric asks for 6: the 20 is still
+    // inside the scale-down window, but Kubernetes brings the current size (8) within [6, 20], so it stays.
+    const c = new HpaController(spec);
+    expect(c.reconcile(0, 4, 20)).toBe(8);
+    expect(c.reconcile(15, 8, 6)).toBe(8);
+    // Once the window has passed the 20 and the 6s, the size follows the metric down.
+    let cur = 8;
+    for (let t = 30; t <= 330; t += 15) cur = c.reconcile(t, cur, 6);
+    expect(cur).toBe(6);
+  });
+
   it('jumps to a raised minReplicas at once, ignoring the rate policies', () => {
     expect(new HpaController(spec).reconcile(0, 2, 2, 30)).toBe(30);
   });

@@ -165,16 +165,22 @@ export class HpaController {
     return desired;
   }
 
+  /**
+   * stabilizeRecommendationWithBehaviors: the lowest recommendation inside the scale-up window and the
+   * highest inside the scale-down window bound the result, and the current size is brought within them.
+   * So a scale-down never lands above the current size, even when a higher recommendation from an earlier
+   * rate-limited scale-up is still inside the 300 s window.
+   */
   private stabilize(now: number, current: number, desired: number): number {
-    const up = desired >= current;
-    const window = up
-      ? this.behavior.scaleUp.stabilizationWindowSeconds
-      : this.behavior.scaleDown.stabilizationWindowSeconds;
-    const cutoff = now - window;
-    let rec = desired;
+    const upCutoff = now - this.behavior.scaleUp.stabilizationWindowSeconds;
+    const downCutoff = now - this.behavior.scaleDown.stabilizationWindowSeconds;
+    let upRecommendation = desired;
+    let downRecommendation = desired;
     for (const r of this.recommendations) {
-      if (r.t > cutoff) rec = up ? Math.min(rec, r.value) : Math.max(rec, r.value);
+      if (r.t > upCutoff) upRecommendation = Math.min(upRecommendation, r.value);
+      if (r.t > downCutoff) downRecommendation = Math.max(downRecommendation, r.value);
     }
+    const rec = Math.min(Math.max(current, upRecommendation), downRecommendation);
     // Keep only what any window can still use, then remember this sync's recommendation.
     const obsolete = now - this.longestWindow;
     this.recommendations = this.recommendations.filter((r) => r.t >= obsolete);
