@@ -80,4 +80,16 @@ describe('evaluate CLI', () => {
     );
     expect(run([]).stderr).toMatch(/--data is required/);
   });
+
+  it('fails, rather than leaving the LSTM out, when the model cannot be scored', () => {
+    const tiny = path.join(dir, 'tiny.csv');
+    const missing = run(['--data', tiny, '--model-dir', path.join(dir, 'no-such-model'), '--json']);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/the LSTM cannot be scored: .*metadata\.json[\s\S]*--models persistence/);
+    // The shipped model runs at 600 s: another step cannot score it.
+    const step = run(['--data', tiny, '--step', '5m', '--json']);
+    expect(step.status).not.toBe(0);
+    expect(step.stderr).toMatch(/the LSTM cannot be scored/);
+  });
 });

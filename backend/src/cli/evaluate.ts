@@ -124,7 +124,6 @@ async function main(): Promise<void> {
     fail(`--step must be a duration between 1 s and 1 d, got "${args.step}"`);
 
   let names: string[];
-  // Given explicitly, every model must load; by default a missing or untrained LSTM leaves the baselines.
   const explicit = args.models !== undefined;
   if (args.models) {
     names = args.models
@@ -171,8 +170,13 @@ async function main(): Promise<void> {
         )
       );
     } catch (e) {
-      if (explicit) throw e;
-      process.stderr.write(`evaluate: lstm left out: ${(e as Error).message}\n`);
+      // A table without the model it exists to judge must not pass for a complete one: say so and stop.
+      fail(
+        `the LSTM cannot be scored: ${(e as Error).message}` +
+          (explicit
+            ? ''
+            : '\n(to score only the baselines, say so: --models persistence,seasonal_naive,holt_winters,ar)')
+      );
     }
   }
 
