@@ -13,8 +13,11 @@ import { ROOT, VENDOR_DIR, buildVendorInChild } from './harness/vendor';
 const DIST = path.join(ROOT, 'dist');
 const APP_ID = 'prescaler-autoscaling-app';
 const DS_UID = 'prescaler-e2e';
-const SCREENSHOT = path.join(ROOT, 'docs/panel.png');
-const APP_SCREENSHOT = path.join(ROOT, 'docs/app-root.png');
+// Screenshots land in test/artifacts (ignored by git); PRESCALER_UPDATE_DOCS=1 writes the README's own copies
+// in docs/ instead, so a test run does not rewrite tracked files.
+const SHOTS = path.join(ROOT, process.env.PRESCALER_UPDATE_DOCS === '1' ? 'docs' : 'test/artifacts/e2e');
+const SCREENSHOT = path.join(SHOTS, 'panel.png');
+const APP_SCREENSHOT = path.join(SHOTS, 'app-root.png');
 const HOUR = 3_600_000;
 
 jest.setTimeout(180_000);

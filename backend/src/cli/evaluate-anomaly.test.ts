@@ -100,6 +100,27 @@ describe('evaluateAnomaly', () => {
     }
   });
 
+  it('reads raw NAB CSVs labelled by a NAB windows JSON exactly as the canonical file', () => {
+    const raw = path.join(dir, 'raw');
+    fs.mkdirSync(raw);
+    const windows: Record<string, [string, string][]> = {};
+    for (const [name] of Object.entries(WINDOWS)) {
+      const [canonical] = readLabelledSeries(data).filter((x) => x.name === `demo/${name}`);
+      const rows = ['timestamp,value', ...canonical.points.map(([t, v]) => `${nabTime(t)},${v}`)];
+      fs.writeFileSync(path.join(raw, `${name}.csv`), rows.join('\n') + '\n');
+      const [lo, hi] = WINDOWS[name];
+      windows[`realDemo/${name}.csv`] = [[nabTime(T0 + lo * STEP), nabTime(T0 + hi * STEP)]];
+    }
+    const windowsFile = path.join(dir, 'combined_windows.json');
+    fs.writeFileSync(windowsFile, JSON.stringify(windows));
+    const quiet = { referenceDir: refs, model, log: () => undefined };
+    const fromRaw = evaluateAnomaly({ data: raw, windows: windowsFile, ...quiet });
+    const fromCanonical = evaluateAnomaly({ data, ...quiet });
+    const scores = (rows: typeof fromRaw) => rows.map((r) => [r.detector, r.profile, r.score, r.heldOut]);
+    expect(scores(fromRaw)).toEqual(scores(fromCanonical));
+    expect(() => evaluateAnomaly({ data: raw, ...quiet })).toThrow(/no labels.*--windows/);
+  });
+
   it('adds our detector with the anomaly likelihood when asked', () => {
     const rows = evaluateAnomaly({ data, model, likelihood: PUBLISHED_LIKELIHOOD, onlyOurs: true });
     expect(new Set(rows.map((r) => r.detector))).toEqual(
@@ -116,9 +137,12 @@ describe('evaluateAnomaly', () => {
   it('refuses a file without labels or with non-finite values', () => {
     const noLabels = path.join(dir, 'nolabels.csv');
     fs.writeFileSync(noLabels, `series,timestamp,value\ndemo/a,${T0},1\ndemo/a,${T0 + STEP},2\n`);
-    expect(() => evaluateAnomaly({ data: noLabels, model })).toThrow(/no label column/);
+    expect(() => evaluateAnomaly({ data: noLabels, model })).toThrow(/no labels.*--windows/);
     const nan = path.join(dir, 'nan.csv');
-    fs.writeFileSync(nan, `series,timestamp,value,label\ndemo/a,${T0},NaN,0\ndemo/a,${T0 + STEP},2,1\n`);
+    fs.writeFileSync(
+      nan,
+      `series,timestamp,value,label\ndemo/a,${T0},NaN,0\ndemo/a,${T0 + STEP},2,1\ndemo/a,${T0 + 2 * STEP},3,0\n`
+    );
     expect(() => evaluateAnomaly({ data: nan, model })).toThrow(/demo\/a has a non-finite value/);
     const unlabelled = path.join(dir, 'zeros.csv');
     fs.writeFileSync(unlabelled, `series,timestamp,value,label\ndemo/a,${T0},1,0\ndemo/a,${T0 + STEP},2,0\n`);

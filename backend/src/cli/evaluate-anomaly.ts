@@ -6,12 +6,15 @@
  * others). `--likelihood` adds our detector with the anomaly likelihood post-processing (anomaly/
  * likelihood.ts) as a second row; `--per-file` prints each file's standard-profile raw score.
  *
- *   npm run -s evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--likelihood
+ * The data is a labelled canonical CSV, or NAB CSVs (a file or a directory of them) with `--windows`.
+ *
+ *   npm run -s evaluate:anomaly -- --data FILE [--windows FILE] [--reference-dir DIR] [--model DIR] [--likelihood
  *       [--likelihood-short-window N]] [--per-file] [--json]
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseCanonicalCsv, type LabelledSeries } from '../data/canonical';
+import type { LabelledSeries } from '../data/canonical';
+import { loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
 import { scoreValues } from '../anomaly/detector';
 import { minimumPoints } from '../anomaly/features';
@@ -58,12 +61,17 @@ function medianSpacing(ts: readonly number[]): number {
   return d.length ? d[Math.floor(d.length / 2)] : NaN;
 }
 
-/** The labelled series of a canonical CSV, checked for what NAB scoring needs. */
-export function readLabelledSeries(file: string): LabelledSeries[] {
-  const series = parseCanonicalCsv(fs.readFileSync(file, 'utf8'), file);
+/**
+ * The labelled series of a file (a canonical CSV with its label column, or NAB CSVs labelled by a NAB
+ * windows JSON), checked for what NAB scoring needs.
+ */
+export function readLabelledSeries(file: string, windowsFile?: string): LabelledSeries[] {
+  const series = loadSeriesFile(file, { windowsFile });
   for (const s of series) {
     if (!s.labels)
-      throw new EvaluationInputError(`${file}: no label column; NAB scoring needs labelled anomaly windows`);
+      throw new EvaluationInputError(
+        `${file}: no labels; NAB scoring needs a label column or, for NAB CSVs, --windows combined_windows.json`
+      );
     const bad = s.points.findIndex(([, v]) => !Number.isFinite(v));
     if (bad >= 0)
       throw new EvaluationInputError(
@@ -139,6 +147,8 @@ function stem(seriesName: string): string {
 /** One result set per detector; reference detectors that lack a file or a row are skipped with a note. */
 export function evaluateAnomaly(opts: {
   data: string;
+  /** NAB `combined_windows.json` labelling raw NAB CSVs in `data`. */
+  windows?: string;
   referenceDir?: string;
   model?: AnomalyModel;
   /** Also score our detector with the anomaly likelihood (these parameters), named `<model id>+likelihood`. */
@@ -147,7 +157,7 @@ export function evaluateAnomaly(opts: {
   log?: (msg: string) => void;
 }): AnomalyEvaluationRow[] {
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const series = readLabelledSeries(opts.data);
+  const series = readLabelledSeries(opts.data, opts.windows);
   const windows = series.map((s) =>
     windowsFromLabels(
       s.points.map((p) => p[0]),
@@ -231,7 +241,8 @@ export function evaluateAnomaly(opts: {
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
-    'usage: evaluate:anomaly -- --data FILE [--reference-dir DIR] [--model DIR] [--likelihood\n' +
+    'usage: evaluate:anomaly -- --data FILE|DIR [--windows combined_windows.json] [--reference-dir DIR]\n' +
+      '           [--model DIR] [--likelihood\n' +
       '           [--likelihood-short-window N]] [--per-file] [--json]\n'
   );
   process.exit(2);
@@ -240,6 +251,7 @@ function usage(msg?: string): never {
 function main(argv: string[]): void {
   let data: string | undefined;
   let referenceDir: string | undefined;
+  let windows: string | undefined;
   let modelDir = path.join(REPO, 'models/anomaly');
   let json = false;
   let perFile = false;
@@ -250,6 +262,7 @@ function main(argv: string[]): void {
     const val = () => argv[++i] ?? usage(`${a} needs a value`);
     if (a === '--data') data = val();
     else if (a === '--reference-dir') referenceDir = val();
+    else if (a === '--windows') windows = val();
     else if (a === '--model') modelDir = val();
     else if (a === '--json') json = true;
     else if (a === '--per-file') perFile = true;
@@ -264,7 +277,7 @@ function main(argv: string[]): void {
   else if (argv.includes('--likelihood-short-window')) usage('--likelihood-short-window needs --likelihood');
   const model = loadAnomalyModel(modelDir);
   const t0 = Date.now();
-  const rows = evaluateAnomaly({ data, referenceDir, model, likelihood });
+  const rows = evaluateAnomaly({ data, windows, referenceDir, model, likelihood });
   process.stderr.write(
     `scored ${new Set(rows.map((r) => r.detector)).size} detectors in ${Date.now() - t0} ms\n`
   );

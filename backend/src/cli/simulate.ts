@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseCanonicalCsv } from '../data/canonical';
+import { loadSeriesFile } from '../data/loaders';
 import { PrescalerError } from '../errors';
 import type { BatchForecaster } from '../forecast/types';
 import { persistenceForecaster, seasonalForecaster } from '../evaluate/simulate/fallback-forecasters';
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   if (a.quantile && !['lower', 'mean', 'upper'].includes(a.quantile))
     fail('--quantile must be lower, mean or upper');
 
-  const all = parseCanonicalCsv(fs.readFileSync(a.data, 'utf8'), a.data);
+  const all = loadSeriesFile(a.data);
   let chosen = all[0];
   if (a.series) {
     const found = all.find((s) => s.name === a.series || s.name.endsWith(`/${a.series}`));

@@ -6,10 +6,8 @@
  *   npx tsx backend/src/cli/train-anomaly.ts [--data FILE]... [--out DIR] [--seed N] [--trees N]
  *       [--contamination C] [--evaluate FILE] [--reference-dir DIR]
  */
-import * as crypto from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
-import { parseCanonicalCsv } from '../data/canonical';
+import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
 import { DEFAULT_CONTAMINATION, fitDetector } from '../anomaly/detector';
 import { DEFAULT_FEATURE_CONFIG } from '../anomaly/features';
@@ -54,12 +52,99 @@ export function medianSpacing(ts: readonly number[]): number {
   return d.length ? d[Math.floor(d.length / 2)] : NaN;
 }
 
+/** Fitting options of the shipped detector; `npm run train` uses them as they are. */
+export const ANOMALY_TRAINING_DEFAULTS = { seed: 42, trees: 100, contamination: DEFAULT_CONTAMINATION };
+
+/**
+ * Fits the Isolation Forest on every unlabelled series of `files` (canonical or raw formats) and writes
+ * `forest.json` and `metadata.json` to `opts.out`. Shared by `train:anomaly` and `train`.
+ */
+export function trainAnomalyModel(
+  files: string[],
+  opts: { out: string; seed: number; trees: number; contamination: number; log?: (m: string) => void }
+) {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+
+  const series: Array<{ name: string; step: number; values: number[] }> = [];
+  const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> =
+    [];
+  for (const [fileIndex, file] of files.entries()) {
+    const parsed = loadSeriesFile(file);
+    const before = series.length;
+    let labelled = 0;
+    for (const s of parsed) {
+      // Labelled series (NAB's) are what the detector is scored on: never fitted on.
+      if (s.labels) {
+        labelled++;
+        continue;
+      }
+      const step = Math.max(MIN_TRAINING_STEP, medianSpacing(s.points.map((p) => p[0])));
+      if (!Number.isFinite(step)) continue;
+      resample(s.points, step).forEach((seg, k) =>
+        series.push({ name: `${fileIndex}\t${s.name}\t${k}`, step, values: seg.values })
+      );
+    }
+    datasets.push({
+      name: path.basename(file).replace(/\.csv$/, ''),
+      file: path.basename(file),
+      sha256: dataDigest(file),
+      series: parsed.length,
+      seriesUsed: 0,
+    });
+    log(
+      `read ${file}: ${parsed.length} series, ${series.length - before} segments` +
+        (labelled ? ` (${labelled} labelled series left out)` : '')
+    );
+  }
+
+  const t0 = Date.now();
+  const fit = fitDetector(series, {
+    features: DEFAULT_FEATURE_CONFIG,
+    nTrees: opts.trees,
+    sampleSize: 256,
+    seed: opts.seed,
+    threshold: { kind: 'contamination', contamination: opts.contamination },
+  });
+  // A series counts as used when at least one of its segments gave feature rows.
+  const usedSeries = new Set(fit.used.map((n) => n.split('\t').slice(0, 2).join('\t')));
+  for (const key of usedSeries) datasets[Number(key.split('\t')[0])].seriesUsed++;
+  log(
+    `fitted on ${fit.rows} feature rows from ${fit.used.length} segments (${fit.skipped.length} skipped) in ` +
+      `${((Date.now() - t0) / 1000).toFixed(1)} s; threshold ${fit.detector.threshold.toFixed(4)}`
+  );
+
+  const forest = fit.detector.forest.toJSON();
+  const metadata = saveAnomalyModel(opts.out, fit.detector, {
+    id: MODEL_ID,
+    version: MODEL_VERSION,
+    createdAt: new Date().toISOString(),
+    algorithm: 'Isolation Forest (Liu, Ting & Zhou 2008) on streaming, unit-free features',
+    training: {
+      method:
+        'one global forest fitted on the feature rows of every segment of the unlabelled canonical traces below; ' +
+        'no labelled (NAB) series is used for fitting or for the threshold',
+      step: `each series resampled to max(${MIN_TRAINING_STEP} s, its median sample spacing)`,
+      datasets,
+      featureRows: fit.rows,
+    },
+    features: fit.detector.features,
+    forest: {
+      nTrees: forest.nTrees,
+      sampleSize: forest.sampleSize,
+      heightLimit: forest.heightLimit,
+      seed: opts.seed,
+    },
+    threshold: { value: fit.detector.threshold, policy: fit.detector.thresholdPolicy },
+    onsetSeconds: fit.detector.onsetSeconds,
+  });
+  log(`wrote ${opts.out}/forest.json and metadata.json`);
+  return metadata;
+}
+
 function main(argv: string[]): void {
   const data: string[] = [];
   let out = path.join(REPO, 'models/anomaly');
-  let seed = 42;
-  let trees = 100;
-  let contamination = DEFAULT_CONTAMINATION;
+  let { seed, trees, contamination } = ANOMALY_TRAINING_DEFAULTS;
   let evaluate: string | undefined;
   let referenceDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -78,72 +163,11 @@ function main(argv: string[]): void {
   if (!(Number.isInteger(trees) && trees > 0)) usage('--trees must be a positive integer');
   if (!(contamination > 0 && contamination < 0.5)) usage('--contamination must be in (0, 0.5)');
   const files = data.length ? data : DEFAULT_TRAINING;
-
-  const series: Array<{ name: string; step: number; values: number[] }> = [];
-  const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> =
-    [];
-  for (const [fileIndex, file] of files.entries()) {
-    const text = fs.readFileSync(file);
-    const parsed = parseCanonicalCsv(text.toString('utf8'), file);
-    const before = series.length;
-    for (const s of parsed) {
-      const step = Math.max(MIN_TRAINING_STEP, medianSpacing(s.points.map((p) => p[0])));
-      if (!Number.isFinite(step)) continue;
-      resample(s.points, step).forEach((seg, k) =>
-        series.push({ name: `${fileIndex}\t${s.name}\t${k}`, step, values: seg.values })
-      );
-    }
-    datasets.push({
-      name: path.basename(file).replace(/\.csv$/, ''),
-      file: path.basename(file),
-      sha256: crypto.createHash('sha256').update(text).digest('hex'),
-      series: parsed.length,
-      seriesUsed: 0,
-    });
-    process.stderr.write(`read ${file}: ${parsed.length} series, ${series.length - before} segments\n`);
-  }
-
-  const t0 = Date.now();
-  const fit = fitDetector(series, {
-    features: DEFAULT_FEATURE_CONFIG,
-    nTrees: trees,
-    sampleSize: 256,
-    seed,
-    threshold: { kind: 'contamination', contamination },
-  });
-  // A series counts as used when at least one of its segments gave feature rows.
-  const usedSeries = new Set(fit.used.map((n) => n.split('\t').slice(0, 2).join('\t')));
-  for (const key of usedSeries) datasets[Number(key.split('\t')[0])].seriesUsed++;
-  process.stderr.write(
-    `fitted on ${fit.rows} feature rows from ${fit.used.length} segments (${fit.skipped.length} skipped) in ` +
-      `${((Date.now() - t0) / 1000).toFixed(1)} s; threshold ${fit.detector.threshold.toFixed(4)}\n`
-  );
-
-  const forest = fit.detector.forest.toJSON();
-  const metadata = saveAnomalyModel(out, fit.detector, {
-    id: MODEL_ID,
-    version: MODEL_VERSION,
-    createdAt: new Date().toISOString(),
-    algorithm: 'Isolation Forest (Liu, Ting & Zhou 2008) on streaming, unit-free features',
-    training: {
-      method:
-        'one global forest fitted on the feature rows of every segment of the unlabelled canonical traces below; ' +
-        'no labelled (NAB) series is used for fitting or for the threshold',
-      step: `each series resampled to max(${MIN_TRAINING_STEP} s, its median sample spacing)`,
-      datasets,
-      featureRows: fit.rows,
-    },
-    features: fit.detector.features,
-    forest: { nTrees: forest.nTrees, sampleSize: forest.sampleSize, heightLimit: forest.heightLimit, seed },
-    threshold: { value: fit.detector.threshold, policy: fit.detector.thresholdPolicy },
-    onsetSeconds: fit.detector.onsetSeconds,
-  });
-  process.stderr.write(`wrote ${out}/forest.json and metadata.json\n`);
+  const metadata = trainAnomalyModel(files, { out, seed, trees, contamination });
 
   if (evaluate) {
     const model = loadAnomalyModel(out);
     const results = evaluateAnomaly({ data: evaluate, referenceDir, model, onlyOurs: !referenceDir });
-    const text = fs.readFileSync(evaluate);
     const evaluation = {
       method:
         'NAB scorer (backend/src/evaluate/nab.ts): threshold swept per detector and profile, normalised null 0 / perfect 100; ' +
@@ -153,7 +177,7 @@ function main(argv: string[]): void {
       }`,
       dataset: {
         file: path.basename(evaluate),
-        sha256: crypto.createHash('sha256').update(text).digest('hex'),
+        sha256: dataDigest(evaluate),
       },
       results: results.map((r) => ({
         detector: r.detector,

@@ -2,21 +2,27 @@
  * `npm run train -- --data FILE [--data FILE …] [--out models/forecaster] [--seed 42]`
  * Trains the global LSTM on canonical CSVs (or raw formats) and writes the layers model + metadata.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadSeriesFile } from '../data/loaders';
+import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { FIT_DEFAULTS, fitForecaster, type DatasetInput } from '../forecast/fit';
 import { fileSystemHandler } from '../forecast/io';
 import { initTf } from '../forecast/tf';
 import { fail, numberOption, parseCli, progress } from './args';
+import { ANOMALY_TRAINING_DEFAULTS, trainAnomalyModel } from './train-anomaly';
 
 const NAME = 'train';
 const D = FIT_DEFAULTS;
 const USAGE = `usage: npm run train -- --data FILE [--data FILE …] [options]
 
-  --data FILE          canonical CSV (series,timestamp,value) or a raw format; repeatable
-  --out DIR            where to write the model (default models/forecaster)
+Trains the LSTM forecaster and the Isolation Forest anomaly detector on the same data (the forest leaves
+out labelled series: those are for scoring it).
+
+  --data FILE          canonical CSV (series,timestamp,value) or a raw format, or a directory of them;
+                       repeatable
+  --out DIR            where to write the forecaster (default models/forecaster)
+  --anomaly-out DIR    where to write the anomaly detector (default models/anomaly)
+  --only WHICH         train only the forecaster or only the anomaly detector
   --seed N             seed for initialisation, sampling and shuffling (default ${D.seed})
   --step S             resampling step in seconds (default ${D.step})
   --lookback N         history points per window (default ${D.lookback})
@@ -47,16 +53,18 @@ function readDatasets(name: string, files: string[]): DatasetInput[] {
     process.stderr.write(`read ${file}: ${loaded.length} series\n`);
     return {
       name: path.basename(file),
-      sha256: crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
+      sha256: dataDigest(file),
       series: loaded.map((s) => ({ name: s.name, points: s.points })),
     };
   });
 }
 
-async function main(): Promise<void> {
-  const opts = parseCli(NAME, USAGE, {
+function parseOptions() {
+  return parseCli(NAME, USAGE, {
     data: { type: 'string', multiple: true },
     out: { type: 'string' },
+    'anomaly-out': { type: 'string' },
+    only: { type: 'string' },
     seed: { type: 'string' },
     step: { type: 'string' },
     lookback: { type: 'string' },
@@ -73,12 +81,36 @@ async function main(): Promise<void> {
     'max-minutes': { type: 'string' },
     id: { type: 'string' },
   });
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions();
   const files = opts.data ?? [];
   if (files.length === 0) fail(NAME, `give at least one --data FILE\n\n${USAGE}`);
-  const out = path.resolve(opts.out ?? 'models/forecaster');
-  const datasets = readDatasets(NAME, files);
+  const only = opts.only;
+  if (only !== undefined && only !== 'forecaster' && only !== 'anomaly') {
+    fail(NAME, `--only must be forecaster or anomaly, not ${only}`);
+  }
   const num = (key: keyof typeof opts, fallback: number) =>
     numberOption(NAME, key, opts[key] as string | undefined, fallback);
+  if (only !== 'anomaly') await trainForecaster(opts, files, num);
+  if (only !== 'forecaster') {
+    const out = path.resolve(opts['anomaly-out'] ?? 'models/anomaly');
+    try {
+      trainAnomalyModel(files, { ...ANOMALY_TRAINING_DEFAULTS, seed: num('seed', D.seed), out });
+    } catch (e) {
+      fail(NAME, `anomaly detector: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function trainForecaster(
+  opts: ReturnType<typeof parseOptions>,
+  files: string[],
+  num: (key: keyof ReturnType<typeof parseOptions>, fallback: number) => number
+): Promise<void> {
+  const out = path.resolve(opts.out ?? 'models/forecaster');
+  const datasets = readDatasets(NAME, files);
 
   const seriesWeight = opts['series-weight'] ?? D.seriesWeight;
   if (seriesWeight !== 'inverse-change-rms' && seriesWeight !== 'equal') {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataFormatError } from './canonical';
-import { detectFormat, loadSeriesFile, nabWindowsFor, parseSeriesText } from './loaders';
+import { dataDigest, detectFormat, loadSeriesFile, nabWindowsFor, parseSeriesText } from './loaders';
 
 const GOOGLE_HEADER =
   'time,unique_id,collection_id,instance_index,priority,scheduling_class,machine_id,alloc_collection_id,' +
@@ -193,5 +193,29 @@ describe('loadSeriesFile', () => {
     fs.writeFileSync(path.join(dir, 'a.csv'), 'series,timestamp,value\ns,1,1\ns,2,2\n');
     fs.writeFileSync(path.join(dir, 'b.csv'), 'series,timestamp,value\ns,3,1\ns,4,2\n');
     expect(() => loadSeriesFile(dir)).toThrow(/series "s" also appears in another file/);
+  });
+});
+
+describe('dataDigest', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-digest-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("is a file's SHA-256, and for a directory changes with any CSV's name or bytes, not other files", () => {
+    const a = path.join(dir, 'a.csv');
+    fs.writeFileSync(a, 'series,timestamp,value\nx,1,2\n');
+    // sha256 of those bytes, as `sha256sum a.csv` prints it
+    expect(dataDigest(a)).toBe('0b0d7b6bacfc0e96d96618d7ce17e80471bdd99ad8368697c403120e958fb5c1');
+    fs.writeFileSync(path.join(dir, 'b.csv'), 'series,timestamp,value\ny,1,3\n');
+    const before = dataDigest(dir);
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not data');
+    expect(dataDigest(dir)).toBe(before);
+    fs.writeFileSync(path.join(dir, 'b.csv'), 'series,timestamp,value\ny,1,4\n');
+    expect(dataDigest(dir)).not.toBe(before);
+    fs.renameSync(path.join(dir, 'b.csv'), path.join(dir, 'c.csv'));
+    expect(dataDigest(dir)).not.toBe(before);
   });
 });

@@ -3,6 +3,7 @@
  * Google 2019 `instance_usage` export, a NAB CSV (labels from a NAB windows JSON) or a Prometheus
  * /api/v1/query_range answer. The format is told from the content, not the file name.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Point } from '../series/types';
@@ -273,6 +274,30 @@ export interface LoadOptions {
  * Loads a file, or every `.csv` in a directory (e.g. a raw export split into one file per task); series
  * names must then be unique across the files. A NAB CSV's series is named after its file stem.
  */
+/** The files loadSeriesFile reads for `file`: itself, or a directory's `.csv` files in name order. */
+function filesOf(file: string): string[] {
+  if (!fs.statSync(file).isDirectory()) return [file];
+  return fs
+    .readdirSync(file)
+    .filter((f) => f.toLowerCase().endsWith('.csv'))
+    .sort()
+    .map((f) => path.join(file, f));
+}
+
+/**
+ * SHA-256 (hex) of what loadSeriesFile reads: a file's bytes, or for a directory each `.csv` file's name
+ * and bytes in name order. Recorded in model metadata as the training data's fingerprint.
+ */
+export function dataDigest(file: string): string {
+  const hash = crypto.createHash('sha256');
+  if (!fs.statSync(file).isDirectory()) return hash.update(fs.readFileSync(file)).digest('hex');
+  for (const f of filesOf(file)) {
+    hash.update(`${path.basename(f)}\0`);
+    hash.update(crypto.createHash('sha256').update(fs.readFileSync(f)).digest());
+  }
+  return hash.digest('hex');
+}
+
 export function loadSeriesFile(file: string, opts: LoadOptions = {}): LabelledSeries[] {
   let windowsJson: unknown;
   if (opts.windowsFile) {
@@ -282,14 +307,7 @@ export function loadSeriesFile(file: string, opts: LoadOptions = {}): LabelledSe
       throw new DataFormatError(`${opts.windowsFile}: cannot read windows JSON (${(e as Error).message})`);
     }
   }
-  const stat = fs.statSync(file);
-  const files = stat.isDirectory()
-    ? fs
-        .readdirSync(file)
-        .filter((f) => f.toLowerCase().endsWith('.csv'))
-        .sort()
-        .map((f) => path.join(file, f))
-    : [file];
+  const files = filesOf(file);
   if (files.length === 0) throw new DataFormatError(`${file}: no .csv files in the directory`);
   const out: LabelledSeries[] = [];
   const names = new Set<string>();

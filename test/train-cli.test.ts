@@ -1,0 +1,99 @@
+// The train CLI as a user runs it on a raw Google 2019 instance_usage export split over several files
+// (as in ../shared/data/google2019-instance-usage-tasks/job113): it trains and records what it read.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { dataDigest } from '../backend/src/data/loaders';
+
+const ROOT = path.resolve(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = path.join(ROOT, 'backend', 'src', 'cli', 'train.ts');
+
+const HEADER =
+  'time,unique_id,collection_id,instance_index,priority,scheduling_class,machine_id,alloc_collection_id,' +
+  'alloc_instance_index,collection_type,avg_cpu_usage,avg_memory_usage,max_cpu_usage';
+
+function run(args: string[]) {
+  return spawnSync(TSX, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('train CLI', () => {
+  let dir: string;
+  let raw: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-train-'));
+    raw = path.join(dir, 'job7');
+    fs.mkdirSync(raw);
+    // Two tasks, one file each, 3 days at 5 min (time in µs since the trace start, as the export has it).
+    for (const task of [1, 2]) {
+      const rows = [HEADER];
+      for (let i = 1; i <= 3 * 288; i++) {
+        const cpu = 0.05 + 0.02 * task * (1 + Math.sin((2 * Math.PI * i) / 288)) + 0.003 * Math.sin(i * 1.3);
+        rows.push(
+          `${i * 300_000_000},7-${task},7,${task},200,2,1639393793,0,-1,0,${cpu.toFixed(6)},0.002,0.004`
+        );
+      }
+      fs.writeFileSync(
+        path.join(raw, `${task}-300000000-${3 * 288 * 300_000_000}.csv`),
+        rows.join('\n') + '\n'
+      );
+    }
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('trains both models on a directory of raw export files and records its digest', () => {
+    const out = path.join(dir, 'model');
+    const anomalyOut = path.join(dir, 'anomaly');
+    const r = run([
+      '--data',
+      raw,
+      '--out',
+      out,
+      '--anomaly-out',
+      anomalyOut,
+      '--epochs',
+      '1',
+      '--units',
+      '4',
+      '--max-per-series',
+      '100',
+    ]);
+    expect(r.stderr).toMatch(/read .*job7: 2 series/);
+    expect(r.status).toBe(0);
+    const md = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    expect(md.training.datasets).toEqual([{ name: 'job7', sha256: dataDigest(raw), series: 2 }]);
+    expect(md.training.seriesWeight).toBe('inverse-change-rms');
+    expect(md.version).toMatch(/^\d{4}-\d{2}-\d{2}-[0-9a-f]{8}$/);
+    expect(fs.statSync(path.join(out, 'weights.bin')).size).toBeGreaterThan(0);
+    const forest = JSON.parse(fs.readFileSync(path.join(anomalyOut, 'metadata.json'), 'utf8'));
+    expect(forest.training.datasets).toEqual([
+      { name: 'job7', file: 'job7', sha256: dataDigest(raw), series: 2, seriesUsed: 2 },
+    ]);
+    expect(fs.existsSync(path.join(anomalyOut, 'forest.json'))).toBe(true);
+  }, 120_000);
+
+  it('leaves labelled series out of the forest, and says so when nothing is left', () => {
+    const labelled = path.join(dir, 'labelled.csv');
+    const rows = ['series,timestamp,value,label'];
+    for (let i = 0; i < 600; i++)
+      rows.push(`nab/x,${1_700_000_000 + i * 300},${Math.sin(i / 9)},${i === 300 ? 1 : 0}`);
+    fs.writeFileSync(labelled, rows.join('\n') + '\n');
+    const anomalyOut = path.join(dir, 'anomaly-labelled');
+    const r = run(['--data', labelled, '--only', 'anomaly', '--anomaly-out', anomalyOut]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/1 labelled series left out/);
+    expect(r.stderr).toMatch(/anomaly detector: /);
+    expect(fs.existsSync(path.join(anomalyOut, 'forest.json'))).toBe(false);
+  }, 60_000);
+
+  it('names the input that cannot be read, and a bad option', () => {
+    const missing = run(['--data', path.join(dir, 'nope.csv'), '--out', path.join(dir, 'x')]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/nope\.csv/);
+    expect(run(['--data', raw, '--only', 'both']).stderr).toMatch(/--only must be forecaster or anomaly/);
+    const weight = run(['--data', raw, '--series-weight', 'loud']);
+    expect(weight.status).not.toBe(0);
+    expect(weight.stderr).toMatch(/--series-weight must be inverse-change-rms or equal/);
+  }, 60_000);
+});
