@@ -9,6 +9,7 @@ import { PrescalerError } from '../errors';
 import type { AnomalyModel } from '../anomaly';
 import { historyToRead, scoreSegments } from '../anomaly';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
+
 import type { LstmForecaster } from '../forecast/lstm';
 import { historySeconds } from '../forecast/types';
 import { firstIndexAtOrAfter } from '../series/columns';
@@ -18,6 +19,9 @@ import { queryColumns, type SeriesSource } from '../sources/types';
 import { forecastBody, type ShownSeries } from './forecast-body';
 import { Metrics } from './metrics';
 import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange, type RangeParams } from './validate';
+
+/** `horizon` when a forecast request gives none (DESIGN §2). */
+export const DEFAULT_HORIZON_SECONDS = 3600;
 
 export interface Models {
   forecaster?: LstmForecaster;
@@ -136,7 +140,8 @@ export function createApp(deps: AppDeps): express.Express {
           `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`
         );
       }
-      const horizon = body.horizon ?? maxHorizon(forecaster);
+      // DESIGN §2's default, or all the model has when it looks less far ahead.
+      const horizon = body.horizon ?? Math.min(DEFAULT_HORIZON_SECONDS, maxHorizon(forecaster));
       if (!(horizon > 0)) throw new PrescalerError('bad_request', `horizon: must be > 0, got ${horizon}`);
       if (horizon > maxHorizon(forecaster)) {
         throw new PrescalerError(
