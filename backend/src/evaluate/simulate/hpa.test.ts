@@ -118,7 +118,8 @@ describe('HpaController (behavior defaults)', () => {
 
   it('never scales a scale-down signal up to an earlier, rate-limited recommendation', () => {
     // 4 → desired 20, capped at max(4 + 4, 4 × 2) = 8. 15 s later the metric asks for 6: the 20 is still
-    // inside the scale-down window, but Kubernetes brings the current size (8) within [6, 20], so it stays.
+    // inside the scale-down window, but with behavior rules the controller brings the current size (8)
+    // within [6, 20], so it stays (stabilizeRecommendationWithBehaviors).
     const c = new HpaController(spec);
     expect(c.reconcile(0, 4, 20)).toBe(8);
     expect(c.reconcile(15, 8, 6)).toBe(8);

@@ -19,7 +19,12 @@ export interface HpaBehavior {
   scaleDown: ScalingRules;
 }
 
-/** The defaults the API server fills into `spec.behavior` when it is left out. */
+/**
+ * The rules the API server fills into a `spec.behavior` that is set but leaves them out (`behavior: {}`;
+ * SetDefaults_HorizontalPodAutoscalerBehavior). We simulate that HPA: one with no `behavior` at all takes the
+ * controller's older path (normalizeDesiredReplicas: scale-up to at most max(2 × current, 4), the highest
+ * recommendation of the last 300 s, no scale-down rate limit), which we do not model.
+ */
 export const DEFAULT_BEHAVIOR: HpaBehavior = {
   scaleUp: {
     stabilizationWindowSeconds: 0,
