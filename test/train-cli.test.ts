@@ -71,6 +71,8 @@ describe('train CLI', () => {
       { name: 'job7', file: 'job7', sha256: dataDigest(raw), series: 2, seriesUsed: 2 },
     ]);
     expect(fs.existsSync(path.join(anomalyOut, 'forest.json'))).toBe(true);
+    // Named after the fitted forest: the version's suffix starts its SHA-256.
+    expect(forest.version).toBe(`${forest.createdAt.slice(0, 10)}-${forest.forestSha256.slice(0, 8)}`);
   }, 120_000);
 
   it('leaves labelled series out of the forest, and says so when nothing is left', () => {
@@ -92,8 +94,12 @@ describe('train CLI', () => {
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/nope\.csv/);
     expect(run(['--data', raw, '--only', 'both']).stderr).toMatch(/--only must be forecaster or anomaly/);
-    const weight = run(['--data', raw, '--series-weight', 'loud']);
+    expect(run(['--data', raw, '--seed', '1.5']).stderr).toMatch(/--seed must be an integer/);
+    // The forest is fitted before the forecaster fails: neither is written.
+    const anomalyOut = path.join(dir, 'anomaly-untouched');
+    const weight = run(['--data', raw, '--series-weight', 'loud', '--anomaly-out', anomalyOut]);
     expect(weight.status).not.toBe(0);
     expect(weight.stderr).toMatch(/--series-weight must be inverse-change-rms or equal/);
+    expect(fs.existsSync(anomalyOut)).toBe(false);
   }, 60_000);
 });

@@ -6,10 +6,11 @@
  *   npx tsx backend/src/cli/train-anomaly.ts [--data FILE]... [--out DIR] [--seed N] [--trees N]
  *       [--contamination C] [--evaluate FILE] [--reference-dir DIR]
  */
+import * as crypto from 'node:crypto';
 import * as path from 'path';
 import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
-import { DEFAULT_CONTAMINATION, fitDetector } from '../anomaly/detector';
+import { DEFAULT_CONTAMINATION, detectorToJSON, fitDetector } from '../anomaly/detector';
 import { DEFAULT_FEATURE_CONFIG } from '../anomaly/features';
 import { loadAnomalyModel, saveAnomalyModel } from '../anomaly/index';
 import { evaluateAnomaly } from './evaluate-anomaly';
@@ -32,13 +33,12 @@ const DEFAULT_TRAINING = [
 export const MIN_TRAINING_STEP = 300;
 
 export const MODEL_ID = 'prescaler-iforest';
-export const MODEL_VERSION = '1.0.0';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
     'usage: train-anomaly [--data FILE]... [--out DIR] [--seed N] [--trees N] [--contamination C]\n' +
-      '                     [--evaluate FILE] [--reference-dir DIR]\n'
+      '                     [--evaluate FILE [--windows NAB_WINDOWS_JSON]] [--reference-dir DIR]\n'
   );
   process.exit(2);
 }
@@ -114,9 +114,11 @@ export function trainAnomalyModel(
   );
 
   const forest = fit.detector.forest.toJSON();
+  // The fitting date and the start of forestSha256 (the digest of forest.json): same version, same model.
+  const digest = crypto.createHash('sha256').update(JSON.stringify(detectorToJSON(fit.detector)));
   const metadata = saveAnomalyModel(opts.out, fit.detector, {
     id: MODEL_ID,
-    version: MODEL_VERSION,
+    version: `${new Date().toISOString().slice(0, 10)}-${digest.digest('hex').slice(0, 8)}`,
     createdAt: new Date().toISOString(),
     algorithm: 'Isolation Forest (Liu, Ting & Zhou 2008) on streaming, unit-free features',
     training: {
@@ -147,6 +149,7 @@ function main(argv: string[]): void {
   let { seed, trees, contamination } = ANOMALY_TRAINING_DEFAULTS;
   let evaluate: string | undefined;
   let referenceDir: string | undefined;
+  let windows: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -157,6 +160,7 @@ function main(argv: string[]): void {
     else if (a === '--contamination') contamination = Number(val());
     else if (a === '--evaluate') evaluate = val();
     else if (a === '--reference-dir') referenceDir = val();
+    else if (a === '--windows') windows = val();
     else usage(`unknown argument ${a}`);
   }
   if (!Number.isInteger(seed)) usage('--seed must be an integer');
@@ -167,7 +171,13 @@ function main(argv: string[]): void {
 
   if (evaluate) {
     const model = loadAnomalyModel(out);
-    const results = evaluateAnomaly({ data: evaluate, referenceDir, model, onlyOurs: !referenceDir });
+    const results = evaluateAnomaly({
+      data: evaluate,
+      windows,
+      referenceDir,
+      model,
+      onlyOurs: !referenceDir,
+    });
     const evaluation = {
       method:
         'NAB scorer (backend/src/evaluate/nab.ts): threshold swept per detector and profile, normalised null 0 / perfect 100; ' +

@@ -3,6 +3,7 @@
  * Trains the global LSTM on canonical CSVs (or raw formats) and writes the layers model + metadata.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { FIT_DEFAULTS, fitForecaster, type DatasetInput } from '../forecast/fit';
@@ -93,14 +94,28 @@ async function main(): Promise<void> {
   }
   const num = (key: keyof typeof opts, fallback: number) =>
     numberOption(NAME, key, opts[key] as string | undefined, fallback);
-  if (only !== 'anomaly') await trainForecaster(opts, files, num);
+  const seed = num('seed', D.seed);
+  if (!Number.isInteger(seed)) fail(NAME, `--seed must be an integer, got ${seed}`);
+  // Both models or neither: the forest (seconds) is fitted first into a scratch directory, and moved into
+  // place only once the forecaster (minutes) is written, so a failure in either leaves models/ as it was.
+  let forest: { scratch: string; out: string } | undefined;
   if (only !== 'forecaster') {
     const out = path.resolve(opts['anomaly-out'] ?? 'models/anomaly');
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-anomaly-'));
+    // However the process ends (fail() exits at once), the scratch directory goes with it.
+    process.once('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
     try {
-      trainAnomalyModel(files, { ...ANOMALY_TRAINING_DEFAULTS, seed: num('seed', D.seed), out });
+      trainAnomalyModel(files, { ...ANOMALY_TRAINING_DEFAULTS, seed, out: scratch });
     } catch (e) {
       fail(NAME, `anomaly detector: ${(e as Error).message}`);
     }
+    forest = { scratch, out };
+  }
+  if (only !== 'anomaly') await trainForecaster(opts, files, num);
+  if (forest) {
+    fs.mkdirSync(forest.out, { recursive: true });
+    fs.cpSync(forest.scratch, forest.out, { recursive: true });
+    process.stderr.write(`wrote ${forest.out}: anomaly detector\n`);
   }
 }
 
