@@ -8,6 +8,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as path from 'path';
+import type { LabelledSeries } from '../data/canonical';
 import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
 import { DEFAULT_CONTAMINATION, detectorToJSON, fitDetector } from '../anomaly/detector';
@@ -55,12 +56,23 @@ export function medianSpacing(ts: readonly number[]): number {
 /** Fitting options of the shipped detector; `npm run train` uses them as they are. */
 export const ANOMALY_TRAINING_DEFAULTS = { seed: 42, trees: 100, contamination: DEFAULT_CONTAMINATION };
 
+/** A training file as read once: its path, its dataDigest and its series (canonical or raw formats). */
+export interface TrainingFile {
+  file: string;
+  sha256: string;
+  series: LabelledSeries[];
+}
+
+export function readTrainingFile(file: string): TrainingFile {
+  return { file, sha256: dataDigest(file), series: loadSeriesFile(file) };
+}
+
 /**
- * Fits the Isolation Forest on every unlabelled series of `files` (canonical or raw formats) and writes
- * `forest.json` and `metadata.json` to `opts.out`. Shared by `train:anomaly` and `train`.
+ * Fits the Isolation Forest on every unlabelled series of `files` and writes `forest.json` and
+ * `metadata.json` to `opts.out`. Shared by `train:anomaly` and `train`.
  */
 export function trainAnomalyModel(
-  files: string[],
+  files: TrainingFile[],
   opts: { out: string; seed: number; trees: number; contamination: number; log?: (m: string) => void }
 ) {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -68,8 +80,7 @@ export function trainAnomalyModel(
   const series: Array<{ name: string; step: number; values: number[] }> = [];
   const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> =
     [];
-  for (const [fileIndex, file] of files.entries()) {
-    const parsed = loadSeriesFile(file);
+  for (const [fileIndex, { file, sha256, series: parsed }] of files.entries()) {
     const before = series.length;
     let labelled = 0;
     for (const s of parsed) {
@@ -87,7 +98,7 @@ export function trainAnomalyModel(
     datasets.push({
       name: path.basename(file).replace(/\.csv$/, ''),
       file: path.basename(file),
-      sha256: dataDigest(file),
+      sha256,
       series: parsed.length,
       seriesUsed: 0,
     });
@@ -167,7 +178,7 @@ function main(argv: string[]): void {
   if (!(Number.isInteger(trees) && trees > 0)) usage('--trees must be a positive integer');
   if (!(contamination > 0 && contamination < 0.5)) usage('--contamination must be in (0, 0.5)');
   const files = data.length ? data : DEFAULT_TRAINING;
-  const metadata = trainAnomalyModel(files, { out, seed, trees, contamination });
+  const metadata = trainAnomalyModel(files.map(readTrainingFile), { out, seed, trees, contamination });
 
   if (evaluate) {
     const model = loadAnomalyModel(out);

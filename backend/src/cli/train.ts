@@ -5,12 +5,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { FIT_DEFAULTS, fitForecaster, type DatasetInput } from '../forecast/fit';
 import { fileSystemHandler } from '../forecast/io';
 import { initTf } from '../forecast/tf';
 import { fail, numberOption, parseCli, progress } from './args';
-import { ANOMALY_TRAINING_DEFAULTS, trainAnomalyModel } from './train-anomaly';
+import {
+  ANOMALY_TRAINING_DEFAULTS,
+  readTrainingFile,
+  trainAnomalyModel,
+  type TrainingFile,
+} from './train-anomaly';
 
 const NAME = 'train';
 const D = FIT_DEFAULTS;
@@ -42,21 +46,17 @@ out labelled series: those are for scoring it).
   --id ID              model id (default prescaler-lstm)
 `;
 
-/** Reads the files; exits with a message naming the file that failed. */
-function readDatasets(name: string, files: string[]): DatasetInput[] {
+/** Reads and fingerprints the files once, for both models; exits with a message naming a file that fails. */
+function readFiles(name: string, files: string[]): TrainingFile[] {
   return files.map((file) => {
-    let loaded;
+    let read;
     try {
-      loaded = loadSeriesFile(file);
+      read = readTrainingFile(file);
     } catch (e) {
       fail(name, (e as Error).message);
     }
-    process.stderr.write(`read ${file}: ${loaded.length} series\n`);
-    return {
-      name: path.basename(file),
-      sha256: dataDigest(file),
-      series: loaded.map((s) => ({ name: s.name, points: s.points })),
-    };
+    process.stderr.write(`read ${file}: ${read.series.length} series\n`);
+    return read;
   });
 }
 
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     numberOption(NAME, key, opts[key] as string | undefined, fallback);
   const seed = num('seed', D.seed);
   if (!Number.isInteger(seed)) fail(NAME, `--seed must be an integer, got ${seed}`);
+  const read = readFiles(NAME, files);
   // Both models or neither: the forest (seconds) is fitted first into a scratch directory, and moved into
   // place only once the forecaster (minutes) is written, so a failure in either leaves models/ as it was.
   let forest: { scratch: string; out: string } | undefined;
@@ -105,13 +106,13 @@ async function main(): Promise<void> {
     // However the process ends (fail() exits at once), the scratch directory goes with it.
     process.once('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
     try {
-      trainAnomalyModel(files, { ...ANOMALY_TRAINING_DEFAULTS, seed, out: scratch });
+      trainAnomalyModel(read, { ...ANOMALY_TRAINING_DEFAULTS, seed, out: scratch });
     } catch (e) {
       fail(NAME, `anomaly detector: ${(e as Error).message}`);
     }
     forest = { scratch, out };
   }
-  if (only !== 'anomaly') await trainForecaster(opts, files, num);
+  if (only !== 'anomaly') await trainForecaster(opts, read, num);
   if (forest) {
     fs.mkdirSync(forest.out, { recursive: true });
     fs.cpSync(forest.scratch, forest.out, { recursive: true });
@@ -121,11 +122,15 @@ async function main(): Promise<void> {
 
 async function trainForecaster(
   opts: ReturnType<typeof parseOptions>,
-  files: string[],
+  read: TrainingFile[],
   num: (key: keyof ReturnType<typeof parseOptions>, fallback: number) => number
 ): Promise<void> {
   const out = path.resolve(opts.out ?? 'models/forecaster');
-  const datasets = readDatasets(NAME, files);
+  const datasets: DatasetInput[] = read.map(({ file, sha256, series }) => ({
+    name: path.basename(file),
+    sha256,
+    series: series.map((s) => ({ name: s.name, points: s.points })),
+  }));
 
   const seriesWeight = opts['series-weight'] ?? D.seriesWeight;
   if (seriesWeight !== 'inverse-change-rms' && seriesWeight !== 'equal') {

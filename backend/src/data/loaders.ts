@@ -270,10 +270,6 @@ export interface LoadOptions {
   windowsFile?: string;
 }
 
-/**
- * Loads a file, or every `.csv` in a directory (e.g. a raw export split into one file per task); series
- * names must then be unique across the files. A NAB CSV's series is named after its file stem.
- */
 /** The files loadSeriesFile reads for `file`: itself, or a directory's `.csv` files in name order. */
 function filesOf(file: string): string[] {
   if (!fs.statSync(file).isDirectory()) return [file];
@@ -298,6 +294,10 @@ export function dataDigest(file: string): string {
   return hash.digest('hex');
 }
 
+/**
+ * Loads a file, or every `.csv` in a directory (e.g. a raw export split into one file per task); series
+ * names must then be unique across the files. A NAB CSV's series is named after its file stem.
+ */
 export function loadSeriesFile(file: string, opts: LoadOptions = {}): LabelledSeries[] {
   let windowsJson: unknown;
   if (opts.windowsFile) {
