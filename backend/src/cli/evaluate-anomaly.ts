@@ -16,6 +16,7 @@ import * as path from 'path';
 import type { LabelledSeries } from '../data/canonical';
 import { loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
+import { medianSpacing } from '../series/time';
 import { scoreValues } from '../anomaly/detector';
 import { minimumPoints } from '../anomaly/features';
 import { loadAnomalyModel, type AnomalyModel } from '../anomaly/index';
@@ -51,14 +52,6 @@ export class EvaluationInputError extends Error {
     super(message);
     this.name = 'EvaluationInputError';
   }
-}
-
-function medianSpacing(ts: readonly number[]): number {
-  const d = ts
-    .slice(1)
-    .map((t, i) => t - ts[i])
-    .sort((a, b) => a - b);
-  return d.length ? d[Math.floor(d.length / 2)] : NaN;
 }
 
 /**

@@ -11,6 +11,7 @@ import * as path from 'path';
 import type { LabelledSeries } from '../data/canonical';
 import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
+import { medianSpacing } from '../series/time';
 import { DEFAULT_CONTAMINATION, detectorToJSON, fitDetector } from '../anomaly/detector';
 import { DEFAULT_FEATURE_CONFIG } from '../anomaly/features';
 import { loadAnomalyModel, saveAnomalyModel } from '../anomaly/index';
@@ -42,15 +43,6 @@ function usage(msg?: string): never {
       '                     [--evaluate FILE [--windows NAB_WINDOWS_JSON]] [--reference-dir DIR]\n'
   );
   process.exit(2);
-}
-
-/** The spacing most of a series' samples have. */
-export function medianSpacing(ts: readonly number[]): number {
-  const d = ts
-    .slice(1)
-    .map((t, i) => t - ts[i])
-    .sort((a, b) => a - b);
-  return d.length ? d[Math.floor(d.length / 2)] : NaN;
 }
 
 /** Fitting options of the shipped detector; `npm run train` uses them as they are. */

@@ -42,3 +42,12 @@ export function parseDuration(input: unknown): number | undefined {
   }
   return matched === s.length && matched > 0 ? total : undefined;
 }
+
+/** The spacing most of a series' samples have. */
+export function medianSpacing(ts: readonly number[]): number {
+  const d = ts
+    .slice(1)
+    .map((t, i) => t - ts[i])
+    .sort((a, b) => a - b);
+  return d.length ? d[Math.floor(d.length / 2)] : NaN;
+}
