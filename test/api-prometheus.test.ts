@@ -205,6 +205,53 @@ describe('over a real Prometheus', () => {
   });
 });
 
+describe('the history cache', () => {
+  const lookups = async (srv: RunningServer) => {
+    const text = await (await fetch(srv.url + '/metrics')).text();
+    const count = (outcome: string) =>
+      Number(
+        text.match(
+          new RegExp(`prescaler_history_cache_lookups_total\\{outcome="${outcome}"\\} (\\d+)`)
+        )?.[1] ?? 0
+      );
+    return {
+      hit: count('hit'),
+      miss: count('miss'),
+      bytes: Number(text.match(/prescaler_history_cache_bytes (\d+)/)?.[1]),
+    };
+  };
+  const body = { query: 'workload_cpu_cores', start: END - 86400, end: END, step: STEP };
+
+  it('answers a repeated forecast from what it kept, the same as Prometheus, and no-cache reads Prometheus', async () => {
+    const srv = await backend({ PROMETHEUS_URL: prom.url });
+    const first = await post(srv, '/api/forecast', body);
+    expect(first.status).toBe(200);
+    expect(await lookups(srv)).toEqual({ hit: 0, miss: 1, bytes: expect.any(Number) });
+    expect((await lookups(srv)).bytes).toBeGreaterThan(((3 * 3 * 86400) / STEP) * 16); // 3 series × 3 days of data
+    // Hours old data is all stable history: the second answer comes from the cache alone.
+    const second = await post(srv, '/api/forecast', body);
+    expect(second).toEqual(first);
+    expect(await lookups(srv)).toMatchObject({ hit: 1, miss: 1 });
+
+    const res = await fetch(srv.url + '/api/forecast', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' },
+      body: JSON.stringify(body),
+    });
+    expect(await res.json()).toEqual(first.body);
+    expect(await lookups(srv)).toMatchObject({ hit: 1, miss: 2 });
+  });
+
+  it('is off with historyCache.maxMegabytes: 0', async () => {
+    const cfg = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-cache-')), 'c.yaml');
+    fs.writeFileSync(cfg, 'historyCache: {maxMegabytes: 0}\n');
+    const srv = await backend({ PROMETHEUS_URL: prom.url, PRESCALER_CONFIG: cfg });
+    const first = await post(srv, '/api/forecast', body);
+    expect(await post(srv, '/api/forecast', body)).toEqual(first);
+    expect(await lookups(srv)).toEqual({ hit: 0, miss: 0, bytes: 0 });
+  });
+});
+
 describe('when Prometheus misbehaves', () => {
   let slow: SlowServer;
   afterAll(() => slow?.stop());

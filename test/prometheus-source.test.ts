@@ -1,6 +1,8 @@
 // PrometheusSource against a real Prometheus (backfilled with promtool) and against servers that fail.
 import { PrescalerError } from '../backend/src/errors';
 import type { Point } from '../backend/src/series/types';
+import { forecastBody } from '../backend/src/http/forecast-body';
+import { HistoryCache, type CacheOutcome } from '../backend/src/sources/history-cache';
 import { PrometheusSource } from '../backend/src/sources/prometheus';
 import { freePort, startPrometheus, type BackfillSeries, type RunningPrometheus } from './helpers/prometheus';
 import { startSlowServer } from './helpers/slow-server';
@@ -51,6 +53,15 @@ const BACKFILL: BackfillSeries[] = [
     labels: { __name__: 'container_cpu_usage_cores', namespace: 'jobs', pod: 'worker-1', note: ODD_LABEL },
     points: series((t) => (t === INF_AT ? Infinity : isNaNSample(t) ? NaN : cpu(t, 0.4))),
   },
+  // A queue that one worker drains until hour 20 and two others from hour 30: series that stop and start.
+  {
+    labels: { __name__: 'queue_depth', worker: 'old' },
+    points: series((t) => (t < START + 20 * 3600 ? Math.round(cpu(t, 50)) : undefined)),
+  },
+  ...['new-a', 'new-b'].map((worker, k) => ({
+    labels: { __name__: 'queue_depth', worker },
+    points: series((t) => (t >= START + 30 * 3600 ? Math.round(cpu(t, 40 + k)) : undefined)),
+  })),
 ];
 
 async function rejection(p: Promise<unknown>): Promise<PrescalerError> {
@@ -214,6 +225,49 @@ describe('PrometheusSource against a real Prometheus', () => {
     );
     expect(err.code).toBe('too_large');
     expect(err.message).toContain('3 series');
+  });
+
+  it('answers through the history cache exactly what it answers directly, refresh after refresh', async () => {
+    const clock = { now: 0 };
+    const outcomes: CacheOutcome[] = [];
+    const cache = new HistoryCache(source, {
+      maxAge: 2 * DAY, // no full reads but the first
+      now: () => clock.now,
+      onLookup: (o) => outcomes.push(o),
+    });
+    // A dashboard showing 6 h at 60 s, refreshed every 10 min as if live ("now" 20 s after its end), over
+    // the gap in web-2, the NaN/+Inf samples, and the queue workers stopping and starting.
+    const queries = [
+      'container_cpu_usage_cores',
+      'rate(container_memory_bytes[5m])',
+      'sum by (namespace) (container_cpu_usage_cores)',
+      'queue_depth',
+    ];
+    const plain = (r: Awaited<ReturnType<PrometheusSource['queryRangeColumns']>>) =>
+      r.map((x) => ({ labels: x.labels, times: [...x.times], values: [...x.values].map(String) }));
+    let checked = 0;
+    for (let end = START + 14 * 3600; end <= START + 38 * 3600; end += 600) {
+      clock.now = end + 20;
+      for (const query of queries) {
+        const q = { query, start: end - 6 * 3600, end, step: 60 };
+        const cached = await cache.queryRangeColumns(q);
+        const direct = await source.queryRangeColumns(q);
+        expect(plain(cached)).toEqual(plain(direct));
+        // The body a dashboard gets is the same JSON (kept samples copy Prometheus' text, new ones are formatted).
+        const body = (r: typeof cached) =>
+          JSON.parse(
+            forecastBody(
+              r.map((x) => ({ series: x, from: 0, forecast: undefined })),
+              'm'
+            ).toString()
+          );
+        if (end % 3600 === 0) expect(body(cached)).toEqual(body(direct));
+        checked++;
+      }
+    }
+    expect(checked).toBe(145 * 4);
+    expect(outcomes.filter((o) => o === 'miss')).toHaveLength(4); // one full read per query, then refreshes
+    expect(outcomes.filter((o) => o === 'partial')).toHaveLength(144 * 4);
   });
 
   it('names a missing path prefix when the base URL is wrong', async () => {

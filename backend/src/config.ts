@@ -88,6 +88,15 @@ const fileSchema = z
       })
       .strict()
       .default({}),
+    historyCache: z
+      .object({
+        maxFreshness: duration.default(600),
+        maxAge: duration.default(3600),
+        /** 0 turns the cache off. */
+        maxMegabytes: z.number().min(0).default(256),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -129,6 +138,8 @@ export interface Config {
     maxBodyBytes: number;
     upstreamTimeout: number;
   };
+  /** Older parts of range answers kept between dashboard refreshes (sources/history-cache.ts). */
+  historyCache: { maxFreshness: number; maxAge: number; maxMegabytes: number };
 }
 
 export class ConfigError extends Error {
@@ -232,5 +243,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     targets: file.targets,
     evaluation: file.evaluation,
     limits: file.limits,
+    historyCache: file.historyCache,
   };
 }

@@ -14,6 +14,8 @@ import { stopSimulationWorker } from './evaluate/simulate/simulate-worker';
 import { whatifRouter } from './http/routes/whatif';
 import { EvaluationLoop } from './loop';
 import { createSource, type Source } from './sources';
+import { HistoryCache } from './sources/history-cache';
+import type { SeriesSource } from './sources/types';
 import { Store } from './store/store';
 
 export interface RunningServer {
@@ -95,7 +97,20 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       metrics,
     }),
   ];
-  const app = createApp({ config, source, models, metrics, logger, routers });
+  // Dashboard refreshes re-read mostly the same days of history; the demo source is in-process anyway.
+  const cacheBytes = config.historyCache.maxMegabytes * 1024 * 1024;
+  let served: SeriesSource = source;
+  if (source.kind === 'prometheus' && cacheBytes > 0) {
+    const cache = new HistoryCache(source, {
+      maxFreshness: config.historyCache.maxFreshness,
+      maxAge: config.historyCache.maxAge,
+      maxBytes: cacheBytes,
+      onLookup: (outcome) => metrics.historyCacheLookups.inc({ outcome }),
+    });
+    metrics.historyCacheSize = () => cache.size;
+    served = cache;
+  }
+  const app = createApp({ config, source: served, models, metrics, logger, routers });
 
   const server = http.createServer(app);
   // Slow clients must not pin sockets forever; a forecast over 1000 series still fits well inside.

@@ -12,10 +12,11 @@ import { forecastSeries, maxHorizon } from '../forecast/serve';
 
 import type { LstmForecaster } from '../forecast/lstm';
 import { historySeconds } from '../forecast/types';
-import { firstIndexAtOrAfter } from '../series/columns';
+import { firstIndexAtOrAfter, toPoints } from '../series/columns';
+import { labelsKey } from '../series/labels';
 import { resample } from '../series/resample';
-import type { ColumnSeries, Labels, Series } from '../series/types';
-import { queryColumns, type SeriesSource } from '../sources/types';
+import type { ColumnSeries, Series } from '../series/types';
+import { queryColumns, type QueryOptions, type SeriesSource } from '../sources/types';
 import { forecastBody, type ShownSeries } from './forecast-body';
 import { Metrics } from './metrics';
 import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange, type RangeParams } from './validate';
@@ -58,14 +59,6 @@ function requestSignal(req: Request, res: Response): AbortSignal {
     if (!res.writableFinished) ctrl.abort(new PrescalerError('bad_request', 'client closed the request'));
   });
   return ctrl.signal;
-}
-
-export function labelsKey(labels: Labels): string {
-  return JSON.stringify(
-    Object.keys(labels)
-      .sort()
-      .map((k) => [k, labels[k]])
-  );
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -125,8 +118,19 @@ export function createApp(deps: AppDeps): express.Express {
     })
   );
 
-  const querySource = async (r: RangeParams, signal: AbortSignal): Promise<Series[]> =>
-    source.queryRange({ query: r.query, start: r.start, end: r.end, step: r.step }, signal);
+  // `Cache-Control: no-cache` reads everything from the upstream, past the history cache (server.ts).
+  const queryOptions = (req: Request): QueryOptions => ({
+    refresh: /(^|[\s,])no-cache([\s,]|$)/i.test(req.get('cache-control') ?? ''),
+  });
+  const querySource = async (r: RangeParams, req: Request, signal: AbortSignal): Promise<Series[]> =>
+    (
+      await queryColumns(
+        source,
+        { query: r.query, start: r.start, end: r.end, step: r.step },
+        signal,
+        queryOptions(req)
+      )
+    ).map(toPoints);
 
   app.post(
     '/api/forecast',
@@ -158,8 +162,9 @@ export function createApp(deps: AppDeps): express.Express {
       const lookBack = Math.max(0, range.start - (range.end - historySeconds(forecaster)));
       const inputStart = range.start - Math.ceil(lookBack / range.step) * range.step;
       const extendedPoints = Math.floor((range.end - inputStart) / range.step) + 1;
+      const opts = queryOptions(req);
       const columns = (r: RangeParams) =>
-        queryColumns(source, { query: r.query, start: r.start, end: r.end, step: r.step }, signal);
+        queryColumns(source, { query: r.query, start: r.start, end: r.end, step: r.step }, signal, opts);
       const forecastOf = (input: ColumnSeries[]) =>
         forecastSeries(forecaster, input, { horizon, origin: range.start });
       let shown: ShownSeries[];
@@ -215,7 +220,7 @@ export function createApp(deps: AppDeps): express.Express {
         );
       }
       const extended = { ...range, start: range.start - warmup };
-      const series = await querySource(extended, requestSignal(req, res));
+      const series = await querySource(extended, req, requestSignal(req, res));
       let firstShortage: string | undefined;
       const out = series.map((s) => {
         const segments = resample(s.points, range.step, { origin: range.start });

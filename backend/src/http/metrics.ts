@@ -91,6 +91,27 @@ export class Metrics {
     },
   });
 
+  readonly historyCacheLookups = new client.Counter({
+    name: 'prescaler_history_cache_lookups_total',
+    help:
+      'Range queries through the history cache, by how they were answered: hit (cache only), partial ' +
+      '(cache, then the upstream for newer steps), miss (upstream only), bypass (not cacheable).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Set by the server when the history cache is on: its size, read at each scrape. */
+  historyCacheSize?: () => { bytes: number; entries: number };
+
+  readonly historyCacheBytes: client.Gauge = new client.Gauge({
+    name: 'prescaler_history_cache_bytes',
+    help: 'Bytes the history cache holds.',
+    registers: [this.registry],
+    collect: () => {
+      this.historyCacheBytes.set(this.historyCacheSize?.().bytes ?? 0);
+    },
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }

@@ -12,6 +12,12 @@ export interface RangeQuery {
   step: number;
 }
 
+/** How a caller wants a query answered; sources without a cache ignore it. */
+export interface QueryOptions {
+  /** Read everything from the upstream, not from a cache (`Cache-Control: no-cache`); the answer is still kept. */
+  refresh?: boolean;
+}
+
 export interface SeriesSource {
   readonly kind: 'prometheus' | 'demo';
   /**
@@ -23,15 +29,16 @@ export interface SeriesSource {
   /** Whether the upstream answers at all (`/api/health`), with its version where it says. */
   ping?(signal?: AbortSignal): Promise<{ version: string | null }>;
   /** The same answer as parallel typed arrays, where the source can give it without building points. */
-  queryRangeColumns?(q: RangeQuery, signal?: AbortSignal): Promise<ColumnSeries[]>;
+  queryRangeColumns?(q: RangeQuery, signal?: AbortSignal, opts?: QueryOptions): Promise<ColumnSeries[]>;
 }
 
 /** A range query's answer as columns, from any source. */
 export async function queryColumns(
   source: SeriesSource,
   q: RangeQuery,
-  signal?: AbortSignal
+  signal?: AbortSignal,
+  opts?: QueryOptions
 ): Promise<ColumnSeries[]> {
-  if (source.queryRangeColumns) return source.queryRangeColumns(q, signal);
+  if (source.queryRangeColumns) return source.queryRangeColumns(q, signal, opts);
   return (await source.queryRange(q, signal)).map(toColumns);
 }

@@ -1,0 +1,219 @@
+import { PrescalerError } from '../errors';
+import { toColumns } from '../series/columns';
+import type { ColumnSeries, Labels, Series } from '../series/types';
+import { HistoryCache, type CacheOutcome } from './history-cache';
+import type { RangeQuery, SeriesSource } from './types';
+
+const T0 = 1_700_000_000; // a multiple of 600
+const STEP = 60;
+
+interface FakeSeries {
+  labels: Labels;
+  /** The value evaluated at t, or undefined where the series has none. */
+  at: (t: number) => number | undefined;
+}
+
+/** Answers range queries on Prometheus' grid from functions of time, and records what it was asked. */
+class GridSource implements SeriesSource {
+  readonly kind = 'prometheus' as const;
+  calls: RangeQuery[] = [];
+  failNext?: PrescalerError;
+  constructor(public series: FakeSeries[]) {}
+
+  async queryRange(q: RangeQuery): Promise<Series[]> {
+    this.calls.push(q);
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = undefined;
+      throw e;
+    }
+    const out: Series[] = [];
+    for (const s of this.series) {
+      const points: Series['points'] = [];
+      for (let t = q.start; t <= q.end; t += q.step) {
+        const v = s.at(t);
+        if (v !== undefined) points.push([t, v]);
+      }
+      if (points.length) out.push({ labels: s.labels, points });
+    }
+    return out;
+  }
+}
+
+const wave = (k: number) => (t: number) => Math.round(1000 * (k + Math.sin(t / 977))) / 1000;
+
+function setup(series: FakeSeries[], opts: { maxBytes?: number; maxAge?: number } = {}) {
+  const inner = new GridSource(series);
+  const clock = { now: T0 };
+  const outcomes: CacheOutcome[] = [];
+  const cache = new HistoryCache(inner, {
+    maxFreshness: 600,
+    maxAge: opts.maxAge ?? 3600,
+    maxBytes: opts.maxBytes,
+    now: () => clock.now,
+    onLookup: (o) => outcomes.push(o),
+  });
+  /** What the cache answers and what the upstream alone answers, for the same query. */
+  const both = async (q: RangeQuery) => {
+    const cached = await cache.queryRangeColumns(q);
+    const calls = inner.calls.length;
+    const direct = (await inner.queryRange(q)).map(toColumns);
+    inner.calls.length = calls;
+    return { cached, direct };
+  };
+  return { inner, clock, outcomes, cache, both };
+}
+
+const plain = (series: ColumnSeries[]) =>
+  series.map((s) => ({ labels: s.labels, times: [...s.times], values: [...s.values] }));
+
+/** A dashboard's query: the last `hours` up to `end`, at STEP. */
+const window = (end: number, hours = 6, query = 'cpu'): RangeQuery => ({
+  query,
+  start: end - hours * 3600,
+  end,
+  step: STEP,
+});
+
+describe('HistoryCache', () => {
+  it('reads a refresh only from where its stable history ends, and answers what the upstream would', async () => {
+    const { inner, clock, outcomes, both } = setup([
+      { labels: { pod: 'a' }, at: wave(1) },
+      { labels: { pod: 'b' }, at: wave(2) },
+    ]);
+    let end = T0;
+    clock.now = end + 5;
+    let r = await both(window(end));
+    expect(plain(r.cached)).toEqual(plain(r.direct));
+    expect(inner.calls).toEqual([window(end)]);
+
+    // A minute later the window has moved one step: what was evaluated more than 600 s before the
+    // previous "now" is kept, the rest (the last 10 min and the new step) is read again.
+    for (let i = 1; i <= 5; i++) {
+      end += STEP;
+      clock.now = end + 5;
+      r = await both(window(end));
+      expect(plain(r.cached)).toEqual(plain(r.direct));
+      expect(inner.calls[inner.calls.length - 1]).toEqual({ ...window(end), start: end - 600 });
+    }
+    expect(inner.calls).toHaveLength(6);
+    expect(outcomes).toEqual(['miss', 'partial', 'partial', 'partial', 'partial', 'partial']);
+  });
+
+  it('answers a range that is all stable history without asking the upstream', async () => {
+    const { inner, clock, outcomes, both } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
+    clock.now = T0 + 86400; // a day after the range: nothing in it is fresh
+    await both(window(T0, 24));
+    const r = await both(window(T0 - 3600, 12)); // inside the kept range
+    expect(plain(r.cached)).toEqual(plain(r.direct));
+    expect(r.cached[0].times).toHaveLength(12 * 60 + 1);
+    expect(inner.calls).toHaveLength(1);
+    expect(outcomes).toEqual(['miss', 'hit']);
+  });
+
+  it('reads in full a request on another grid, step or query, one that starts earlier, or one asked to refresh', async () => {
+    const { inner, clock, outcomes, cache } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
+    clock.now = T0 + 3600;
+    const base = window(T0);
+    await cache.queryRangeColumns(base);
+    await cache.queryRangeColumns({ ...base, start: base.start + 30 }); // another phase of the 60 s grid
+    await cache.queryRangeColumns({ ...base, step: 120 });
+    await cache.queryRangeColumns({ ...base, query: 'cpu{pod="a"}' });
+    await cache.queryRangeColumns({ ...base, start: base.start - STEP }); // history the cache does not have
+    await cache.queryRangeColumns(base, undefined, { refresh: true });
+    expect(outcomes).toEqual(['miss', 'miss', 'miss', 'miss', 'miss', 'miss']);
+    expect(inner.calls).toHaveLength(6);
+    // The refresh kept its answer: the same request now comes from the cache.
+    await cache.queryRangeColumns(base);
+    expect(outcomes[6]).toBe('hit');
+  });
+
+  it('reads an entry in full again once it is maxAge old', async () => {
+    const { inner, clock, outcomes, cache } = setup([{ labels: { pod: 'a' }, at: wave(1) }], { maxAge: 900 });
+    let end = T0;
+    for (let i = 0; i < 6; i++, end += 5 * STEP) {
+      clock.now = end + 5;
+      await cache.queryRangeColumns(window(end));
+    }
+    // Full reads at 0 s and at 1200 s (the first request after 900 s), partial ones between.
+    expect(outcomes).toEqual(['miss', 'partial', 'partial', 'partial', 'miss', 'partial']);
+    expect(inner.calls[4]).toEqual(window(T0 + 4 * 5 * STEP));
+  });
+
+  it('passes through what it cannot cache: @ start()/@ end() queries and times off the millisecond grid', async () => {
+    const { inner, clock, outcomes, cache } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
+    clock.now = T0 + 86400;
+    const pinned = window(T0, 6, 'cpu @ end()');
+    await cache.queryRangeColumns(pinned);
+    await cache.queryRangeColumns(pinned);
+    const offGrid = { ...window(T0), start: window(T0).start + 0.0004 };
+    await cache.queryRangeColumns(offGrid);
+    await cache.queryRangeColumns(offGrid);
+    expect(outcomes).toEqual(['bypass', 'bypass', 'bypass', 'bypass']);
+    expect(inner.calls).toHaveLength(4);
+    expect(cache.size).toEqual({ bytes: 0, entries: 0 });
+  });
+
+  it("keeps series that stop and adds series that start, in Prometheus' label order", async () => {
+    const stopAt = T0 + 20 * STEP;
+    const startAt = T0 + 40 * STEP;
+    const { inner, clock, both } = setup([
+      { labels: { pod: 'b' }, at: wave(2) },
+      { labels: { pod: 'd' }, at: (t) => (t < stopAt ? wave(4)(t) : undefined) },
+      { labels: { pod: 'a' }, at: (t) => (t >= startAt ? wave(1)(t) : undefined) },
+      { labels: { pod: 'c', zone: 'x' }, at: (t) => (t >= startAt ? wave(3)(t) : undefined) },
+    ]);
+    // The upstream answers in label order, as Prometheus does.
+    inner.series.sort((x, y) => (JSON.stringify(x.labels) < JSON.stringify(y.labels) ? -1 : 1));
+    let end = T0;
+    for (let i = 0; i < 60; i++, end += STEP) {
+      clock.now = end + 5;
+      const r = await both(window(end, 1));
+      expect(plain(r.cached)).toEqual(plain(r.direct));
+    }
+    // By the end `d` has left the one-hour window entirely and `a`, `c` have joined.
+    const r = await both(window(end, 0.5));
+    expect(r.cached.map((s) => s.labels.pod)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('leaves its entry as it was when the upstream fails, and passes the error on', async () => {
+    const { inner, clock, outcomes, cache, both } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
+    clock.now = T0 + 5;
+    await cache.queryRangeColumns(window(T0));
+    clock.now = T0 + STEP + 5;
+    inner.failNext = new PrescalerError('upstream_timeout', 'Prometheus did not answer');
+    await expect(cache.queryRangeColumns(window(T0 + STEP))).rejects.toThrow('did not answer');
+    const r = await both(window(T0 + STEP));
+    expect(plain(r.cached)).toEqual(plain(r.direct));
+    expect(inner.calls.map((c) => c.start)).toEqual([window(T0).start, T0 + STEP - 600, T0 + STEP - 600]);
+    expect(outcomes).toEqual(['miss', 'partial']); // answers only: the failed read is not one
+  });
+
+  it('holds at most maxBytes, dropping the least recently used entry first', async () => {
+    const series = [{ labels: { pod: 'a' }, at: wave(1) }];
+    const probe = setup(series);
+    probe.clock.now = T0 + 86400;
+    await probe.cache.queryRangeColumns(window(T0));
+    const one = probe.cache.size.bytes;
+    expect(one).toBeGreaterThanOrEqual(2 * 8 * 361); // times and values of 361 samples, at least
+
+    const { clock, outcomes, cache } = setup(series, { maxBytes: Math.floor(2.5 * one) });
+    clock.now = T0 + 86400;
+    const q = (query: string) => cache.queryRangeColumns(window(T0, 6, query));
+    await q('a');
+    await q('b');
+    await q('a'); // a is now the most recently used
+    await q('c'); // over the limit: b goes
+    expect(cache.size).toEqual({ bytes: 2 * one, entries: 2 });
+    await q('a');
+    await q('c');
+    await q('b');
+    expect(outcomes).toEqual(['miss', 'miss', 'hit', 'miss', 'hit', 'hit', 'miss']);
+
+    // An answer larger than the whole cache is served but not kept.
+    const tiny = setup(series, { maxBytes: one - 1 });
+    tiny.clock.now = T0 + 86400;
+    await tiny.cache.queryRangeColumns(window(T0));
+    expect(tiny.cache.size).toEqual({ bytes: 0, entries: 0 });
+  });
+});

@@ -1,0 +1,336 @@
+/**
+ * Keeps the older part of range-query answers, so a dashboard refresh reads only what is new.
+ *
+ * `/api/forecast` reads the range shown plus the days of history the model's seasonal inputs need, and a
+ * dashboard asks again every minute or so for nearly the same range. Almost all of that answer is history
+ * that has not changed since the last refresh. As the results caches in front of Mimir and Thanos do, the
+ * cache answers the part it has read before and asks the upstream only for the steps after it:
+ * - Answers are kept per (query, step, grid phase): Prometheus evaluates at `start + k·step`, so only a
+ *   request on the same grid can reuse them (the Grafana data source aligns its ranges to the step).
+ * - Evaluations within `maxFreshness` of now are never kept: late scrapes, remote-write lag and rule
+ *   evaluation still change them. The default, 10 min, is Mimir's `max-cache-freshness`.
+ * - An entry is read again in full once it is `maxAge` old, so a backfill or a deletion in the older data
+ *   shows within that time.
+ * - At most `maxBytes` are kept, least recently used dropped first.
+ * - Queries whose values depend on the range asked (`@ start()`, `@ end()`) pass straight through.
+ *
+ * Without a hit the answer is exactly the upstream's; with one it is the cached evaluations then the
+ * upstream's from the next step on, which is the same answer as long as the kept evaluations have not
+ * changed upstream (test/history-cache.test.ts checks this against a real Prometheus).
+ */
+import { firstIndexAtOrAfter, toPoints } from '../series/columns';
+import { compareLabels, labelsKey } from '../series/labels';
+import type { ColumnSeries, Series } from '../series/types';
+import { queryColumns, type QueryOptions, type RangeQuery, type SeriesSource } from './types';
+
+export interface HistoryCacheOptions {
+  /** Seconds before now within which evaluations are always read again. Default 600. */
+  maxFreshness?: number;
+  /** Seconds after a full read when an entry is read in full again. Default 3600. */
+  maxAge?: number;
+  /** Largest total size kept. Default 256 MiB. */
+  maxBytes?: number;
+  /** Unix seconds now (tests move it). */
+  now?: () => number;
+  /** Called once per query with how it was answered, e.g. for a counter. */
+  onLookup?: (outcome: CacheOutcome) => void;
+}
+
+/**
+ * `hit`: all from the cache; `partial`: the cache, then the upstream for the newer steps; `miss`: all from
+ * the upstream; `bypass`: not cacheable (off-grid times, a range-dependent query).
+ */
+export type CacheOutcome = 'hit' | 'partial' | 'miss' | 'bypass';
+
+interface Entry {
+  /** Grid times, integer milliseconds: the upstream answered for every step from `startMs` to `endMs`. */
+  startMs: number;
+  endMs: number;
+  /** When the last full read was made (Unix seconds). */
+  readAt: number;
+  /** Samples at times within [startMs, endMs], in the upstream's order, and their `labelsKey`s. */
+  series: ColumnSeries[];
+  keys: string[];
+  bytes: number;
+}
+
+/** `@ start()` / `@ end()` make every evaluation depend on the range asked for. */
+const RANGE_DEPENDENT = /@\s*(start|end)\s*\(\s*\)/;
+
+export class HistoryCache implements SeriesSource {
+  readonly kind: SeriesSource['kind'];
+  private readonly entries = new Map<string, Entry>();
+  private totalBytes = 0;
+  private readonly maxFreshness: number;
+  private readonly maxAge: number;
+  private readonly maxBytes: number;
+  private readonly now: () => number;
+  private readonly onLookup?: (outcome: CacheOutcome) => void;
+
+  constructor(
+    private readonly inner: SeriesSource,
+    opts: HistoryCacheOptions = {}
+  ) {
+    this.kind = inner.kind;
+    this.maxFreshness = opts.maxFreshness ?? 600;
+    this.maxAge = opts.maxAge ?? 3600;
+    this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
+    this.now = opts.now ?? (() => Date.now() / 1000);
+    this.onLookup = opts.onLookup;
+    if (inner.ping) this.ping = (signal) => inner.ping!(signal);
+  }
+
+  ping?: SeriesSource['ping'];
+
+  /** Bytes held now, and how many entries. */
+  get size(): { bytes: number; entries: number } {
+    return { bytes: this.totalBytes, entries: this.entries.size };
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.totalBytes = 0;
+  }
+
+  async queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]> {
+    return (await this.queryRangeColumns(q, signal)).map(toPoints);
+  }
+
+  async queryRangeColumns(q: RangeQuery, signal?: AbortSignal, opts?: QueryOptions): Promise<ColumnSeries[]> {
+    const grid = gridOf(q);
+    if (!grid || RANGE_DEPENDENT.test(q.query)) {
+      this.onLookup?.('bypass');
+      return queryColumns(this.inner, q, signal);
+    }
+    const key = `${grid.stepMs}\u0000${mod(grid.startMs, grid.stepMs)}\u0000${q.query}`;
+    const now = this.now();
+    let entry = opts?.refresh ? undefined : this.entries.get(key);
+    if (
+      entry &&
+      (now - entry.readAt > this.maxAge || entry.startMs > grid.startMs || entry.endMs < grid.startMs)
+    ) {
+      entry = undefined;
+    }
+
+    let answer: ColumnSeries[];
+    let keys: string[] | undefined;
+    let readAt: number;
+    if (!entry) {
+      answer = await queryColumns(this.inner, q, signal);
+      readAt = now;
+      this.onLookup?.('miss');
+    } else if (grid.lastMs <= entry.endMs) {
+      answer = [];
+      keys = [];
+      for (let k = 0; k < entry.series.length; k++) {
+        const s = slice(entry.series[k], grid.startMs, grid.lastMs);
+        if (s.times.length === 0) continue;
+        answer.push(s);
+        keys.push(entry.keys[k]);
+      }
+      readAt = entry.readAt;
+      this.onLookup?.('hit');
+    } else {
+      const fresh = await queryColumns(
+        this.inner,
+        { ...q, start: (entry.endMs + grid.stepMs) / 1000 },
+        signal
+      );
+      ({ series: answer, keys } = merge(entry, grid.startMs, fresh));
+      readAt = entry.readAt;
+      this.onLookup?.('partial');
+    }
+    this.keep(
+      key,
+      grid,
+      { series: answer, keys: keys ?? answer.map((s) => labelsKey(s.labels)) },
+      readAt,
+      now
+    );
+    return answer;
+  }
+
+  /** Keeps the part of an answer older than `maxFreshness`, unless the entry there already reaches further. */
+  private keep(key: string, grid: Grid, answer: Keyed, readAt: number, now: number): void {
+    const stableMs = Math.min(grid.lastMs, Math.floor((now - this.maxFreshness) * 1000));
+    if (stableMs < grid.startMs) return;
+    const endMs = grid.startMs + Math.floor((stableMs - grid.startMs) / grid.stepMs) * grid.stepMs;
+    const current = this.entries.get(key);
+    if (current && current.readAt >= readAt && current.startMs <= grid.startMs && current.endMs >= endMs) {
+      this.touch(key, current);
+      return;
+    }
+    const series: ColumnSeries[] = [];
+    const keys: string[] = [];
+    answer.series.forEach((s, i) => {
+      const kept = slice(s, grid.startMs, endMs);
+      if (kept.times.length === 0) return;
+      series.push(kept);
+      keys.push(answer.keys[i]);
+    });
+    const entry: Entry = { startMs: grid.startMs, endMs, readAt, series, keys, bytes: sizeOf(series) };
+    this.drop(key);
+    if (entry.bytes > this.maxBytes) return;
+    this.entries.set(key, entry);
+    this.totalBytes += entry.bytes;
+    for (const [k, e] of this.entries) {
+      if (this.totalBytes <= this.maxBytes) break;
+      this.entries.delete(k); // Map order is insertion order: the least recently used first
+      this.totalBytes -= e.bytes;
+    }
+  }
+
+  private touch(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+  }
+
+  private drop(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.totalBytes -= e.bytes;
+  }
+}
+
+interface Grid {
+  startMs: number;
+  stepMs: number;
+  /** The last evaluation time: start + k·step ≤ end. */
+  lastMs: number;
+}
+
+/** The query's evaluation grid in whole milliseconds (Prometheus' resolution), or undefined when off it. */
+function gridOf(q: RangeQuery): Grid | undefined {
+  const startMs = wholeMs(q.start);
+  const endMs = wholeMs(q.end);
+  const stepMs = wholeMs(q.step);
+  if (startMs === undefined || endMs === undefined || stepMs === undefined || !(stepMs > 0)) return undefined;
+  if (endMs < startMs) return undefined; // the upstream's error, not ours
+  return { startMs, stepMs, lastMs: startMs + Math.floor((endMs - startMs) / stepMs) * stepMs };
+}
+
+function wholeMs(seconds: number): number | undefined {
+  if (!Number.isFinite(seconds)) return undefined;
+  const ms = Math.round(seconds * 1000);
+  return Math.abs(ms - seconds * 1000) < 1e-6 && Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+function mod(a: number, b: number): number {
+  return ((a % b) + b) % b;
+}
+
+/** The samples of `s` at times within [fromMs, toMs], as views (nothing copied). */
+function slice(s: ColumnSeries, fromMs: number, toMs: number): ColumnSeries {
+  const i = firstIndexAtOrAfter(s.times, fromMs / 1000 - 5e-4);
+  const j = firstIndexAtOrAfter(s.times, toMs / 1000 + 5e-4);
+  if (i === 0 && j === s.times.length) return s;
+  const out: ColumnSeries = {
+    labels: s.labels,
+    times: s.times.subarray(i, j),
+    values: s.values.subarray(i, j),
+  };
+  if (s.text) {
+    out.text = {
+      bytes: s.text.bytes,
+      timeAt: s.text.timeAt.subarray(i, j),
+      timeLen: s.text.timeLen.subarray(i, j),
+      valueAt: s.text.valueAt.subarray(i, j),
+      valueLen: s.text.valueLen.subarray(i, j),
+    };
+  }
+  return out;
+}
+
+/**
+ * The cached samples from `fromMs` on, then the upstream's newer ones, series matched by labels. A series
+ * only the cache has keeps its older samples (it stopped); one only the upstream has is new. The order is
+ * Prometheus' (by labels) when a new series joins.
+ *
+ * A refresh of a 1000-series dashboard merges 1000 series: the merged ones are views into one array per
+ * column, not six small arrays each (allocations were most of the merge's time).
+ */
+function merge(entry: Entry, fromMs: number, fresh: ColumnSeries[]): Keyed {
+  const byKey = new Map<string, ColumnSeries>();
+  for (const s of fresh) byKey.set(labelsKey(s.labels), s);
+  const pairs: Array<[older: ColumnSeries, newer: ColumnSeries | undefined]> = [];
+  const keys: string[] = [];
+  let total = 0;
+  let withText = false;
+  entry.series.forEach((cached, k) => {
+    const newer = byKey.get(entry.keys[k]);
+    if (newer) byKey.delete(entry.keys[k]);
+    const older = slice(cached, fromMs, entry.endMs);
+    if (older.times.length === 0 && !newer) return;
+    pairs.push([older, newer]);
+    keys.push(entry.keys[k]);
+    if (newer && older.times.length > 0) {
+      total += older.times.length + newer.times.length;
+      withText ||= older.text !== undefined;
+    }
+  });
+
+  const times = new Float64Array(total);
+  const values = new Float64Array(total);
+  const timeAt = withText ? new Uint32Array(total) : undefined;
+  const timeLen = withText ? new Uint8Array(total) : undefined;
+  const valueAt = withText ? new Uint32Array(total) : undefined;
+  const valueLen = withText ? new Uint8Array(total) : undefined;
+  let at = 0;
+  const out = pairs.map(([older, newer]): ColumnSeries => {
+    if (!newer) return older;
+    if (older.times.length === 0) return newer;
+    // `older` then `newer`. The sample text can point into one answer only: the older samples keep
+    // theirs, the newer ones (a few steps) are left at length 0, to be formatted.
+    const n = older.times.length + newer.times.length;
+    const view = <T extends Float64Array | Uint32Array | Uint8Array>(a: T) => a.subarray(at, at + n) as T;
+    times.set(older.times, at);
+    times.set(newer.times, at + older.times.length);
+    values.set(older.values, at);
+    values.set(newer.values, at + older.times.length);
+    const merged: ColumnSeries = { labels: older.labels, times: view(times), values: view(values) };
+    if (older.text && timeAt && timeLen && valueAt && valueLen) {
+      timeAt.set(older.text.timeAt, at);
+      timeLen.set(older.text.timeLen, at);
+      valueAt.set(older.text.valueAt, at);
+      valueLen.set(older.text.valueLen, at);
+      merged.text = {
+        bytes: older.text.bytes,
+        timeAt: view(timeAt),
+        timeLen: view(timeLen),
+        valueAt: view(valueAt),
+        valueLen: view(valueLen),
+      };
+    }
+    at += n;
+    return merged;
+  });
+  if (byKey.size === 0) return { series: out, keys };
+  const all = out.map((series, i) => ({ series, key: keys[i] }));
+  for (const [key, series] of byKey) all.push({ series, key });
+  all.sort((a, b) => compareLabels(a.series.labels, b.series.labels));
+  return { series: all.map((a) => a.series), keys: all.map((a) => a.key) };
+}
+
+/** Series with their `labelsKey`s, parallel. */
+interface Keyed {
+  series: ColumnSeries[];
+  keys: string[];
+}
+
+/** Bytes the kept series hold: every buffer they view, counted once (a view keeps its whole buffer). */
+function sizeOf(series: readonly ColumnSeries[]): number {
+  const buffers = new Set<ArrayBufferLike>();
+  let bytes = 0;
+  for (const s of series) {
+    bytes += 200; // labels and object overhead, roughly
+    const arrays: ArrayBufferView[] = [s.times, s.values];
+    if (s.text) arrays.push(s.text.bytes, s.text.timeAt, s.text.timeLen, s.text.valueAt, s.text.valueLen);
+    for (const a of arrays) {
+      if (buffers.has(a.buffer)) continue;
+      buffers.add(a.buffer);
+      bytes += a.buffer.byteLength;
+    }
+  }
+  return bytes;
+}
