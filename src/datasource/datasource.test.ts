@@ -9,6 +9,8 @@ import {
 import { TemplateSrv } from '@grafana/runtime';
 
 import { fail, mockBackendSrv, ok } from '../test-utils/backendSrv';
+import { DEFAULT_STEP as BACKEND_DEFAULT_STEP } from '../../backend/src/http/validate';
+import { DEFAULT_STEP_SECONDS } from '../shared/contract';
 import { DataSource } from './datasource';
 import { prescalerMeta } from './frames';
 import { anomaliesResponse, forecastResponse } from './fixtures';
@@ -119,6 +121,27 @@ describe('DataSource.query', () => {
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(fetch.mock.calls[0][0].url).toBe(`${PROXY}/backend/api/anomalies`);
     expect(fetch.mock.calls[0][0].data).toEqual({ query: 'x', start: FROM, end: TO });
+  });
+
+  it('starts the range on a multiple of the step, so every refresh asks on the same grid', async () => {
+    const fetch = mockBackendSrv((req) => ok(anomaliesResponse, req));
+    const ds = new DataSource(settings(), fakeTemplateSrv({}));
+    const at = (from: number, step?: string) => {
+      const r = request([{ refId: 'A', expr: 'x', frames: ['score'], step }]);
+      r.range = { ...r.range, from: dateTime(from * 1000) };
+      return lastValueFrom(ds.query(r));
+    };
+    await at(FROM + 1234); // the backend's default step, 600 s
+    await at(FROM + 1234, '15m');
+    await at(FROM + 1234, '90');
+    await at(FROM + 1234, 'every now and then'); // the backend will refuse it; sent as it is
+    expect(fetch.mock.calls.map((c) => [c[0].data.start, c[0].data.end])).toEqual([
+      [FROM + 1200, TO],
+      [FROM + 900, TO],
+      [FROM + 1170, TO],
+      [FROM + 1234, TO],
+    ]);
+    expect(DEFAULT_STEP_SECONDS).toBe(BACKEND_DEFAULT_STEP);
   });
 
   it('skips hidden and empty queries without calling the backend', async () => {

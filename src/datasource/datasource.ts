@@ -22,10 +22,12 @@ import { Observable, catchError, forkJoin, lastValueFrom, map, of } from 'rxjs';
 import {
   AnomaliesResponse,
   DATASOURCE_ROUTE,
+  DEFAULT_STEP_SECONDS,
   ForecastResponse,
   HealthResponse,
   decodeError,
 } from '../shared/contract';
+import { parseDuration } from '../../backend/src/series/time';
 import { anomalyFrames, forecastFrames } from './frames';
 import { formatPromqlVariable } from './interpolate';
 import { DEFAULT_QUERY, FrameKind, PrescalerJsonData, PrescalerQuery } from './types';
@@ -118,7 +120,14 @@ export class DataSource extends DataSourceApi<PrescalerQuery, PrescalerJsonData>
       unit: target.unit,
       executedQueryString: target.expr,
     };
-    const body: RangeBody = { query: target.expr, start, end };
+    // The start goes down to a multiple of the step, as Grafana's Prometheus data source does: every
+    // refresh then evaluates on the same grid, and the backend's history cache can reuse what it read.
+    const step = target.step ? parseDuration(target.step) : DEFAULT_STEP_SECONDS;
+    const body: RangeBody = {
+      query: target.expr,
+      start: step && step > 0 ? Math.floor(start / step) * step : start,
+      end,
+    };
     if (target.step) {
       body.step = target.step;
     }

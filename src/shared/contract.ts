@@ -10,6 +10,9 @@ export const APP_PROXY_BASE = `api/plugin-proxy/${APP_ID}`;
 /** Path prefix of the data source's proxy route (src/datasource/plugin.json). */
 export const DATASOURCE_ROUTE = 'backend';
 
+/** The step the backend uses when a request gives none (backend/src/http/validate.ts DEFAULT_STEP). */
+export const DEFAULT_STEP_SECONDS = 600;
+
 export type Labels = Record<string, string>;
 
 export interface HealthResponse {
