@@ -95,11 +95,20 @@ describe('train CLI', () => {
     expect(missing.stderr).toMatch(/nope\.csv/);
     expect(run(['--data', raw, '--only', 'both']).stderr).toMatch(/--only must be forecaster or anomaly/);
     expect(run(['--data', raw, '--seed', '1.5']).stderr).toMatch(/--seed must be an integer/);
-    // The forest is fitted before the forecaster fails: neither is written.
+    // Options are checked before any file is read or any model fitted: a bad one names itself, not the
+    // missing file after it, and nothing is written.
     const anomalyOut = path.join(dir, 'anomaly-untouched');
-    const weight = run(['--data', raw, '--series-weight', 'loud', '--anomaly-out', anomalyOut]);
+    const weight = run([
+      '--data',
+      path.join(dir, 'nope.csv'),
+      '--series-weight',
+      'loud',
+      '--anomaly-out',
+      anomalyOut,
+    ]);
     expect(weight.status).not.toBe(0);
     expect(weight.stderr).toMatch(/--series-weight must be inverse-change-rms or equal/);
+    expect(weight.stderr).not.toMatch(/nope\.csv/);
     expect(fs.existsSync(anomalyOut)).toBe(false);
   }, 60_000);
 });

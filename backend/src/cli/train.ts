@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FIT_DEFAULTS, fitForecaster, type DatasetInput } from '../forecast/fit';
+import { FIT_DEFAULTS, fitForecaster, type DatasetInput, type FitOptions } from '../forecast/fit';
 import { fileSystemHandler } from '../forecast/io';
 import { initTf } from '../forecast/tf';
 import { fail, numberOption, parseCli, progress } from './args';
@@ -96,6 +96,8 @@ async function main(): Promise<void> {
     numberOption(NAME, key, opts[key] as string | undefined, fallback);
   const seed = num('seed', D.seed);
   if (!Number.isInteger(seed)) fail(NAME, `--seed must be an integer, got ${seed}`);
+  // Every option is checked before the first file is read: a typo fails in a second, not after the forest.
+  const fit = only === 'anomaly' ? undefined : forecasterOptions(opts, num, seed);
   const read = readFiles(NAME, files);
   // Both models or neither: the forest (seconds) is fitted first into a scratch directory, and moved into
   // place only once the forecaster (minutes) is written, so a failure in either leaves models/ as it was.
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
     }
     forest = { scratch, out };
   }
-  if (only !== 'anomaly') await trainForecaster(opts, read, num);
+  if (fit) await trainForecaster(path.resolve(opts.out ?? 'models/forecaster'), read, fit);
   if (forest) {
     fs.mkdirSync(forest.out, { recursive: true });
     fs.cpSync(forest.scratch, forest.out, { recursive: true });
@@ -120,30 +122,22 @@ async function main(): Promise<void> {
   }
 }
 
-async function trainForecaster(
+function forecasterOptions(
   opts: ReturnType<typeof parseOptions>,
-  read: TrainingFile[],
-  num: (key: keyof ReturnType<typeof parseOptions>, fallback: number) => number
-): Promise<void> {
-  const out = path.resolve(opts.out ?? 'models/forecaster');
-  const datasets: DatasetInput[] = read.map(({ file, sha256, series }) => ({
-    name: path.basename(file),
-    sha256,
-    series: series.map((s) => ({ name: s.name, points: s.points })),
-  }));
-
+  num: (key: keyof ReturnType<typeof parseOptions>, fallback: number) => number,
+  seed: number
+): FitOptions {
   const seriesWeight = opts['series-weight'] ?? D.seriesWeight;
   if (seriesWeight !== 'inverse-change-rms' && seriesWeight !== 'equal') {
     fail(NAME, `--series-weight must be inverse-change-rms or equal, not ${seriesWeight}`);
   }
-  await initTf();
-  const { forecaster, metadata, result } = await fitForecaster(datasets, {
+  return {
     id: opts.id ?? 'prescaler-lstm',
     step: num('step', D.step),
     lookback: num('lookback', D.lookback),
     profileDays: num('profile-days', D.profileDays),
     units: num('units', D.units),
-    seed: num('seed', D.seed),
+    seed,
     epochs: num('epochs', D.epochs),
     patience: num('patience', D.patience),
     batchSize: num('batch-size', D.batchSize),
@@ -164,7 +158,17 @@ async function trainForecaster(
         `loss ${e.loss.toExponential(3)} val ${e.valLoss.toExponential(3)} ETA ≤${Math.round(eta)}s`
       );
     },
-  });
+  };
+}
+
+async function trainForecaster(out: string, read: TrainingFile[], fit: FitOptions): Promise<void> {
+  const datasets: DatasetInput[] = read.map(({ file, sha256, series }) => ({
+    name: path.basename(file),
+    sha256,
+    series: series.map((s) => ({ name: s.name, points: s.points })),
+  }));
+  await initTf();
+  const { forecaster, metadata, result } = await fitForecaster(datasets, fit);
 
   await forecaster.model.save(fileSystemHandler(out));
   let tfjsVersion = 'unknown';
