@@ -6,6 +6,7 @@ import os from 'os';
 import path from 'path';
 import { BrowserContext, Page, chromium } from 'playwright-core';
 
+import { DEFAULT_STEP } from '../../backend/src/http/validate';
 import { OPERATOR_TOKEN, RunningBackend, startBackend } from './harness/backend';
 import { startHarness } from './harness/server';
 import { ROOT, VENDOR_DIR, buildVendorInChild } from './harness/vendor';
@@ -19,6 +20,7 @@ const SHOTS = path.join(ROOT, process.env.PRESCALER_UPDATE_DOCS === '1' ? 'docs'
 const SCREENSHOT = path.join(SHOTS, 'panel.png');
 const APP_SCREENSHOT = path.join(SHOTS, 'app-root.png');
 const HOUR = 3_600_000;
+const STEP_MS = DEFAULT_STEP * 1000; // the data source's default step, equal to the backend's
 
 jest.setTimeout(180_000);
 
@@ -159,6 +161,9 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
     }
     const latest = Math.max(...probe.body.series.flatMap((s) => s.anomalies.map((a) => a[0])));
     from = Number.isFinite(latest) ? Math.min(to - 48 * HOUR, latest - 2 * HOUR) : to - 48 * HOUR;
+    // The data source starts its range on a multiple of the step; start there too, or the probe below
+    // scores a slightly longer history than the panel and may count a different set of anomalies.
+    from = Math.floor(from / STEP_MS) * STEP_MS;
     // Scores depend on the queried range, so ask for exactly the range the data source will send.
     const same = await backendJson<AnomaliesAnswer>('POST', '/api/anomalies', {
       query: 'demo_cpu_usage{deployment="web"}',
@@ -202,6 +207,12 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
       ])
     );
     expect(dsCalls.every((e) => e.authorization)).toBe(true);
+    // The panel asked for exactly the range the expected count above was computed on.
+    const asked = dsCalls.find((e) => e.path === 'backend/api/anomalies');
+    expect(JSON.parse(asked?.body ?? '{}')).toMatchObject({
+      start: Math.floor(from / 1000),
+      end: Math.floor(to / 1000),
+    });
   });
 
   it('draws the forecast band, the forecast line and one marker per anomaly, and saves a screenshot', async () => {

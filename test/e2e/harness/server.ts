@@ -37,6 +37,8 @@ export interface ProxyLogEntry {
   target?: string;
   status: number;
   authorization?: boolean;
+  /** The request body as the page sent it, for a test to check what the data source asked. */
+  body?: string;
 }
 
 const UI_PUBLIC_IMG = path.resolve(__dirname, '../../../node_modules/@grafana/ui/dist/public/img');
@@ -132,6 +134,7 @@ export async function startHarness(opts: HarnessOptions) {
       headers[h.name] = renderTemplate(h.content, settings);
     }
     entry.target = target;
+    entry.body = chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
     entry.authorization = Boolean(headers.Authorization && headers.Authorization !== 'Bearer ');
     try {
       const upstream = await fetch(target, {
