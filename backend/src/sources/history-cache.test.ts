@@ -18,6 +18,8 @@ class GridSource implements SeriesSource {
   readonly kind = 'prometheus' as const;
   calls: RangeQuery[] = [];
   failNext?: PrescalerError;
+  /** The next calls wait for these, one each, before they answer (they read the series when they do). */
+  holds: Array<Promise<void>> = [];
   constructor(public series: FakeSeries[]) {}
 
   async queryRange(q: RangeQuery): Promise<Series[]> {
@@ -27,6 +29,8 @@ class GridSource implements SeriesSource {
       this.failNext = undefined;
       throw e;
     }
+    const hold = this.holds.shift();
+    if (hold) await hold;
     const out: Series[] = [];
     for (const s of this.series) {
       const points: Series['points'] = [];
@@ -140,18 +144,94 @@ describe('HistoryCache', () => {
     expect(inner.calls[4]).toEqual(window(T0 + 4 * 5 * STEP));
   });
 
-  it('passes through what it cannot cache: @ start()/@ end() queries and times off the millisecond grid', async () => {
+  it.each([
+    'cpu @ end()',
+    'cpu @ START ( )', // keywords in any case, as Prometheus' lexer takes them
+    'rate(cpu[5m] @ start())',
+    'cpu offset -1h', // reads samples after the evaluation time, which may not have arrived yet
+    'cpu OFFSET -5m',
+    'cpu @ 1700000000', // a fixed time, possibly in the future
+  ])('passes %j through, uncached', async (query) => {
     const { inner, clock, outcomes, cache } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
     clock.now = T0 + 86400;
-    const pinned = window(T0, 6, 'cpu @ end()');
-    await cache.queryRangeColumns(pinned);
-    await cache.queryRangeColumns(pinned);
+    await cache.queryRangeColumns(window(T0, 6, query));
+    await cache.queryRangeColumns(window(T0, 6, query));
+    expect(outcomes).toEqual(['bypass', 'bypass']);
+    expect(inner.calls).toHaveLength(2);
+    expect(cache.size).toEqual({ bytes: 0, entries: 0 });
+  });
+
+  it('passes through times off the millisecond grid, and caches a positive offset', async () => {
+    const { inner, clock, outcomes, cache } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
+    clock.now = T0 + 86400;
     const offGrid = { ...window(T0), start: window(T0).start + 0.0004 };
     await cache.queryRangeColumns(offGrid);
     await cache.queryRangeColumns(offGrid);
-    expect(outcomes).toEqual(['bypass', 'bypass', 'bypass', 'bypass']);
-    expect(inner.calls).toHaveLength(4);
-    expect(cache.size).toEqual({ bytes: 0, entries: 0 });
+    await cache.queryRangeColumns(window(T0, 6, 'cpu offset 1h'));
+    await cache.queryRangeColumns(window(T0, 6, 'cpu offset 1h'));
+    expect(outcomes).toEqual(['bypass', 'bypass', 'miss', 'hit']);
+    expect(inner.calls).toHaveLength(3);
+  });
+
+  it('keeps one entry for a long and a short read of one expression (a forecast and an anomaly query)', async () => {
+    const { inner, clock, outcomes, both } = setup([
+      { labels: { pod: 'a' }, at: wave(1) },
+      { labels: { pod: 'b' }, at: wave(2) },
+    ]);
+    let end = T0;
+    for (let i = 0; i < 10; i++, end += STEP) {
+      clock.now = end + 5;
+      for (const hours of [6, 24]) {
+        const r = await both(window(end, hours));
+        expect(plain(r.cached)).toEqual(plain(r.direct));
+        expect(r.cached[0].times[0]).toBe(end - hours * 3600);
+      }
+    }
+    // Two full reads (the short one, then the long one reaching further back); every later read asks only
+    // for the last ~10 minutes.
+    expect(outcomes.filter((o) => o === 'miss')).toHaveLength(2);
+    expect(inner.calls.slice(2).every((c) => c.end - c.start <= 600 + STEP)).toBe(true);
+  });
+
+  it('does not let a request that began before a no-cache refresh put back what the refresh replaced', async () => {
+    let backfilled = 0;
+    const { inner, clock, cache, both } = setup([
+      { labels: { pod: 'a' }, at: (t) => wave(1)(t) + backfilled },
+    ]);
+    clock.now = T0 + 5;
+    await cache.queryRangeColumns(window(T0)); // the entry, before the backfill
+    backfilled = 10; // history changed upstream; a refresh is asked for to see it
+
+    const release: Array<() => void> = [];
+    inner.holds = [0, 1].map(() => new Promise<void>((r) => release.push(r)));
+    const called = async (n: number) => {
+      while (inner.calls.length < n) await new Promise((r) => setImmediate(r));
+    };
+    clock.now = T0 + STEP + 5;
+    const refresh = cache.queryRangeColumns(window(T0 + STEP), undefined, { refresh: true });
+    await called(2);
+    clock.now = T0 + 2 * STEP + 5;
+    const earlier = cache.queryRangeColumns(window(T0 + 2 * STEP)); // starts from the old entry
+    await called(3);
+    release[0]();
+    await refresh; // the refresh's entry is kept
+    release[1]();
+    await earlier; // answers from the old entry, but must not keep it over the refresh's
+
+    clock.now = T0 + 2 * STEP + 10;
+    const r = await both(window(T0 + 2 * STEP));
+    expect(plain(r.cached)).toEqual(plain(r.direct)); // the backfilled history, not the old entry's
+  });
+
+  it('counts an empty answer and its key against maxBytes, so many empty queries cannot grow it', async () => {
+    const { clock, cache } = setup([], { maxBytes: 10_000 });
+    clock.now = T0 + 86400;
+    for (let i = 0; i < 500; i++) {
+      await cache.queryRangeColumns(window(T0, 6, `nothing{i="${i}", pad="${'x'.repeat(100)}"}`));
+    }
+    expect(cache.size.bytes).toBeLessThanOrEqual(10_000);
+    expect(cache.size.entries).toBeGreaterThan(0);
+    expect(cache.size.entries).toBeLessThan(50);
   });
 
   it("keeps series that stop and adds series that start, in Prometheus' label order", async () => {
@@ -193,7 +273,7 @@ describe('HistoryCache', () => {
     const series = [{ labels: { pod: 'a' }, at: wave(1) }];
     const probe = setup(series);
     probe.clock.now = T0 + 86400;
-    await probe.cache.queryRangeColumns(window(T0));
+    await probe.cache.queryRangeColumns(window(T0, 6, 'z')); // a key as long as the ones below
     const one = probe.cache.size.bytes;
     expect(one).toBeGreaterThanOrEqual(2 * 8 * 361); // times and values of 361 samples, at least
 

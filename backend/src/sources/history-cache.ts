@@ -54,8 +54,15 @@ interface Entry {
   bytes: number;
 }
 
-/** `@ start()` / `@ end()` make every evaluation depend on the range asked for. */
-const RANGE_DEPENDENT = /@\s*(start|end)\s*\(\s*\)/;
+/**
+ * Queries whose cached evaluations would go wrong. `@ start()` / `@ end()` (and `range()`, any case, as
+ * Prometheus' lexer takes keywords) depend on the range asked for; a negative offset or an `@ <time>`
+ * can read samples after the evaluation time, which may not have arrived when the answer was cached.
+ */
+const UNCACHEABLE = [/@\s*(start|end)\s*\(\s*\)/i, /\brange\s*\(\s*\)/i, /\boffset\s*-/i, /@\s*[-+]?[\d.]/];
+
+/** What an entry costs beyond its samples: the Map slot, the object and its key (UTF-16). */
+const ENTRY_BYTES = 200;
 
 export class HistoryCache implements SeriesSource {
   readonly kind: SeriesSource['kind'];
@@ -98,7 +105,7 @@ export class HistoryCache implements SeriesSource {
 
   async queryRangeColumns(q: RangeQuery, signal?: AbortSignal, opts?: QueryOptions): Promise<ColumnSeries[]> {
     const grid = gridOf(q);
-    if (!grid || RANGE_DEPENDENT.test(q.query)) {
+    if (!grid || UNCACHEABLE.some((re) => re.test(q.query))) {
       this.onLookup?.('bypass');
       return queryColumns(this.inner, q, signal);
     }
@@ -120,14 +127,7 @@ export class HistoryCache implements SeriesSource {
       readAt = now;
       this.onLookup?.('miss');
     } else if (grid.lastMs <= entry.endMs) {
-      answer = [];
-      keys = [];
-      for (let k = 0; k < entry.series.length; k++) {
-        const s = slice(entry.series[k], grid.startMs, grid.lastMs);
-        if (s.times.length === 0) continue;
-        answer.push(s);
-        keys.push(entry.keys[k]);
-      }
+      ({ series: answer, keys } = sliceAll(entry, grid.startMs, grid.lastMs));
       readAt = entry.readAt;
       this.onLookup?.('hit');
     } else {
@@ -136,9 +136,12 @@ export class HistoryCache implements SeriesSource {
         { ...q, start: (entry.endMs + grid.stepMs) / 1000 },
         signal
       );
-      ({ series: answer, keys } = merge(entry, grid.startMs, fresh));
-      readAt = entry.readAt;
+      // Merged from where the entry starts, not where this request does: a forecast (8 days back) and an
+      // anomaly query (a shorter warm-up) on one expression share the entry and must not narrow it in turn.
+      const merged = merge(entry, entry.startMs, fresh);
+      this.keep(key, { ...grid, startMs: entry.startMs }, merged, entry.readAt, now);
       this.onLookup?.('partial');
+      return sliceAll(merged, grid.startMs, grid.lastMs).series;
     }
     this.keep(
       key,
@@ -156,19 +159,16 @@ export class HistoryCache implements SeriesSource {
     if (stableMs < grid.startMs) return;
     const endMs = grid.startMs + Math.floor((stableMs - grid.startMs) / grid.stepMs) * grid.stepMs;
     const current = this.entries.get(key);
-    if (current && current.readAt >= readAt && current.startMs <= grid.startMs && current.endMs >= endMs) {
+    // An entry read later stays, even if it covers less: a request that began before a `no-cache` refresh
+    // must not put back what the refresh replaced.
+    const covers = current && current.startMs <= grid.startMs && current.endMs >= endMs;
+    if (current && (current.readAt > readAt || (current.readAt === readAt && covers))) {
       this.touch(key, current);
       return;
     }
-    const series: ColumnSeries[] = [];
-    const keys: string[] = [];
-    answer.series.forEach((s, i) => {
-      const kept = slice(s, grid.startMs, endMs);
-      if (kept.times.length === 0) return;
-      series.push(kept);
-      keys.push(answer.keys[i]);
-    });
-    const entry: Entry = { startMs: grid.startMs, endMs, readAt, series, keys, bytes: sizeOf(series) };
+    const { series, keys } = sliceAll(answer, grid.startMs, endMs);
+    const bytes = sizeOf(series) + ENTRY_BYTES + 2 * key.length;
+    const entry: Entry = { startMs: grid.startMs, endMs, readAt, series, keys, bytes };
     this.drop(key);
     if (entry.bytes > this.maxBytes) return;
     this.entries.set(key, entry);
@@ -240,6 +240,19 @@ function slice(s: ColumnSeries, fromMs: number, toMs: number): ColumnSeries {
     };
   }
   return out;
+}
+
+/** Every series' samples within [fromMs, toMs], leaving out those with none there. */
+function sliceAll(from: Keyed, fromMs: number, toMs: number): Keyed {
+  const series: ColumnSeries[] = [];
+  const keys: string[] = [];
+  from.series.forEach((s, i) => {
+    const kept = slice(s, fromMs, toMs);
+    if (kept.times.length === 0) return;
+    series.push(kept);
+    keys.push(from.keys[i]);
+  });
+  return { series, keys };
 }
 
 /**
