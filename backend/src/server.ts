@@ -105,6 +105,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       maxFreshness: config.historyCache.maxFreshness,
       maxAge: config.historyCache.maxAge,
       maxBytes: cacheBytes,
+      maxSeries: config.limits.maxSeriesPerQuery,
       onLookup: (outcome) => metrics.historyCacheLookups.inc({ outcome }),
     });
     metrics.historyCacheSize = () => cache.size;

@@ -2,6 +2,7 @@ import { PrescalerError } from '../errors';
 import { toColumns } from '../series/columns';
 import type { ColumnSeries, Labels, Series } from '../series/types';
 import { HistoryCache, type CacheOutcome } from './history-cache';
+import { tooManySeries } from './prometheus';
 import type { RangeQuery, SeriesSource } from './types';
 
 const T0 = 1_700_000_000; // a multiple of 600
@@ -20,6 +21,7 @@ class GridSource implements SeriesSource {
   failNext?: PrescalerError;
   /** The next calls wait for these, one each, before they answer (they read the series when they do). */
   holds: Array<Promise<void>> = [];
+  maxSeries = Infinity;
   constructor(public series: FakeSeries[]) {}
 
   async queryRange(q: RangeQuery): Promise<Series[]> {
@@ -40,20 +42,23 @@ class GridSource implements SeriesSource {
       }
       if (points.length) out.push({ labels: s.labels, points });
     }
+    if (out.length > this.maxSeries) throw tooManySeries(out.length, this.maxSeries);
     return out;
   }
 }
 
 const wave = (k: number) => (t: number) => Math.round(1000 * (k + Math.sin(t / 977))) / 1000;
 
-function setup(series: FakeSeries[], opts: { maxBytes?: number; maxAge?: number } = {}) {
+function setup(series: FakeSeries[], opts: { maxBytes?: number; maxAge?: number; maxSeries?: number } = {}) {
   const inner = new GridSource(series);
+  inner.maxSeries = opts.maxSeries ?? Infinity;
   const clock = { now: T0 };
   const outcomes: CacheOutcome[] = [];
   const cache = new HistoryCache(inner, {
     maxFreshness: 600,
     maxAge: opts.maxAge ?? 3600,
     maxBytes: opts.maxBytes,
+    maxSeries: opts.maxSeries,
     now: () => clock.now,
     onLookup: (o) => outcomes.push(o),
   });
@@ -254,6 +259,27 @@ describe('HistoryCache', () => {
     // By the end `d` has left the one-hour window entirely and `a`, `c` have joined.
     const r = await both(window(end, 0.5));
     expect(r.cached.map((s) => s.labels.pod)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('refuses, as the upstream would, an answer whose stopped and new series together pass maxSeries', async () => {
+    const stopAt = T0 + 30 * STEP;
+    const startAt = T0 + 40 * STEP;
+    const { inner, clock, cache } = setup(
+      [
+        { labels: { pod: 'old' }, at: (t) => (t < stopAt ? wave(1)(t) : undefined) },
+        { labels: { pod: 'new' }, at: (t) => (t >= startAt ? wave(2)(t) : undefined) },
+      ],
+      { maxSeries: 1 }
+    );
+    clock.now = T0 + 45 * STEP + 5;
+    // Kept up to T0 + 35 steps, after `old` stopped and before `new` started.
+    expect(await cache.queryRangeColumns(window(T0 + 39 * STEP, 1))).toHaveLength(1);
+    const q = window(T0 + 45 * STEP, 1); // both pods have samples in it; the steps after the entry only `new`
+    await expect(inner.queryRange(q)).rejects.toThrow(/2 series, more than the limit of 1/);
+    await expect(cache.queryRangeColumns(q)).rejects.toThrow(/2 series, more than the limit of 1/);
+    // Once `old` has left the window, the answer is within the limit again.
+    clock.now = T0 + 100 * STEP + 5;
+    expect(await cache.queryRangeColumns(window(T0 + 100 * STEP, 1))).toHaveLength(1);
   });
 
   it('leaves its entry as it was when the upstream fails, and passes the error on', async () => {

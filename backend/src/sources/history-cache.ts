@@ -21,6 +21,7 @@
 import { firstIndexAtOrAfter, toPoints } from '../series/columns';
 import { compareLabels, labelsKey } from '../series/labels';
 import type { ColumnSeries, Series } from '../series/types';
+import { tooManySeries } from './prometheus';
 import { queryColumns, type QueryOptions, type RangeQuery, type SeriesSource } from './types';
 
 export interface HistoryCacheOptions {
@@ -30,6 +31,11 @@ export interface HistoryCacheOptions {
   maxAge?: number;
   /** Largest total size kept. Default 256 MiB. */
   maxBytes?: number;
+  /**
+   * The upstream's series limit. An answer put together from the cache is held to it too: series that
+   * stopped plus series that started can exceed it where no single read did, and a direct read would refuse.
+   */
+  maxSeries?: number;
   /** Unix seconds now (tests move it). */
   now?: () => number;
   /** Called once per query with how it was answered, e.g. for a counter. */
@@ -71,6 +77,7 @@ export class HistoryCache implements SeriesSource {
   private readonly maxFreshness: number;
   private readonly maxAge: number;
   private readonly maxBytes: number;
+  private readonly maxSeries: number;
   private readonly now: () => number;
   private readonly onLookup?: (outcome: CacheOutcome) => void;
 
@@ -82,6 +89,7 @@ export class HistoryCache implements SeriesSource {
     this.maxFreshness = opts.maxFreshness ?? 600;
     this.maxAge = opts.maxAge ?? 3600;
     this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
+    this.maxSeries = opts.maxSeries ?? Infinity;
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.onLookup = opts.onLookup;
     if (inner.ping) this.ping = (signal) => inner.ping!(signal);
@@ -128,6 +136,7 @@ export class HistoryCache implements SeriesSource {
       this.onLookup?.('miss');
     } else if (grid.lastMs <= entry.endMs) {
       ({ series: answer, keys } = sliceAll(entry, grid.startMs, grid.lastMs));
+      this.checkSeries(answer.length);
       readAt = entry.readAt;
       this.onLookup?.('hit');
     } else {
@@ -140,8 +149,10 @@ export class HistoryCache implements SeriesSource {
       // anomaly query (a shorter warm-up) on one expression share the entry and must not narrow it in turn.
       const merged = merge(entry, entry.startMs, fresh);
       this.keep(key, { ...grid, startMs: entry.startMs }, merged, entry.readAt, now);
+      const sliced = sliceAll(merged, grid.startMs, grid.lastMs).series;
+      this.checkSeries(sliced.length);
       this.onLookup?.('partial');
-      return sliceAll(merged, grid.startMs, grid.lastMs).series;
+      return sliced;
     }
     this.keep(
       key,
@@ -178,6 +189,10 @@ export class HistoryCache implements SeriesSource {
       this.entries.delete(k); // Map order is insertion order: the least recently used first
       this.totalBytes -= e.bytes;
     }
+  }
+
+  private checkSeries(n: number): void {
+    if (n > this.maxSeries) throw tooManySeries(n, this.maxSeries);
   }
 
   private touch(key: string, entry: Entry): void {

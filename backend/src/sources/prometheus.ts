@@ -295,13 +295,7 @@ export class PrometheusSource implements SeriesSource {
         `a range query must give a range of series (matrix), this one gives ${String(data.resultType)}`
       );
     }
-    if (data.result.length > this.maxSeries) {
-      throw new PrescalerError(
-        'too_large',
-        `the query returns ${data.result.length} series, more than the limit of ${this.maxSeries}; ` +
-          'narrow the selector or aggregate (e.g. sum by (…))'
-      );
-    }
+    if (data.result.length > this.maxSeries) throw tooManySeries(data.result.length, this.maxSeries);
     return data.result.map((item): ColumnSeries => {
       if (!isRecord(item)) {
         throw new AttemptFailure(
@@ -427,4 +421,13 @@ async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> 
     chunks.push(value);
   }
   return Buffer.concat(chunks, bytes);
+}
+
+/** The error for an answer with more series than the limit (`limits.maxSeriesPerQuery`). */
+export function tooManySeries(n: number, limit: number): PrescalerError {
+  return new PrescalerError(
+    'too_large',
+    `the query returns ${n} series, more than the limit of ${limit}; ` +
+      'narrow the selector or aggregate (e.g. sum by (…))'
+  );
 }
