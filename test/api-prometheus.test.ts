@@ -217,6 +217,7 @@ describe('the history cache', () => {
     return {
       hit: count('hit'),
       miss: count('miss'),
+      bypass: count('bypass'),
       bytes: Number(text.match(/prescaler_history_cache_bytes (\d+)/)?.[1]),
     };
   };
@@ -226,7 +227,7 @@ describe('the history cache', () => {
     const srv = await backend({ PROMETHEUS_URL: prom.url });
     const first = await post(srv, '/api/forecast', body);
     expect(first.status).toBe(200);
-    expect(await lookups(srv)).toEqual({ hit: 0, miss: 1, bytes: expect.any(Number) });
+    expect(await lookups(srv)).toEqual({ hit: 0, miss: 1, bypass: 0, bytes: expect.any(Number) });
     expect((await lookups(srv)).bytes).toBeGreaterThan(((3 * 3 * 86400) / STEP) * 16); // 3 series × 3 days of data
     // Hours old data is all stable history: the second answer comes from the cache alone.
     const second = await post(srv, '/api/forecast', body);
@@ -240,6 +241,12 @@ describe('the history cache', () => {
     });
     expect(await res.json()).toEqual(first.body);
     expect(await lookups(srv)).toMatchObject({ hit: 1, miss: 2 });
+
+    // Without a start the range is on a grid of its own (now − 24 h): read, answered, and not kept.
+    const before = await lookups(srv);
+    const unaligned = await post(srv, '/api/forecast', { query: body.query, end: END + 7, step: STEP });
+    expect(unaligned.status).toBe(200);
+    expect(await lookups(srv)).toEqual({ ...before, bypass: 1 });
   });
 
   it('is off with historyCache.maxMegabytes: 0', async () => {
@@ -248,7 +255,7 @@ describe('the history cache', () => {
     const srv = await backend({ PROMETHEUS_URL: prom.url, PRESCALER_CONFIG: cfg });
     const first = await post(srv, '/api/forecast', body);
     expect(await post(srv, '/api/forecast', body)).toEqual(first);
-    expect(await lookups(srv)).toEqual({ hit: 0, miss: 0, bytes: 0 });
+    expect(await lookups(srv)).toEqual({ hit: 0, miss: 0, bypass: 0, bytes: 0 });
   });
 });
 

@@ -118,17 +118,24 @@ export function createApp(deps: AppDeps): express.Express {
     })
   );
 
-  // `Cache-Control: no-cache` reads everything from the upstream, past the history cache (server.ts).
-  const queryOptions = (req: Request): QueryOptions => ({
+  // `Cache-Control: no-cache` reads everything from the upstream, past the history cache (server.ts). A
+  // request that leaves `start` to its default is on a grid of its own and would only crowd the cache.
+  const queryOptions = (req: Request, body: { start?: number }): QueryOptions => ({
     refresh: /(^|[\s,])no-cache([\s,]|$)/i.test(req.get('cache-control') ?? ''),
+    bypass: body.start === undefined,
   });
-  const querySource = async (r: RangeParams, req: Request, signal: AbortSignal): Promise<Series[]> =>
+  const querySource = async (
+    r: RangeParams,
+    req: Request,
+    body: { start?: number },
+    signal: AbortSignal
+  ): Promise<Series[]> =>
     (
       await queryColumns(
         source,
         { query: r.query, start: r.start, end: r.end, step: r.step },
         signal,
-        queryOptions(req)
+        queryOptions(req, body)
       )
     ).map(toPoints);
 
@@ -162,7 +169,7 @@ export function createApp(deps: AppDeps): express.Express {
       const lookBack = Math.max(0, range.start - (range.end - historySeconds(forecaster)));
       const inputStart = range.start - Math.ceil(lookBack / range.step) * range.step;
       const extendedPoints = Math.floor((range.end - inputStart) / range.step) + 1;
-      const opts = queryOptions(req);
+      const opts = queryOptions(req, body);
       const columns = (r: RangeParams) =>
         queryColumns(source, { query: r.query, start: r.start, end: r.end, step: r.step }, signal, opts);
       const forecastOf = (input: ColumnSeries[]) =>
@@ -220,7 +227,7 @@ export function createApp(deps: AppDeps): express.Express {
         );
       }
       const extended = { ...range, start: range.start - warmup };
-      const series = await querySource(extended, req, requestSignal(req, res));
+      const series = await querySource(extended, req, body, requestSignal(req, res));
       let firstShortage: string | undefined;
       const out = series.map((s) => {
         const segments = resample(s.points, range.step, { origin: range.start });

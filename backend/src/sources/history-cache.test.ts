@@ -166,6 +166,17 @@ describe('HistoryCache', () => {
     expect(cache.size).toEqual({ bytes: 0, entries: 0 });
   });
 
+  it('neither answers from nor keeps in the cache a request asked to bypass it', async () => {
+    const { inner, clock, outcomes, cache } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
+    clock.now = T0 + 86400;
+    await cache.queryRangeColumns(window(T0));
+    await cache.queryRangeColumns(window(T0), undefined, { bypass: true });
+    await cache.queryRangeColumns({ ...window(T0), query: 'other' }, undefined, { bypass: true });
+    expect(outcomes).toEqual(['miss', 'bypass', 'bypass']);
+    expect(inner.calls).toHaveLength(3);
+    expect(cache.size.entries).toBe(1);
+  });
+
   it('passes through times off the millisecond grid, and caches a positive offset', async () => {
     const { inner, clock, outcomes, cache } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
     clock.now = T0 + 86400;

@@ -113,7 +113,7 @@ export class HistoryCache implements SeriesSource {
 
   async queryRangeColumns(q: RangeQuery, signal?: AbortSignal, opts?: QueryOptions): Promise<ColumnSeries[]> {
     const grid = gridOf(q);
-    if (!grid || UNCACHEABLE.some((re) => re.test(q.query))) {
+    if (!grid || opts?.bypass || UNCACHEABLE.some((re) => re.test(q.query))) {
       this.onLookup?.('bypass');
       return queryColumns(this.inner, q, signal);
     }

@@ -16,6 +16,11 @@ export interface RangeQuery {
 export interface QueryOptions {
   /** Read everything from the upstream, not from a cache (`Cache-Control: no-cache`); the answer is still kept. */
   refresh?: boolean;
+  /**
+   * Neither answer from nor keep in a cache: a range on a grid no later request will share, such as one
+   * whose start was left to default to now − 24 h (now to the millisecond).
+   */
+  bypass?: boolean;
 }
 
 export interface SeriesSource {
