@@ -127,40 +127,27 @@ export class HistoryCache implements SeriesSource {
       entry = undefined;
     }
 
-    let answer: ColumnSeries[];
-    let keys: string[] | undefined;
-    let readAt: number;
     if (!entry) {
-      answer = await queryColumns(this.inner, q, signal);
-      readAt = now;
+      const answer = await queryColumns(this.inner, q, signal);
+      this.keep(key, grid, { series: answer, keys: answer.map((s) => labelsKey(s.labels)) }, now, now);
       this.onLookup?.('miss');
-    } else if (grid.lastMs <= entry.endMs) {
-      ({ series: answer, keys } = sliceAll(entry, grid.startMs, grid.lastMs));
-      this.checkSeries(answer.length);
-      readAt = entry.readAt;
-      this.onLookup?.('hit');
-    } else {
-      const fresh = await queryColumns(
-        this.inner,
-        { ...q, start: (entry.endMs + grid.stepMs) / 1000 },
-        signal
-      );
-      // Merged from where the entry starts, not where this request does: a forecast (8 days back) and an
-      // anomaly query (a shorter warm-up) on one expression share the entry and must not narrow it in turn.
-      const merged = merge(entry, entry.startMs, fresh);
-      this.keep(key, { ...grid, startMs: entry.startMs }, merged, entry.readAt, now);
-      const sliced = sliceAll(merged, grid.startMs, grid.lastMs).series;
-      this.checkSeries(sliced.length);
-      this.onLookup?.('partial');
-      return sliced;
+      return answer;
     }
-    this.keep(
-      key,
-      grid,
-      { series: answer, keys: keys ?? answer.map((s) => labelsKey(s.labels)) },
-      readAt,
-      now
-    );
+    if (grid.lastMs <= entry.endMs) {
+      const answer = sliceAll(entry, grid.startMs, grid.lastMs).series;
+      this.checkSeries(answer.length);
+      this.touch(key, entry);
+      this.onLookup?.('hit');
+      return answer;
+    }
+    const fresh = await queryColumns(this.inner, { ...q, start: (entry.endMs + grid.stepMs) / 1000 }, signal);
+    // The whole entry is merged and kept, not just from where this request starts: a forecast (8 days
+    // back) and an anomaly query (a shorter warm-up) on one expression share it and must not narrow it.
+    const merged = merge(entry, fresh);
+    this.keep(key, { ...grid, startMs: entry.startMs }, merged, entry.readAt, now);
+    const answer = sliceAll(merged, grid.startMs, grid.lastMs).series;
+    this.checkSeries(answer.length);
+    this.onLookup?.('partial');
     return answer;
   }
 
@@ -271,24 +258,23 @@ function sliceAll(from: Keyed, fromMs: number, toMs: number): Keyed {
 }
 
 /**
- * The cached samples from `fromMs` on, then the upstream's newer ones, series matched by labels. A series
+ * The entry's samples, then the upstream's newer ones, series matched by labels. A series
  * only the cache has keeps its older samples (it stopped); one only the upstream has is new. The order is
  * Prometheus' (by labels) when a new series joins.
  *
  * A refresh of a 1000-series dashboard merges 1000 series: the merged ones are views into one array per
  * column, not six small arrays each (allocations were most of the merge's time).
  */
-function merge(entry: Entry, fromMs: number, fresh: ColumnSeries[]): Keyed {
+function merge(entry: Entry, fresh: ColumnSeries[]): Keyed {
   const byKey = new Map<string, ColumnSeries>();
   for (const s of fresh) byKey.set(labelsKey(s.labels), s);
   const pairs: Array<[older: ColumnSeries, newer: ColumnSeries | undefined]> = [];
   const keys: string[] = [];
   let total = 0;
   let withText = false;
-  entry.series.forEach((cached, k) => {
+  entry.series.forEach((older, k) => {
     const newer = byKey.get(entry.keys[k]);
     if (newer) byKey.delete(entry.keys[k]);
-    const older = slice(cached, fromMs, entry.endMs);
     if (older.times.length === 0 && !newer) return;
     pairs.push([older, newer]);
     keys.push(entry.keys[k]);
