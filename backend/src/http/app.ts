@@ -15,7 +15,7 @@ import { historySeconds } from '../forecast/types';
 import { firstIndexAtOrAfter, toPoints } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import { resample } from '../series/resample';
-import type { ColumnSeries, Series } from '../series/types';
+import type { ColumnSeries } from '../series/types';
 import { queryColumns, type QueryOptions, type SeriesSource } from '../sources/types';
 import { forecastBody, type ShownSeries } from './forecast-body';
 import { Metrics } from './metrics';
@@ -124,20 +124,14 @@ export function createApp(deps: AppDeps): express.Express {
     refresh: /(^|[\s,])no-cache([\s,]|$)/i.test(req.get('cache-control') ?? ''),
     bypass: body.start === undefined,
   });
-  const querySource = async (
-    r: RangeParams,
-    req: Request,
-    body: { start?: number },
-    signal: AbortSignal
-  ): Promise<Series[]> =>
-    (
-      await queryColumns(
-        source,
-        { query: r.query, start: r.start, end: r.end, step: r.step },
-        signal,
-        queryOptions(req, body)
-      )
-    ).map(toPoints);
+  // The one way the app routes read Prometheus: the request's range, through the history cache.
+  const readColumns = (r: RangeParams, req: Request, body: { start?: number }, signal: AbortSignal) =>
+    queryColumns(
+      source,
+      { query: r.query, start: r.start, end: r.end, step: r.step },
+      signal,
+      queryOptions(req, body)
+    );
 
   app.post(
     '/api/forecast',
@@ -169,9 +163,7 @@ export function createApp(deps: AppDeps): express.Express {
       const lookBack = Math.max(0, range.start - (range.end - historySeconds(forecaster)));
       const inputStart = range.start - Math.ceil(lookBack / range.step) * range.step;
       const extendedPoints = Math.floor((range.end - inputStart) / range.step) + 1;
-      const opts = queryOptions(req, body);
-      const columns = (r: RangeParams) =>
-        queryColumns(source, { query: r.query, start: r.start, end: r.end, step: r.step }, signal, opts);
+      const columns = (r: RangeParams) => readColumns(r, req, body, signal);
       const forecastOf = (input: ColumnSeries[]) =>
         forecastSeries(forecaster, input, { horizon, origin: range.start });
       let shown: ShownSeries[];
@@ -227,7 +219,7 @@ export function createApp(deps: AppDeps): express.Express {
         );
       }
       const extended = { ...range, start: range.start - warmup };
-      const series = await querySource(extended, req, body, requestSignal(req, res));
+      const series = (await readColumns(extended, req, body, requestSignal(req, res))).map(toPoints);
       let firstShortage: string | undefined;
       const out = series.map((s) => {
         const segments = resample(s.points, range.step, { origin: range.start });
