@@ -111,4 +111,31 @@ describe('train CLI', () => {
     expect(weight.stderr).not.toMatch(/nope\.csv/);
     expect(fs.existsSync(anomalyOut)).toBe(false);
   }, 60_000);
+
+  it('train:anomaly fits on forecast residuals when the features name them, and refuses unknown ones', () => {
+    const TRAIN_ANOMALY = path.join(ROOT, 'backend', 'src', 'cli', 'train-anomaly.ts');
+    const runAnomaly = (args: string[]) =>
+      spawnSync(TSX, [TRAIN_ANOMALY, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const out = path.join(dir, 'anomaly-residual');
+    const r = runAnomaly([
+      '--data',
+      raw,
+      '--features',
+      'diff,residual,exceedance',
+      '--forecaster',
+      path.join(ROOT, 'models', 'forecaster'),
+      '--trees',
+      '10',
+      '--out',
+      out,
+    ]);
+    expect(r.stderr).toMatch(/fitted on \d+ feature rows from 2 segments/);
+    expect(r.status).toBe(0);
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    expect(meta.features.names).toEqual(['diff', 'residual', 'exceedance']);
+    expect(meta.training.residuals).toMatch(/^one-step-ahead residuals of forecaster prescaler-lstm@/);
+    const bad = runAnomaly(['--data', raw, '--features', 'diff,loudness', '--out', path.join(dir, 'x')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--features: unknown feature "loudness"/);
+  }, 120_000);
 });

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ActuationService, createActuator, type Actuator } from './actuate';
 import type { Config } from './config';
-import { loadAnomalyModel } from './anomaly';
+import { loadServedAnomalyModel } from './anomaly';
 import { loadForecaster } from './forecast/lstm';
 import { createApp, type Models } from './http/app';
 import { Metrics } from './http/metrics';
@@ -50,7 +50,7 @@ export async function loadModels(modelsDir: string, logger: Logger): Promise<Mod
     logger.error({ err: models.forecasterError }, 'forecaster not loaded: /api/forecast answers 503');
   }
   try {
-    models.anomaly = loadAnomalyModel(path.join(modelsDir, 'anomaly'));
+    models.anomaly = loadServedAnomalyModel(path.join(modelsDir, 'anomaly'));
   } catch (e) {
     models.anomalyError = (e as Error).message;
     logger.error({ err: models.anomalyError }, 'anomaly detector not loaded: /api/anomalies answers 503');

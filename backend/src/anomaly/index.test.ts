@@ -11,6 +11,7 @@ import {
   historyNeeded,
   historyToRead,
   loadAnomalyModel,
+  loadServedAnomalyModel,
   saveAnomalyModel,
   scoreSegments,
   type AnomalyMetadata,
@@ -82,6 +83,18 @@ describe('loadAnomalyModel', () => {
     expect(() => loadAnomalyModel(dir)).toThrow(/metadata\.json: not valid JSON/);
     fs.writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify({ id: 'x' }));
     expect(() => loadAnomalyModel(dir)).toThrow(/metadata\.json: "version" missing/);
+  });
+
+  it('serves no detector fitted on forecast residuals: the server computes none', () => {
+    const residual = {
+      ...detector,
+      features: { ...cfg, names: [...cfg.names.slice(1), 'residual' as const] },
+    };
+    saveAnomalyModel(dir, residual, { ...meta, features: residual.features });
+    expect(loadAnomalyModel(dir).detector.features.names).toContain('residual');
+    expect(() => loadServedAnomalyModel(dir)).toThrow(/fitted with the "residual" feature/);
+    saveAnomalyModel(dir, detector, meta);
+    expect(loadServedAnomalyModel(dir).detector.features).toEqual(cfg);
   });
 
   it('reports a forest that parses but is malformed', () => {

@@ -30,6 +30,8 @@ export interface AnomalyMetadata {
     step: string;
     datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }>;
     featureRows: number;
+    /** Where the `residual` feature's residuals came from, when the forest uses it. */
+    residuals?: string;
   };
   features: FeatureConfig;
   forest: { nTrees: number; sampleSize: number; heightLimit: number; seed: number };
@@ -93,6 +95,21 @@ export function loadAnomalyModel(dir: string): AnomalyModel {
     throw new Error(`${forestPath}: ${(e as Error).message}`);
   }
   return { id: m.id!, version: m.version!, detector, metadata: m as AnomalyMetadata };
+}
+
+/**
+ * loadAnomalyModel for the server, which scores a series from its values alone: a detector fitted on
+ * forecast residuals (train:anomaly --features …,residual) is for evaluation only and is refused here.
+ */
+export function loadServedAnomalyModel(dir: string): AnomalyModel {
+  const model = loadAnomalyModel(dir);
+  if (model.detector.features.names.includes('residual')) {
+    throw new Error(
+      `${path.join(dir, FOREST_FILE)}: fitted with the "residual" feature, which needs forecast residuals ` +
+        'the server does not compute; serve a detector fitted without it (npm run train:anomaly)'
+    );
+  }
+  return model;
 }
 
 /** Writes forest.json and metadata.json (whose forestSha256 is filled in here). */

@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fitDetector } from '../anomaly/detector';
+import type { FeatureName } from '../anomaly/features';
+import type { BatchForecaster } from '../forecast/types';
 import type { AnomalyModel } from '../anomaly/index';
 import { mulberry32 } from '../series/random';
 import { PUBLISHED_LIKELIHOOD } from '../anomaly/likelihood';
@@ -67,9 +69,9 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('evaluateAnomaly', () => {
-  it('scores our detector and every complete reference detector with one scorer', () => {
+  it('scores our detector and every complete reference detector with one scorer', async () => {
     const log: string[] = [];
-    const rows = evaluateAnomaly({ data, referenceDir: refs, model, log: (m) => log.push(m) });
+    const rows = await evaluateAnomaly({ data, referenceDir: refs, model, log: (m) => log.push(m) });
     const get = (d: string, p = 'standard') => rows.find((r) => r.detector === d && r.profile === p)!;
     expect(new Set(rows.map((r) => r.detector))).toEqual(
       new Set(['prescaler-iforest', 'null', 'perfect', 'late'])
@@ -87,8 +89,8 @@ describe('evaluateAnomaly', () => {
     expect(log.join('\n')).toMatch(/skipping reference detector partial: no results file .*partial_b\.csv/);
   });
 
-  it('reports the leave-one-file-out score and per-file raw scores beside the swept one', () => {
-    const rows = evaluateAnomaly({ data, referenceDir: refs, model, log: () => undefined });
+  it('reports the leave-one-file-out score and per-file raw scores beside the swept one', async () => {
+    const rows = await evaluateAnomaly({ data, referenceDir: refs, model, log: () => undefined });
     const get = (d: string) => rows.find((r) => r.detector === d && r.profile === 'standard')!;
     // One threshold (1) is best on either file alone, so holding a file out changes nothing.
     expect(get('perfect').heldOut).toBeCloseTo(100, 9);
@@ -100,7 +102,7 @@ describe('evaluateAnomaly', () => {
     }
   });
 
-  it('reads raw NAB CSVs labelled by a NAB windows JSON exactly as the canonical file', () => {
+  it('reads raw NAB CSVs labelled by a NAB windows JSON exactly as the canonical file', async () => {
     const raw = path.join(dir, 'raw');
     fs.mkdirSync(raw);
     const windows: Record<string, [string, string][]> = {};
@@ -114,38 +116,88 @@ describe('evaluateAnomaly', () => {
     const windowsFile = path.join(dir, 'combined_windows.json');
     fs.writeFileSync(windowsFile, JSON.stringify(windows));
     const quiet = { referenceDir: refs, model, log: () => undefined };
-    const fromRaw = evaluateAnomaly({ data: raw, windows: windowsFile, ...quiet });
-    const fromCanonical = evaluateAnomaly({ data, ...quiet });
+    const fromRaw = await evaluateAnomaly({ data: raw, windows: windowsFile, ...quiet });
+    const fromCanonical = await evaluateAnomaly({ data, ...quiet });
     const scores = (rows: typeof fromRaw) => rows.map((r) => [r.detector, r.profile, r.score, r.heldOut]);
     expect(scores(fromRaw)).toEqual(scores(fromCanonical));
-    expect(() => evaluateAnomaly({ data: raw, ...quiet })).toThrow(/no labels.*--windows/);
+    await expect(evaluateAnomaly({ data: raw, ...quiet })).rejects.toThrow(/no labels.*--windows/);
   });
 
-  it('adds our detector with the anomaly likelihood when asked', () => {
-    const rows = evaluateAnomaly({ data, model, likelihood: PUBLISHED_LIKELIHOOD, onlyOurs: true });
+  it('adds our detector with the anomaly likelihood when asked', async () => {
+    const rows = await evaluateAnomaly({ data, model, likelihood: PUBLISHED_LIKELIHOOD, onlyOurs: true });
     expect(new Set(rows.map((r) => r.detector))).toEqual(
       new Set(['prescaler-iforest', 'prescaler-iforest+likelihood'])
     );
     const [a] = readLabelledSeries(data);
-    const scores = detectorScores(model, a, { likelihood: PUBLISHED_LIKELIHOOD });
+    const scores = await detectorScores(model, a, { likelihood: PUBLISHED_LIKELIHOOD });
     // Features need 24 points of past, the likelihood a day (288 rows) of scores: the first is row 311.
     expect(scores.slice(0, 311).every((x) => x === 0)).toBe(true);
     expect(scores[311]).toBeGreaterThan(0);
     expect(scores.every((x) => x >= 0 && x <= 1)).toBe(true);
   });
 
-  it('refuses a file without labels or with non-finite values', () => {
+  it('refuses a file without labels or with non-finite values', async () => {
     const noLabels = path.join(dir, 'nolabels.csv');
     fs.writeFileSync(noLabels, `series,timestamp,value\ndemo/a,${T0},1\ndemo/a,${T0 + STEP},2\n`);
-    expect(() => evaluateAnomaly({ data: noLabels, model })).toThrow(/no labels.*--windows/);
+    await expect(evaluateAnomaly({ data: noLabels, model })).rejects.toThrow(/no labels.*--windows/);
     const nan = path.join(dir, 'nan.csv');
     fs.writeFileSync(
       nan,
       `series,timestamp,value,label\ndemo/a,${T0},NaN,0\ndemo/a,${T0 + STEP},2,1\ndemo/a,${T0 + 2 * STEP},3,0\n`
     );
-    expect(() => evaluateAnomaly({ data: nan, model })).toThrow(/demo\/a has a non-finite value/);
+    await expect(evaluateAnomaly({ data: nan, model })).rejects.toThrow(/demo\/a has a non-finite value/);
     const unlabelled = path.join(dir, 'zeros.csv');
     fs.writeFileSync(unlabelled, `series,timestamp,value,label\ndemo/a,${T0},1,0\ndemo/a,${T0 + STEP},2,0\n`);
-    expect(() => evaluateAnomaly({ data: unlabelled, model })).toThrow(/no labelled anomaly windows/);
+    await expect(evaluateAnomaly({ data: unlabelled, model })).rejects.toThrow(/no labelled anomaly windows/);
+  });
+
+  it('scores a detector fitted on forecast residuals with the forecaster it is given', async () => {
+    const { forecastResiduals } = await import('../anomaly/residuals');
+    // Persistence at 600 s: a residual is the point against the mean of the previous 10-minute bucket.
+    const persistence: BatchForecaster = {
+      name: 'persistence',
+      step: 600,
+      horizons: 1,
+      minHistory: 2,
+      async predictBatch(windows) {
+        return windows.map((w) => ({ mean: [w.values[w.values.length - 1]], lower: [], upper: [] }));
+      },
+    };
+    const features = { window: 24, shortWindow: 4, names: ['diff', 'residual'] as FeatureName[] };
+    const training = values(3);
+    const residuals = await forecastResiduals(persistence, training, T0, STEP);
+    const fit = fitDetector([{ name: 't', step: STEP, values: training, residuals }], {
+      features,
+      nTrees: 30,
+      seed: 1,
+    });
+    const withResiduals: AnomalyModel = { ...model, detector: fit.detector };
+    const rows = await evaluateAnomaly({
+      data,
+      model: withResiduals,
+      forecaster: persistence,
+      onlyOurs: true,
+    });
+    const standard = rows.find((r) => r.profile === 'standard')!;
+    // The planted spikes stand far off the previous bucket: found.
+    expect(standard.score).toBeGreaterThan(50);
+    await expect(evaluateAnomaly({ data, model: withResiduals, onlyOurs: true })).rejects.toThrow(
+      /fitted with forecast residuals: give it a forecaster/
+    );
+    // The residuals are what it scores: another forecaster (the window's middle) gives other scores.
+    const middle: BatchForecaster = {
+      ...persistence,
+      async predictBatch(windows) {
+        return windows.map(() => ({ mean: [0.5], lower: [], upper: [] }));
+      },
+    };
+    const [a] = readLabelledSeries(data);
+    const byPersistence = await detectorScores(withResiduals, a, { forecaster: persistence });
+    const byMiddle = await detectorScores(withResiduals, a, { forecaster: middle });
+    expect(Array.from(byMiddle)).not.toEqual(Array.from(byPersistence));
+    const coarse: BatchForecaster = { ...persistence, step: 1000 };
+    await expect(
+      evaluateAnomaly({ data, model: withResiduals, forecaster: coarse, onlyOurs: true })
+    ).rejects.toThrow(/step 300 s does not divide the forecaster's 1000 s/);
   });
 });

@@ -4,12 +4,14 @@
  * all on the same rows with the same scorer (backend/src/evaluate/nab.ts). Beside NAB's score (threshold
  * swept on all files) it prints the leave-one-file-out score (each file at the threshold best on the
  * others). `--likelihood` adds our detector with the anomaly likelihood post-processing (anomaly/
- * likelihood.ts) as a second row; `--per-file` prints each file's standard-profile raw score.
+ * likelihood.ts) as a second row; `--per-file` prints each file's standard-profile raw score. A detector
+ * fitted with the `residual` feature is scored with the residuals of the forecaster in `--forecaster DIR`
+ * (default models/forecaster).
  *
  * The data is a labelled canonical CSV, or NAB CSVs (a file or a directory of them) with `--windows`.
  *
- *   npm run -s evaluate:anomaly -- --data FILE [--windows FILE] [--reference-dir DIR] [--model DIR] [--likelihood
- *       [--likelihood-short-window N]] [--per-file] [--json]
+ *   npm run -s evaluate:anomaly -- --data FILE [--windows FILE] [--reference-dir DIR] [--model DIR] [--forecaster DIR]
+ *       [--likelihood [--likelihood-short-window N]] [--per-file] [--json]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,6 +21,9 @@ import { resample } from '../series/resample';
 import { medianSpacing } from '../series/time';
 import { scoreValues } from '../anomaly/detector';
 import { minimumPoints } from '../anomaly/features';
+import { forecastResiduals, residualsAvailable } from '../anomaly/residuals';
+import { loadForecaster } from '../forecast/lstm';
+import type { BatchForecaster } from '../forecast/types';
 import { loadAnomalyModel, type AnomalyModel } from '../anomaly/index';
 import { likelihoodScores, PUBLISHED_LIKELIHOOD, type LikelihoodParams } from '../anomaly/likelihood';
 import {
@@ -78,23 +83,36 @@ export function readLabelledSeries(file: string, windowsFile?: string): Labelled
  * Our detector's score for every row of a labelled series, as a stream would see it: the series is
  * resampled to its own median spacing, each segment scored from its past only, and each row gets the
  * score of its bucket (0 before the features have enough history). With `likelihood`, the scores go
- * through the anomaly likelihood with those parameters first.
+ * through the anomaly likelihood with those parameters first. A detector fitted with the `residual`
+ * feature needs `forecaster`, whose one-step-ahead residuals (anomaly/residuals.ts) it is given.
  */
-export function detectorScores(
+export async function detectorScores(
   model: AnomalyModel,
   s: LabelledSeries,
-  opts: { likelihood?: LikelihoodParams } = {}
-): Float64Array {
+  opts: { likelihood?: LikelihoodParams; forecaster?: BatchForecaster } = {}
+): Promise<Float64Array> {
   const ts = s.points.map((p) => p[0]);
   const step = medianSpacing(ts);
   const out = new Float64Array(ts.length);
   if (!(step > 0)) return out;
+  const forecaster = model.detector.features.names.includes('residual') ? opts.forecaster : undefined;
+  if (model.detector.features.names.includes('residual')) {
+    if (!forecaster)
+      throw new EvaluationInputError(`${model.id} was fitted with forecast residuals: give it a forecaster`);
+    if (!residualsAvailable(forecaster, step))
+      throw new EvaluationInputError(
+        `${s.name}: step ${step} s does not divide the forecaster's ${forecaster.step} s, so it has no residuals`
+      );
+    if (opts.likelihood)
+      throw new EvaluationInputError('the anomaly likelihood is not measured with forecast residuals');
+  }
   const byBucket = new Map<number, number>();
   for (const seg of resample(s.points, step)) {
     if (seg.values.length < minimumPoints(model.detector.features, step)) continue;
+    const residuals = forecaster && (await forecastResiduals(forecaster, seg.values, seg.start, step));
     const sc = opts.likelihood
       ? likelihoodScores(model.detector, seg.values, step, opts.likelihood)
-      : scoreValues(model.detector, seg.values, step);
+      : scoreValues(model.detector, seg.values, step, residuals);
     sc.forEach((x, i) => {
       if (x === x) byBucket.set(seg.start + i * step, Math.min(1, Math.max(0, x)));
     });
@@ -138,17 +156,19 @@ function stem(seriesName: string): string {
 }
 
 /** One result set per detector; reference detectors that lack a file or a row are skipped with a note. */
-export function evaluateAnomaly(opts: {
+export async function evaluateAnomaly(opts: {
   data: string;
   /** NAB `combined_windows.json` labelling raw NAB CSVs in `data`. */
   windows?: string;
   referenceDir?: string;
   model?: AnomalyModel;
+  /** Gives the residuals of a detector fitted with the `residual` feature. */
+  forecaster?: BatchForecaster;
   /** Also score our detector with the anomaly likelihood (these parameters), named `<model id>+likelihood`. */
   likelihood?: LikelihoodParams;
   onlyOurs?: boolean;
   log?: (msg: string) => void;
-}): AnomalyEvaluationRow[] {
+}): Promise<AnomalyEvaluationRow[]> {
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const series = readLabelledSeries(opts.data, opts.windows);
   const windows = series.map((s) =>
@@ -164,18 +184,19 @@ export function evaluateAnomaly(opts: {
       scores: scores(s, k),
       windows: windows[k],
     }));
+  const ours = async (o: { likelihood?: LikelihoodParams }) => {
+    const scores: Float64Array[] = [];
+    for (const s of series)
+      scores.push(await detectorScores(opts.model!, s, { ...o, forecaster: opts.forecaster }));
+    return asFiles((_, k) => scores[k]);
+  };
 
   const detectors: Array<{ name: string; files: NabDataFile[] }> = [];
   if (opts.model) {
-    const model = opts.model;
-    detectors.push({ name: model.id, files: asFiles((s) => detectorScores(model, s)) });
+    detectors.push({ name: opts.model.id, files: await ours({}) });
     const likelihood = opts.likelihood;
-    if (likelihood) {
-      detectors.push({
-        name: `${model.id}+likelihood`,
-        files: asFiles((s) => detectorScores(model, s, { likelihood })),
-      });
-    }
+    if (likelihood)
+      detectors.push({ name: `${opts.model.id}+likelihood`, files: await ours({ likelihood }) });
   }
   if (opts.referenceDir && !opts.onlyOurs) {
     const dirs = fs
@@ -235,17 +256,18 @@ function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
     'usage: evaluate:anomaly -- --data FILE|DIR [--windows combined_windows.json] [--reference-dir DIR]\n' +
-      '           [--model DIR] [--likelihood\n' +
+      '           [--model DIR] [--forecaster DIR] [--likelihood\n' +
       '           [--likelihood-short-window N]] [--per-file] [--json]\n'
   );
   process.exit(2);
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   let data: string | undefined;
   let referenceDir: string | undefined;
   let windows: string | undefined;
   let modelDir = path.join(REPO, 'models/anomaly');
+  let forecasterDir = path.join(REPO, 'models/forecaster');
   let json = false;
   let perFile = false;
   let likelihood: LikelihoodParams | undefined;
@@ -257,6 +279,7 @@ function main(argv: string[]): void {
     else if (a === '--reference-dir') referenceDir = val();
     else if (a === '--windows') windows = val();
     else if (a === '--model') modelDir = val();
+    else if (a === '--forecaster') forecasterDir = val();
     else if (a === '--json') json = true;
     else if (a === '--per-file') perFile = true;
     else if (a === '--likelihood') likelihood = { ...PUBLISHED_LIKELIHOOD };
@@ -269,8 +292,11 @@ function main(argv: string[]): void {
   if (likelihood) likelihood.shortWindow = shortWindow;
   else if (argv.includes('--likelihood-short-window')) usage('--likelihood-short-window needs --likelihood');
   const model = loadAnomalyModel(modelDir);
+  const forecaster = model.detector.features.names.includes('residual')
+    ? await loadForecaster(forecasterDir)
+    : undefined;
   const t0 = Date.now();
-  const rows = evaluateAnomaly({ data, windows, referenceDir, model, likelihood });
+  const rows = await evaluateAnomaly({ data, windows, referenceDir, model, forecaster, likelihood });
   process.stderr.write(
     `scored ${new Set(rows.map((r) => r.detector)).size} detectors in ${Date.now() - t0} ms\n`
   );
@@ -340,10 +366,8 @@ function main(argv: string[]): void {
 }
 
 if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`error: ${(e as Error).message}\n`);
     process.exit(1);
-  }
+  });
 }

@@ -1,10 +1,13 @@
 /**
  * Fits the shipped anomaly detector on unlabelled canonical CSVs and writes models/anomaly/
  * (forest.json + metadata.json). With --evaluate FILE it also NAB-scores the new model on that labelled
- * CSV (never part of the training data) and records the figures in the metadata.
+ * CSV (never part of the training data) and records the figures in the metadata. `--features` names the
+ * feature columns; naming `residual` fits on the one-step-ahead residuals of the forecaster in
+ * `--forecaster DIR` (default models/forecaster); the server computes no residuals, so such a detector is
+ * for evaluation only (loadServedAnomalyModel refuses it).
  *
  *   npx tsx backend/src/cli/train-anomaly.ts [--data FILE]... [--out DIR] [--seed N] [--trees N]
- *       [--contamination C] [--evaluate FILE] [--reference-dir DIR]
+ *       [--contamination C] [--features LIST [--forecaster DIR]] [--evaluate FILE] [--reference-dir DIR]
  */
 import * as crypto from 'node:crypto';
 import * as path from 'path';
@@ -13,8 +16,10 @@ import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
 import { medianSpacing } from '../series/time';
 import { DEFAULT_CONTAMINATION, detectorToJSON, fitDetector } from '../anomaly/detector';
-import { DEFAULT_FEATURE_CONFIG } from '../anomaly/features';
+import { DEFAULT_FEATURE_CONFIG, validateFeatureConfig, type FeatureName } from '../anomaly/features';
 import { loadAnomalyModel, saveAnomalyModel } from '../anomaly/index';
+import { forecastResiduals, residualsAvailable } from '../anomaly/residuals';
+import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
 import { evaluateAnomaly } from './evaluate-anomaly';
 
 const REPO = path.resolve(__dirname, '../../..');
@@ -40,6 +45,7 @@ function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
     'usage: train-anomaly [--data FILE]... [--out DIR] [--seed N] [--trees N] [--contamination C]\n' +
+      '                     [--features LIST [--forecaster DIR]]\n' +
       '                     [--evaluate FILE [--windows NAB_WINDOWS_JSON]] [--reference-dir DIR]\n'
   );
   process.exit(2);
@@ -61,15 +67,32 @@ export function readTrainingFile(file: string): TrainingFile {
 
 /**
  * Fits the Isolation Forest on every unlabelled series of `files` and writes `forest.json` and
- * `metadata.json` to `opts.out`. Shared by `train:anomaly` and `train`.
+ * `metadata.json` to `opts.out`. Shared by `train:anomaly` and `train`. Features default to the shipped
+ * ones; naming `residual` needs `forecaster`, and series at a step that does not divide its step are left
+ * out (they have no residuals).
  */
-export function trainAnomalyModel(
+export async function trainAnomalyModel(
   files: TrainingFile[],
-  opts: { out: string; seed: number; trees: number; contamination: number; log?: (m: string) => void }
+  opts: {
+    out: string;
+    seed: number;
+    trees: number;
+    contamination: number;
+    features?: FeatureName[];
+    forecaster?: LstmForecaster;
+    log?: (m: string) => void;
+  }
 ) {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const features = opts.features
+    ? { ...DEFAULT_FEATURE_CONFIG, names: opts.features }
+    : DEFAULT_FEATURE_CONFIG;
+  validateFeatureConfig(features);
+  const forecaster = features.names.includes('residual') ? opts.forecaster : undefined;
+  if (features.names.includes('residual') && !forecaster)
+    throw new Error('the "residual" feature needs a forecaster (--forecaster DIR)');
 
-  const series: Array<{ name: string; step: number; values: number[] }> = [];
+  const series: Array<{ name: string; step: number; values: number[]; residuals?: Float64Array }> = [];
   const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> =
     [];
   for (const [fileIndex, { file, sha256, series: parsed }] of files.entries()) {
@@ -83,9 +106,14 @@ export function trainAnomalyModel(
       }
       const step = Math.max(MIN_TRAINING_STEP, medianSpacing(s.points.map((p) => p[0])));
       if (!Number.isFinite(step)) continue;
-      resample(s.points, step).forEach((seg, k) =>
-        series.push({ name: `${fileIndex}\t${s.name}\t${k}`, step, values: seg.values })
-      );
+      if (forecaster && !residualsAvailable(forecaster, step)) {
+        log(`${s.name}: left out, its step ${step} s does not divide the forecaster's ${forecaster.step} s`);
+        continue;
+      }
+      for (const [k, seg] of resample(s.points, step).entries()) {
+        const residuals = forecaster && (await forecastResiduals(forecaster, seg.values, seg.start, step));
+        series.push({ name: `${fileIndex}\t${s.name}\t${k}`, step, values: seg.values, residuals });
+      }
     }
     datasets.push({
       name: path.basename(file).replace(/\.csv$/, ''),
@@ -102,7 +130,7 @@ export function trainAnomalyModel(
 
   const t0 = Date.now();
   const fit = fitDetector(series, {
-    features: DEFAULT_FEATURE_CONFIG,
+    features,
     nTrees: opts.trees,
     sampleSize: 256,
     seed: opts.seed,
@@ -131,6 +159,13 @@ export function trainAnomalyModel(
       step: `each series resampled to max(${MIN_TRAINING_STEP} s, its median sample spacing)`,
       datasets,
       featureRows: fit.rows,
+      ...(forecaster
+        ? {
+            residuals:
+              `one-step-ahead residuals of forecaster ${forecaster.metadata.id}@${forecaster.metadata.version} ` +
+              '(anomaly/residuals.ts)',
+          }
+        : {}),
     },
     features: fit.detector.features,
     forest: {
@@ -146,13 +181,15 @@ export function trainAnomalyModel(
   return metadata;
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const data: string[] = [];
   let out = path.join(REPO, 'models/anomaly');
   let { seed, trees, contamination } = ANOMALY_TRAINING_DEFAULTS;
   let evaluate: string | undefined;
   let referenceDir: string | undefined;
   let windows: string | undefined;
+  let featureNames: FeatureName[] | undefined;
+  let forecasterDir = path.join(REPO, 'models/forecaster');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -164,21 +201,39 @@ function main(argv: string[]): void {
     else if (a === '--evaluate') evaluate = val();
     else if (a === '--reference-dir') referenceDir = val();
     else if (a === '--windows') windows = val();
+    else if (a === '--features') featureNames = val().split(',') as FeatureName[];
+    else if (a === '--forecaster') forecasterDir = val();
     else usage(`unknown argument ${a}`);
   }
   if (!Number.isInteger(seed)) usage('--seed must be an integer');
   if (!(Number.isInteger(trees) && trees > 0)) usage('--trees must be a positive integer');
   if (!(contamination > 0 && contamination < 0.5)) usage('--contamination must be in (0, 0.5)');
+  if (featureNames) {
+    try {
+      validateFeatureConfig({ ...DEFAULT_FEATURE_CONFIG, names: featureNames });
+    } catch (e) {
+      usage(`--features: ${(e as Error).message}`);
+    }
+  }
+  const forecaster = featureNames?.includes('residual') ? await loadForecaster(forecasterDir) : undefined;
   const files = data.length ? data : DEFAULT_TRAINING;
-  const metadata = trainAnomalyModel(files.map(readTrainingFile), { out, seed, trees, contamination });
+  const metadata = await trainAnomalyModel(files.map(readTrainingFile), {
+    out,
+    seed,
+    trees,
+    contamination,
+    features: featureNames,
+    forecaster,
+  });
 
   if (evaluate) {
     const model = loadAnomalyModel(out);
-    const results = evaluateAnomaly({
+    const results = await evaluateAnomaly({
       data: evaluate,
       windows,
       referenceDir,
       model,
+      forecaster,
       onlyOurs: !referenceDir,
     });
     const evaluation = {
@@ -216,10 +271,8 @@ function withoutHash<T extends { forestSha256: string }>(m: T): Omit<T, 'forestS
 }
 
 if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`error: ${(e as Error).message}\n`);
     process.exit(1);
-  }
+  });
 }

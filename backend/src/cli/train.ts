@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     // However the process ends (fail() exits at once), the scratch directory goes with it.
     process.once('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
     try {
-      trainAnomalyModel(read, { ...ANOMALY_TRAINING_DEFAULTS, seed, out: scratch });
+      await trainAnomalyModel(read, { ...ANOMALY_TRAINING_DEFAULTS, seed, out: scratch });
     } catch (e) {
       fail(NAME, `anomaly detector: ${(e as Error).message}`);
     }
