@@ -53,9 +53,11 @@ describe('forecastResiduals', () => {
   });
 
   it('is past-only: changing a point changes no residual before it, nor any other in its bucket', async () => {
-    const { f } = fake((w) => Array.from(w.values).reduce((a, b) => a + b, 0) / w.values.length);
+    // The middle of the window's range: a scaler fitted on anything later would move it.
+    const { f } = fake(() => 0.5);
     const v = Array.from({ length: 40 }, (_, i) => Math.sin(i / 3) * 10 + i);
     const base = await forecastResiduals(f, v, 6000, 300);
+    expect(base.filter(Number.isFinite)).toHaveLength(40 - 6);
     for (const p of [7, 20, 33]) {
       const w = v.slice();
       w[p] += 100;
@@ -67,6 +69,20 @@ describe('forecastResiduals', () => {
       }
       if (Number.isFinite(base[p])) expect(r[p]).toBeCloseTo(base[p] + 100, 9);
     }
+  });
+
+  it('forecasts every bucket however many batches that takes, and never below zero for usage', async () => {
+    const { f, seen } = fake(persistence);
+    const v = Array.from({ length: 1200 }, (_, i) => 5 + Math.sin(i / 7));
+    const r = await forecastResiduals(f, v, 6000, 600);
+    expect(seen).toHaveLength(1200 - 3);
+    for (let i = 3; i < 1200; i++) expect(r[i]).toBeCloseTo(v[i] - v[i - 1], 9);
+    // A forecast below a non-negative window's minimum is held at 0, as /api/forecast holds it.
+    const { f: low } = fake(() => -3);
+    const held = await forecastResiduals(low, [1, 2, 3, 4, 5], 6000, 600);
+    expect(Array.from(held.subarray(3))).toEqual([4, 5]);
+    const signed = await forecastResiduals(low, [-1, 2, 3, 4, 5], 6000, 600);
+    expect(signed[3]).toBeCloseTo(4 - (-1 - 3 * 4), 9);
   });
 
   it('needs a step that divides the forecaster’s', async () => {

@@ -4,9 +4,11 @@
  *
  * The forecaster works at its own step (600 s for the shipped LSTM). A segment at a step that divides it
  * (60, 120, 300, 600 s, …) is averaged into the forecaster's buckets (aligned to the Unix epoch, as
- * `resample` aligns them); bucket j is forecast one step ahead from buckets …j−1 only, each window scaled
- * on its own history exactly as `/api/forecast` scales it, and every point of bucket j gets its value
- * minus that forecast. Nothing at or after a point's own bucket is read, so a score stays past-only.
+ * `resample` aligns them); bucket j is forecast one step ahead from buckets …j−1 only (at most the
+ * model's `historyPoints` of them), each window min-max scaled on itself and a non-negative series'
+ * forecast held at 0 or above, as `/api/forecast` does for a range that long; every point of bucket j
+ * gets its value minus that forecast. Nothing at or after a point's own bucket is read, so a score stays
+ * past-only.
  * Points whose bucket has less than the model's lookback before it get NaN (no forecast there).
  */
 import { MinMaxScaler } from '../series/scaler';
@@ -71,7 +73,10 @@ export async function forecastResiduals(
       return { values: scaled, endTime: (b0 + j - 1) * F };
     });
     const predicted = await forecaster.predictBatch(windows);
-    chunk.forEach((j, k) => (forecasts[j] = scalers[k].inverse(predicted[k].mean[0])));
+    chunk.forEach((j, k) => {
+      const floor = scalers[k].min >= 0 ? 0 : -Infinity; // a usage series never goes below zero
+      forecasts[j] = Math.max(floor, scalers[k].inverse(predicted[k].mean[0]));
+    });
   }
   for (let i = 0; i < n; i++) out[i] = values[i] - forecasts[bucketOf(i)];
   return out;

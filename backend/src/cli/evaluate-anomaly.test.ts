@@ -7,7 +7,9 @@ import type { BatchForecaster } from '../forecast/types';
 import type { AnomalyModel } from '../anomaly/index';
 import { mulberry32 } from '../series/random';
 import { PUBLISHED_LIKELIHOOD } from '../anomaly/likelihood';
-import { detectorScores, evaluateAnomaly, readLabelledSeries } from './evaluate-anomaly';
+import { detectorScores, evaluateAnomaly, readLabelledSeries, trainedOn } from './evaluate-anomaly';
+import { dataDigest } from '../data/loaders';
+import type { LstmForecaster } from '../forecast/lstm';
 
 const STEP = 300;
 const N = 600;
@@ -199,5 +201,17 @@ describe('evaluateAnomaly', () => {
     await expect(
       evaluateAnomaly({ data, model: withResiduals, forecaster: coarse, onlyOurs: true })
     ).rejects.toThrow(/step 300 s does not divide the forecaster's 1000 s/);
+  });
+
+  it('knows when the forecaster giving the residuals was trained on the data being scored', () => {
+    const withTraining = (datasets: unknown) =>
+      ({ metadata: { id: 'lstm', version: 'v', training: { datasets } } }) as unknown as LstmForecaster;
+    const saw = withTraining([
+      { name: 'other.csv', sha256: 'ab'.repeat(32) },
+      { name: 'labelled.csv', sha256: dataDigest(data) },
+    ]);
+    expect(trainedOn(saw, data)).toBe('labelled.csv');
+    expect(trainedOn(withTraining([{ name: 'other.csv', sha256: 'ab'.repeat(32) }]), data)).toBeUndefined();
+    expect(trainedOn(withTraining(undefined), data)).toBeUndefined();
   });
 });

@@ -16,13 +16,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LabelledSeries } from '../data/canonical';
-import { loadSeriesFile } from '../data/loaders';
+import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
 import { medianSpacing } from '../series/time';
 import { scoreValues } from '../anomaly/detector';
 import { minimumPoints } from '../anomaly/features';
 import { forecastResiduals, residualsAvailable } from '../anomaly/residuals';
-import { loadForecaster } from '../forecast/lstm';
+import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
 import type { BatchForecaster } from '../forecast/types';
 import { loadAnomalyModel, type AnomalyModel } from '../anomaly/index';
 import { likelihoodScores, PUBLISHED_LIKELIHOOD, type LikelihoodParams } from '../anomaly/likelihood';
@@ -119,6 +119,29 @@ export async function detectorScores(
   }
   ts.forEach((t, i) => (out[i] = byBucket.get(Math.floor(t / step) * step) ?? 0));
   return out;
+}
+
+/**
+ * The training dataset of `forecaster` whose content is `data`'s (same SHA-256), if any: residuals from
+ * that forecaster have seen the very series being scored. Only identical bytes are recognised.
+ */
+export function trainedOn(forecaster: LstmForecaster, data: string): string | undefined {
+  const digest = dataDigest(data);
+  const datasets = forecaster.metadata.training?.datasets;
+  if (!Array.isArray(datasets)) return undefined;
+  const seen = (datasets as Array<{ name?: unknown; sha256?: unknown }>).find((d) => d.sha256 === digest);
+  return seen ? String(seen.name) : undefined;
+}
+
+/** Says on stderr when a forecaster's residuals have seen the data they are scored on. */
+export function warnIfTrainedOn(forecaster: LstmForecaster, data: string): void {
+  const seen = trainedOn(forecaster, data);
+  if (!seen) return;
+  const { id, version } = forecaster.metadata;
+  process.stderr.write(
+    `warning: forecaster ${id}@${version} was trained on ${seen}, the data scored here: its residuals have ` +
+      'seen these series, so the scores lean optimistic (give --forecaster one trained without it)\n'
+  );
 }
 
 /** NAB results times (`YYYY-MM-DD HH:MM:SS`, no zone) read as UTC, like the canonical CSV's. */
@@ -295,6 +318,9 @@ async function main(argv: string[]): Promise<void> {
   const forecaster = model.detector.features.names.includes('residual')
     ? await loadForecaster(forecasterDir)
     : undefined;
+  if (forecaster) warnIfTrainedOn(forecaster, data);
+  else if (argv.includes('--forecaster'))
+    process.stderr.write('note: --forecaster ignored: this detector uses no forecast residuals\n');
   const t0 = Date.now();
   const rows = await evaluateAnomaly({ data, windows, referenceDir, model, forecaster, likelihood });
   process.stderr.write(

@@ -20,7 +20,7 @@ import { DEFAULT_FEATURE_CONFIG, validateFeatureConfig, type FeatureName } from 
 import { loadAnomalyModel, saveAnomalyModel } from '../anomaly/index';
 import { forecastResiduals, residualsAvailable } from '../anomaly/residuals';
 import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
-import { evaluateAnomaly } from './evaluate-anomaly';
+import { evaluateAnomaly, warnIfTrainedOn } from './evaluate-anomaly';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CANONICAL = path.resolve(REPO, '../shared/data/canonical');
@@ -228,6 +228,7 @@ async function main(argv: string[]): Promise<void> {
 
   if (evaluate) {
     const model = loadAnomalyModel(out);
+    if (forecaster) warnIfTrainedOn(forecaster, evaluate);
     const results = await evaluateAnomaly({
       data: evaluate,
       windows,
