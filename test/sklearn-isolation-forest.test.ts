@@ -77,7 +77,9 @@ function quantiles(x: number[], qs: number[]): number[] {
 
 (haveSklearn ? describe : describe.skip)('IsolationForest vs scikit-learn', () => {
   const rows = dataset();
-  const ours = new IsolationForest({ nTrees: 300, sampleSize: 256, seed: 1 }).fit(rows).scoreMany(rows);
+  const ours = Array.from(
+    new IsolationForest({ nTrees: 300, sampleSize: 256, seed: 1 }).fit(rows).scoreMany(rows)
+  );
   const theirs = sklearnScores(rows);
 
   it('gives the same score distribution', () => {

@@ -172,7 +172,8 @@ export function scoreValues(
 ): Float64Array {
   const out = new Float64Array(values.length).fill(NaN);
   const f = computeFeatures(values, step, detector.features, residuals);
-  for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = detector.forest.score(f.rows[k]);
+  const scores = detector.forest.scoreMany(f.rows);
+  for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = scores[k];
   return detector.onsetSeconds > 0
     ? dampRepeats(out, Math.max(1, Math.round(detector.onsetSeconds / step)))
     : out;

@@ -56,6 +56,16 @@ describe('IsolationForest', () => {
     expect(a.scoreMany(rows)).not.toEqual(c.scoreMany(rows));
   });
 
+  it('scores many rows tree by tree exactly as one by one, and checks their width', () => {
+    const f = new IsolationForest({ seed: 9, nTrees: 37 }).fit(rows);
+    const r = mulberry32(4);
+    const probe = Array.from({ length: 300 }, () => [4 * r() - 2, 4 * r() - 2]);
+    const many = f.scoreMany(probe);
+    probe.forEach((x, i) => expect(Object.is(many[i], f.score(x))).toBe(true));
+    expect(f.scoreMany([])).toHaveLength(0);
+    expect(() => f.scoreMany([[1, 2], [1]])).toThrow(/expected 2 features, got 1/);
+  });
+
   it('reproduces scores exactly after a JSON round trip', () => {
     const f = new IsolationForest({ seed: 5, nTrees: 50 }).fit(rows);
     const g = IsolationForest.fromJSON(JSON.parse(JSON.stringify(f.toJSON())));

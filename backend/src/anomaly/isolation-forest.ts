@@ -223,8 +223,35 @@ export class IsolationForest {
     return Math.pow(2, -this.pathLength(x) / averagePathLength(this.psi));
   }
 
-  scoreMany(rows: ReadonlyArray<ArrayLike<number>>): number[] {
-    return rows.map((r) => this.score(r));
+  /**
+   * `score` of every row, tree by tree: one tree's nodes stay in cache while all rows walk it (about 10 %
+   * faster here than row by row; a walk is bound by its chain of dependent loads, not by the cache). Each
+   * row's path lengths are summed in the same tree order as `score` sums them: bit for bit the same.
+   */
+  scoreMany(rows: ReadonlyArray<ArrayLike<number>>): Float64Array {
+    this.requireFitted();
+    for (const x of rows) {
+      if (x.length !== this.nFeatures)
+        throw new RangeError(`expected ${this.nFeatures} features, got ${x.length}`);
+    }
+    const { roots, feature, threshold, left, right, leafPath } = this.packed ?? this.pack();
+    const sums = new Float64Array(rows.length);
+    for (let k = 0; k < roots.length; k++) {
+      const root = roots[k];
+      for (let r = 0; r < rows.length; r++) {
+        const x = rows[r];
+        let node = root;
+        let f = feature[node];
+        while (f >= 0) {
+          node = x[f] < threshold[node] ? left[node] : right[node];
+          f = feature[node];
+        }
+        sums[r] += leafPath[node];
+      }
+    }
+    const c = averagePathLength(this.psi);
+    for (let r = 0; r < rows.length; r++) sums[r] = Math.pow(2, -(sums[r] / roots.length) / c);
+    return sums;
   }
 
   toJSON(): IsolationForestJson {

@@ -25,6 +25,26 @@ export interface ForecastOptions {
   origin: number;
 }
 
+/**
+ * Whether a series already is what resampling it would give: at least `minPoints` finite values, one on
+ * every step of the grid through `origin`, none missing. Its one segment is then the series itself.
+ */
+export function onGrid(
+  times: ArrayLike<number>,
+  values: ArrayLike<number>,
+  step: number,
+  origin: number,
+  minPoints: number
+): boolean {
+  const n = times.length;
+  if (n < Math.max(1, minPoints) || (times[0] - origin) % step !== 0) return false;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(values[i])) return false;
+    if (i > 0 && times[i] - times[i - 1] !== step) return false;
+  }
+  return true;
+}
+
 /** The furthest horizon a forecaster answers, in seconds. */
 export function maxHorizon(f: BatchForecaster): number {
   return f.horizons * f.step;
@@ -50,6 +70,23 @@ export async function forecastSeries(
   const windows: HistoryWindow[] = [];
   const prepared: Array<Prepared | string> = series.map((s) => {
     const cols = 'times' in s ? s : toColumns(s);
+    if (onGrid(cols.times, cols.values, forecaster.step, opts.origin, forecaster.minHistory)) {
+      // Already one evenly spaced run on the model's grid (what Prometheus answers for a query at the
+      // model's step over data without holes): resampling would only copy it, through JS arrays.
+      const n = cols.values.length;
+      let min = Infinity;
+      let max = -Infinity;
+      for (let i = 0; i < n; i++) {
+        const v = cols.values[i];
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      const scaler = new MinMaxScaler({ min, max });
+      const values = new Float64Array(n);
+      for (let i = 0; i < n; i++) values[i] = scaler.transform(cols.values[i]);
+      windows.push({ values, endTime: cols.times[n - 1] });
+      return { scaler, nonNegative: min >= 0 };
+    }
     const segments = resampleColumns(cols.times, cols.values, forecaster.step, { origin: opts.origin });
     const last = segments[segments.length - 1];
     if (!last || last.values.length < forecaster.minHistory) {
