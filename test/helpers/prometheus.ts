@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,9 +75,14 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
     let backfilled: RunningPrometheus['backfilled'];
     const series = (opts.series ?? []).filter((s) => s.points.length > 0);
     if (series.length > 0) {
-      const { text, start, end, samples } = toOpenMetrics(series);
+      const { chunks, start, end, samples } = toOpenMetrics(series);
       const input = path.join(dir, 'backfill.om');
-      await writeFile(input, text);
+      const file = await open(input, 'w');
+      try {
+        for (const c of chunks) await file.write(c);
+      } finally {
+        await file.close();
+      }
       // Large blocks: promtool's 2 h default makes a dozen blocks per day and is several times slower.
       await run(bin.promtool, [
         'tsdb',
@@ -164,7 +169,8 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
  * samples of a series in time order, timestamps in seconds, `# EOF` at the end.
  */
 export function toOpenMetrics(series: BackfillSeries[]): {
-  text: string;
+  /** The OpenMetrics text in pieces (one per series): a week of 1000 series would pass V8's string limit. */
+  chunks: string[];
   start: number;
   end: number;
   samples: number;
@@ -179,12 +185,12 @@ export function toOpenMetrics(series: BackfillSeries[]): {
     if (members) members.push(s);
     else families.set(name, [s]);
   }
-  const lines: string[] = [];
+  const chunks: string[] = [];
   let start = Infinity;
   let end = -Infinity;
   let samples = 0;
   for (const [name, members] of families) {
-    lines.push(`# TYPE ${name} gauge`);
+    chunks.push(`# TYPE ${name} gauge\n`);
     for (const s of members) {
       const labelText = Object.entries(s.labels)
         .filter(([k]) => k !== '__name__')
@@ -193,6 +199,7 @@ export function toOpenMetrics(series: BackfillSeries[]): {
         .join(',');
       const head = labelText ? `${name}{${labelText}}` : name;
       const points = [...s.points].sort((a, b) => a[0] - b[0]);
+      const lines: string[] = [];
       for (let i = 0; i < points.length; i++) {
         const [t, v] = points[i];
         if (!Number.isFinite(t)) throw new Error(`non-finite timestamp in ${head}`);
@@ -202,10 +209,11 @@ export function toOpenMetrics(series: BackfillSeries[]): {
         end = Math.max(end, t);
         samples++;
       }
+      if (lines.length) chunks.push(lines.join('\n') + '\n');
     }
   }
-  lines.push('# EOF');
-  return { text: lines.join('\n') + '\n', start, end, samples };
+  chunks.push('# EOF\n');
+  return { chunks, start, end, samples };
 }
 
 function escapeLabelValue(v: string): string {

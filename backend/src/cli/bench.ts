@@ -21,11 +21,12 @@ import { initTf } from '../forecast/tf';
 import { historySeconds, type HistoryWindow } from '../forecast/types';
 import { mulberry32 } from '../series/random';
 import type { Point } from '../series/types';
+import { historyToRead, loadAnomalyModel } from '../anomaly/index';
 import { fail, numberOption, parseCli } from './args';
 import type { BenchReply, BenchRequest, LagStats, ServerStats } from './bench-server';
 
 const NAME = 'bench';
-const PARTS = ['inference', 'latency', 'whatif', 'training', 'sustained'] as const;
+const PARTS = ['inference', 'latency', 'anomalies', 'whatif', 'training', 'sustained'] as const;
 type Part = (typeof PARTS)[number];
 const USAGE = `usage: npm run -s bench -- [--json] [options]
 
@@ -33,6 +34,9 @@ const USAGE = `usage: npm run -s bench -- [--json] [options]
   --duration S        seconds of the sustained-load row (default 60)
   --clients N         concurrent clients in the sustained-load row (default 50)
   --series N          series in Prometheus and the largest forecast (default 1000)
+  --days D            days of data before the range's end, plus 2 h (default 9: the 8 days of history the
+                      forecaster reads all exist, as on a live Prometheus; the anomalies rows need 3)
+  --sample-every S    seconds between backfilled samples (default 120)
   --train-windows N   training windows for the training rows (default 10000)
   --train-epochs N    epochs of that training run (default 2)
   --models DIR        models directory (default: the shipped models/)
@@ -41,8 +45,6 @@ const USAGE = `usage: npm run -s bench -- [--json] [options]
 
 const STEP = 600;
 const DAY = 86400;
-/** Spacing of the backfilled samples (a 2-minute scrape). */
-const SAMPLE_EVERY = 120;
 
 interface Row {
   name: string;
@@ -173,14 +175,14 @@ async function benchInference(forecaster: LstmForecaster, batch: number): Promis
 
 // ---- Prometheus data ----
 
-function benchSeries(count: number, start: number, end: number): BackfillSeries[] {
+function benchSeries(count: number, start: number, end: number, every: number): BackfillSeries[] {
   const rng = mulberry32(7);
   return Array.from({ length: count }, (_, i) => {
     const base = 0.2 + 4 * rng();
     const phase = rng() * DAY;
     const noise = 0.02 + 0.1 * rng();
     const points: Point[] = [];
-    for (let t = start; t <= end; t += SAMPLE_EVERY) {
+    for (let t = start; t <= end; t += every) {
       const daily = Math.sin((2 * Math.PI * (t + phase)) / DAY);
       points.push([t, round(Math.max(0, base * (1 + 0.5 * daily) * (1 + noise * (rng() - 0.5))), 4)]);
     }
@@ -347,6 +349,8 @@ async function main(): Promise<void> {
     duration: { type: 'string' },
     clients: { type: 'string' },
     series: { type: 'string' },
+    days: { type: 'string' },
+    'sample-every': { type: 'string' },
     'train-windows': { type: 'string' },
     'train-epochs': { type: 'string' },
     models: { type: 'string' },
@@ -359,11 +363,13 @@ async function main(): Promise<void> {
   const duration = numberOption(NAME, 'duration', opts.duration, 60);
   const clients = numberOption(NAME, 'clients', opts.clients, 50);
   const total = numberOption(NAME, 'series', opts.series, 1000);
+  const days = numberOption(NAME, 'days', opts.days, 9);
+  const sampleEvery = numberOption(NAME, 'sample-every', opts['sample-every'], 120);
   const trainWindows = numberOption(NAME, 'train-windows', opts['train-windows'], 10000);
   const trainEpochs = numberOption(NAME, 'train-epochs', opts['train-epochs'], 2);
   const modelsDir = path.resolve(opts.models ?? path.join(__dirname, '..', '..', '..', 'models'));
-  if (!(total >= 1) || !(duration > 0) || !(clients >= 1))
-    fail(NAME, '--series, --duration and --clients must be positive');
+  if (!(total >= 1) || !(duration > 0) || !(clients >= 1) || !(days >= 1) || !(sampleEvery >= 1))
+    fail(NAME, '--series, --duration and --clients must be positive, --days and --sample-every at least 1');
   const sizes = [1, 100, 1000]
     .filter((n) => n < total)
     .concat(total)
@@ -393,10 +399,15 @@ async function main(): Promise<void> {
     // Data ends a few hours before now so the backfilled block never overlaps Prometheus' head.
     const end = Math.floor(Date.now() / 1000 / 3600) * 3600 - 3 * 3600;
     const start = end - DAY;
-    say(`prometheus: backfilling ${total} series × ${Math.round((DAY + 2 * 3600) / SAMPLE_EVERY)} samples`);
+    // The data: `days` days before the end plus 2 h (the what-if row replays the 26 h before the end).
+    const dataStart = end - days * DAY - 2 * 3600;
+    say(
+      `prometheus: backfilling ${total} series × ${Math.round((end - dataStart) / sampleEvery)} samples ` +
+        `(${days} d + 2 h at ${sampleEvery} s)`
+    );
     const t0 = performance.now();
     prom = await startPrometheus({
-      series: benchSeries(total, start - 2 * 3600, end),
+      series: benchSeries(total, dataStart, end, sampleEvery),
       readyTimeoutMs: 60_000,
     });
     say(`prometheus ready at ${prom.url} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -442,14 +453,20 @@ async function main(): Promise<void> {
       const f: number[] = [];
       const fr: number[] = [];
       const r: number[] = [];
+      const rr: number[] = [];
       const p: number[] = [];
       const m: number[] = [];
       for (let i = 0; i < runs; i++) {
         f.push(await must(forecast(), `/api/forecast (${n} series)`));
-        fr.push(await must(refresh(), `/api/forecast refresh (${n} series)`));
         r.push(await must(raw(), `query_range (${n} series)`));
         p.push(await must(relayed(), `relayed query_range (${n} series)`));
         if (n === total) m.push(await must(modelInput(), `query_range over the model's input (${n} series)`));
+      }
+      // Refreshes in a loop of their own, as a dashboard sends them: a first read between two refreshes
+      // would leave its garbage (8 days of every series) to be collected during the next one.
+      for (let i = 0; i < runs; i++) {
+        fr.push(await must(refresh(), `/api/forecast refresh (${n} series)`));
+        rr.push(await must(raw(), `query_range (${n} series)`));
       }
       add(`forecast_p50_ms_${n}_series`, percentile(f, 50), 'ms');
       add(`forecast_p99_ms_${n}_series`, percentile(f, 99), 'ms');
@@ -458,7 +475,7 @@ async function main(): Promise<void> {
       // A dashboard refresh: the history from the cache, the last step from Prometheus.
       add(`forecast_refresh_p50_ms_${n}_series`, percentile(fr, 50), 'ms');
       add(`forecast_refresh_p99_ms_${n}_series`, percentile(fr, 99), 'ms');
-      add(`forecast_refresh_overhead_ratio_${n}_series`, percentile(fr, 50) / percentile(r, 50), '×');
+      add(`forecast_refresh_overhead_ratio_${n}_series`, percentile(fr, 50) / percentile(rr, 50), '×');
       // The floor: the same answer relayed unread through a Node process (bench-server.ts).
       add(`relay_p50_ms_${n}_series`, percentile(p, 50), 'ms');
       add(`relay_overhead_ratio_${n}_series`, percentile(p, 50) / percentile(r, 50), '×');
@@ -476,8 +493,47 @@ async function main(): Promise<void> {
       );
     }
 
+    // /api/anomalies over the same range, which a panel asks beside the forecast. The detector scores each
+    // point from the day before it, so the data must reach that far before the range (--days 3).
+    if (run('anomalies')) {
+      const warmup = historyToRead(loadAnomalyModel(path.join(models.dir, 'anomaly')), STEP);
+      if (start - warmup < dataStart) {
+        say(
+          `anomalies: skipped; the detector reads ${(warmup / 3600).toFixed(0)} h before the range and the data ` +
+            `holds ${((start - dataStart) / 3600).toFixed(0)} h (run with --days 3)`
+        );
+      }
+      for (const n of start - warmup < dataStart ? [] : sizes) {
+        const query = queryFor(n, total);
+        const body = JSON.stringify({ query, start, end, step: STEP });
+        const headers = { 'content-type': 'application/json' };
+        const cold = () =>
+          timedPost(`${server!.url}/api/anomalies`, body, { ...headers, 'cache-control': 'no-cache' });
+        const refresh = () => timedPost(`${server!.url}/api/anomalies`, body, headers);
+        const raw = rawRequest(prom.url, query, start, end);
+        const runs = n >= 1000 ? 10 : n >= 100 ? 20 : 50;
+        for (let i = 0; i < 2; i++) await must(cold(), `/api/anomalies (${n} series)`);
+        const a: number[] = [];
+        const ar: number[] = [];
+        const r: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          a.push(await must(cold(), `/api/anomalies (${n} series)`));
+          ar.push(await must(refresh(), `/api/anomalies refresh (${n} series)`));
+          r.push(await must(raw(), `query_range (${n} series)`));
+        }
+        add(`anomalies_p50_ms_${n}_series`, percentile(a, 50), 'ms');
+        add(`anomalies_p99_ms_${n}_series`, percentile(a, 99), 'ms');
+        add(`anomalies_refresh_p50_ms_${n}_series`, percentile(ar, 50), 'ms');
+        add(`anomalies_overhead_ratio_${n}_series`, percentile(a, 50) / percentile(r, 50), '×');
+        add(`anomalies_refresh_overhead_ratio_${n}_series`, percentile(ar, 50) / percentile(r, 50), '×');
+        say(
+          `  ${n} series: anomalies p50 ${percentile(a, 50).toFixed(1)} ms (refresh ${percentile(ar, 50).toFixed(1)} ms), query_range p50 ${percentile(r, 50).toFixed(1)} ms`
+        );
+      }
+    }
+
     if (run('whatif')) {
-      // POST /api/whatif over all the history there is (26 h at 60 s): the first replay starts the worker
+      // POST /api/whatif over the last 26 h (at 60 s): the first replay starts the worker
       // (TensorFlow.js and the model load in it), the next ones find it warm.
       const body = JSON.stringify({ target: 'bench', start: start - 2 * 3600, end });
       const whatif = () =>
