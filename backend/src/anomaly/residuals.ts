@@ -8,8 +8,7 @@
  * model's `historyPoints` of them), each window min-max scaled on itself and a non-negative series'
  * forecast held at 0 or above, as `/api/forecast` does for a range that long; every point of bucket j
  * gets its value minus that forecast. Nothing at or after a point's own bucket is read, so a score stays
- * past-only.
- * Points whose bucket has less than the model's lookback before it get NaN (no forecast there).
+ * past-only. Points whose bucket has less than the model's lookback before it get NaN (no forecast).
  */
 import { MinMaxScaler } from '../series/scaler';
 import type { BatchForecaster, HistoryWindow } from '../forecast/types';
