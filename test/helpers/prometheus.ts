@@ -79,7 +79,8 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
       const input = path.join(dir, 'backfill.om');
       const file = await open(input, 'w');
       try {
-        for (const c of chunks) await file.write(c);
+        // writeFile, unlike write, writes all of a chunk (it appends at the file position).
+        for (const c of chunks) await file.writeFile(c);
       } finally {
         await file.close();
       }

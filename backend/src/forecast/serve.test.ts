@@ -67,5 +67,6 @@ describe('forecastSeries on a series already on the grid', () => {
     inf[7] = Infinity;
     expect(onGrid(s.times, inf, STEP, ORIGIN, 4)).toBe(false);
     expect(onGrid(new Float64Array(0), new Float64Array(0), STEP, ORIGIN, 0)).toBe(false);
+    expect(onGrid(s.times, s.values.subarray(0, 99), STEP, ORIGIN, 4)).toBe(false); // lengths disagree
   });
 });

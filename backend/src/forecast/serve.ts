@@ -37,7 +37,7 @@ export function onGrid(
   minPoints: number
 ): boolean {
   const n = times.length;
-  if (n < Math.max(1, minPoints) || (times[0] - origin) % step !== 0) return false;
+  if (values.length !== n || n < Math.max(1, minPoints) || (times[0] - origin) % step !== 0) return false;
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(values[i])) return false;
     if (i > 0 && times[i] - times[i - 1] !== step) return false;
@@ -73,7 +73,7 @@ export async function forecastSeries(
     if (onGrid(cols.times, cols.values, forecaster.step, opts.origin, forecaster.minHistory)) {
       // Already one evenly spaced run on the model's grid (what Prometheus answers for a query at the
       // model's step over data without holes): resampling would only copy it, through JS arrays.
-      const n = cols.values.length;
+      const n = cols.times.length;
       let min = Infinity;
       let max = -Infinity;
       for (let i = 0; i < n; i++) {
