@@ -95,8 +95,9 @@ export async function detectorScores(
   const step = medianSpacing(ts);
   const out = new Float64Array(ts.length);
   if (!(step > 0)) return out;
-  const forecaster = model.detector.features.names.includes('residual') ? opts.forecaster : undefined;
-  if (model.detector.features.names.includes('residual')) {
+  const wantResidual = model.detector.features.names.includes('residual');
+  const forecaster = wantResidual ? opts.forecaster : undefined;
+  if (wantResidual) {
     if (!forecaster)
       throw new EvaluationInputError(`${model.id} was fitted with forecast residuals: give it a forecaster`);
     if (!residualsAvailable(forecaster, step))

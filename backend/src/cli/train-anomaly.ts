@@ -88,9 +88,10 @@ export async function trainAnomalyModel(
     ? { ...DEFAULT_FEATURE_CONFIG, names: opts.features }
     : DEFAULT_FEATURE_CONFIG;
   validateFeatureConfig(features);
-  const forecaster = features.names.includes('residual') ? opts.forecaster : undefined;
-  if (features.names.includes('residual') && !forecaster)
+  const wantResidual = features.names.includes('residual');
+  if (wantResidual && !opts.forecaster)
     throw new Error('the "residual" feature needs a forecaster (--forecaster DIR)');
+  const forecaster = wantResidual ? opts.forecaster : undefined;
 
   const series: Array<{ name: string; step: number; values: number[]; residuals?: Float64Array }> = [];
   const datasets: Array<{ name: string; file: string; sha256: string; series: number; seriesUsed: number }> =
