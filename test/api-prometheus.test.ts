@@ -233,6 +233,9 @@ describe('the history cache', () => {
     const second = await post(srv, '/api/forecast', body);
     expect(second).toEqual(first);
     expect(await lookups(srv)).toMatchObject({ hit: 1, miss: 1 });
+    // From the same evaluations, the same answer: sent again, not computed again.
+    const metrics = await (await fetch(srv.url + '/metrics')).text();
+    expect(metrics).toContain('prescaler_answer_reuse_total{route="forecast",outcome="reused"} 1');
 
     const res = await fetch(srv.url + '/api/forecast', {
       method: 'POST',

@@ -94,6 +94,8 @@ const fileSchema = z
         maxAge: duration.default(3600),
         /** 0 turns the cache off. */
         maxMegabytes: z.number().min(0).default(256),
+        /** Answers kept to send again while their inputs are unchanged (http/answer-memo.ts); 0: none. */
+        maxAnswerMegabytes: z.number().min(0).default(64),
       })
       .strict()
       .default({}),
@@ -139,7 +141,7 @@ export interface Config {
     upstreamTimeout: number;
   };
   /** Older parts of range answers kept between dashboard refreshes (sources/history-cache.ts). */
-  historyCache: { maxFreshness: number; maxAge: number; maxMegabytes: number };
+  historyCache: { maxFreshness: number; maxAge: number; maxMegabytes: number; maxAnswerMegabytes: number };
 }
 
 export class ConfigError extends Error {

@@ -306,6 +306,38 @@ function forecastRequest(server: string, query: string, start: number, end: numb
 }
 
 /**
+ * Refreshes that each find one new step, as a dashboard's refresh after the next 10 minutes have arrived:
+ * the range moves forward a step per request, from `runs + 1` steps before [start, end] up to one step
+ * before it (the data ends at `end`). The first request reads its history in full and is not counted; each
+ * later one reads one step beyond what the history cache kept, and the answer is computed again (the
+ * inputs changed). Each is followed by the raw query over the same range, the ratio's divisor.
+ */
+async function newStepRefreshes(
+  server: string,
+  route: '/api/forecast' | '/api/anomalies',
+  prom: string,
+  query: string,
+  start: number,
+  end: number,
+  runs: number
+): Promise<{ api: number[]; raw: number[] }> {
+  const headers = { 'content-type': 'application/json' };
+  const at = (k: number) => ({ start: start - k * STEP, end: end - k * STEP });
+  const ask = (k: number) => {
+    const body = JSON.stringify({ query, ...at(k), step: STEP });
+    return must(timedPost(server + route, body, headers), `${route} after a new step`);
+  };
+  await ask(runs + 1);
+  const api: number[] = [];
+  const raw: number[] = [];
+  for (let k = runs; k >= 1; k--) {
+    api.push(await ask(k));
+    raw.push(await must(rawRequest(prom, query, at(k).start, at(k).end)(), `query_range (new step)`));
+  }
+  return { api, raw };
+}
+
+/**
  * The same range query straight to Prometheus, asked the way the backend asks (uncompressed), or gzipped
  * as most HTTP clients ask by default (for comparison: Prometheus' gzip is most of that time).
  */
@@ -470,6 +502,7 @@ async function main(): Promise<void> {
         fr.push(await must(refresh(), `/api/forecast refresh (${n} series)`));
         rr.push(await must(raw(), `query_range (${n} series)`));
       }
+      const stepped = await newStepRefreshes(server.url, '/api/forecast', prom.url, query, start, end, runs);
       add(`forecast_p50_ms_${n}_series`, percentile(f, 50), 'ms');
       add(`forecast_p99_ms_${n}_series`, percentile(f, 99), 'ms');
       add(`query_range_p50_ms_${n}_series`, percentile(r, 50), 'ms');
@@ -479,6 +512,14 @@ async function main(): Promise<void> {
       add(`forecast_refresh_p99_ms_${n}_series`, percentile(fr, 99), 'ms');
       add(`query_range_refresh_loop_p50_ms_${n}_series`, percentile(rr, 50), 'ms');
       add(`forecast_refresh_overhead_ratio_${n}_series`, percentile(fr, 50) / percentile(rr, 50), '×');
+      // A refresh after a new step: the answer is computed again from the history plus the step.
+      add(`forecast_new_step_p50_ms_${n}_series`, percentile(stepped.api, 50), 'ms');
+      add(`query_range_new_step_loop_p50_ms_${n}_series`, percentile(stepped.raw, 50), 'ms');
+      add(
+        `forecast_new_step_overhead_ratio_${n}_series`,
+        percentile(stepped.api, 50) / percentile(stepped.raw, 50),
+        '×'
+      );
       // The floor: the same answer relayed unread through a Node process (bench-server.ts).
       add(`relay_p50_ms_${n}_series`, percentile(p, 50), 'ms');
       add(`relay_overhead_ratio_${n}_series`, percentile(p, 50) / percentile(r, 50), '×');
@@ -529,11 +570,26 @@ async function main(): Promise<void> {
           ar.push(await must(refresh(), `/api/anomalies refresh (${n} series)`));
           rr.push(await must(raw(), `query_range (${n} series)`));
         }
+        const stepped = await newStepRefreshes(
+          server!.url,
+          '/api/anomalies',
+          prom.url,
+          query,
+          start,
+          end,
+          runs
+        );
         add(`anomalies_p50_ms_${n}_series`, percentile(a, 50), 'ms');
+        add(`anomalies_new_step_p50_ms_${n}_series`, percentile(stepped.api, 50), 'ms');
         add(`anomalies_p99_ms_${n}_series`, percentile(a, 99), 'ms');
         add(`anomalies_refresh_p50_ms_${n}_series`, percentile(ar, 50), 'ms');
         add(`anomalies_overhead_ratio_${n}_series`, percentile(a, 50) / percentile(r, 50), '×');
         add(`anomalies_refresh_overhead_ratio_${n}_series`, percentile(ar, 50) / percentile(rr, 50), '×');
+        add(
+          `anomalies_new_step_overhead_ratio_${n}_series`,
+          percentile(stepped.api, 50) / percentile(stepped.raw, 50),
+          '×'
+        );
         say(
           `  ${n} series: anomalies p50 ${percentile(a, 50).toFixed(1)} ms (refresh ${percentile(ar, 50).toFixed(1)} ms), query_range p50 ${percentile(r, 50).toFixed(1)} ms`
         );

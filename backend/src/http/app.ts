@@ -17,6 +17,7 @@ import { labelsKey } from '../series/labels';
 import { resample } from '../series/resample';
 import type { ColumnSeries } from '../series/types';
 import { queryColumns, type QueryOptions, type SeriesSource } from '../sources/types';
+import { AnswerMemo } from './answer-memo';
 import { forecastBody, type ShownSeries } from './forecast-body';
 import { Metrics } from './metrics';
 import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange, type RangeParams } from './validate';
@@ -124,6 +125,23 @@ export function createApp(deps: AppDeps): express.Express {
     refresh: /(^|[\s,])no-cache([\s,]|$)/i.test(req.get('cache-control') ?? ''),
     bypass: body.start === undefined,
   });
+  // Answers sent again while their inputs are unchanged (answer-memo.ts). `no-cache` computes afresh.
+  const answers = new AnswerMemo(config.historyCache.maxAnswerMegabytes * 1024 * 1024);
+  const answerOnce = async (
+    route: string,
+    req: Request,
+    res: Response,
+    key: string,
+    model: object,
+    inputs: readonly ColumnSeries[],
+    compute: () => Promise<Buffer> | Buffer
+  ): Promise<void> => {
+    const kept = queryOptions(req, {}).refresh ? undefined : answers.get(key, model, inputs);
+    metrics.answerLookups.inc({ route, outcome: kept ? 'reused' : 'computed' });
+    const body = kept ?? (await compute());
+    if (!kept) answers.set(key, model, inputs, body);
+    res.type('application/json').send(body);
+  };
   // The one way the app routes read Prometheus: the request's range, through the history cache.
   const readColumns = (r: RangeParams, req: Request, body: { start?: number }, signal: AbortSignal) =>
     queryColumns(
@@ -166,15 +184,21 @@ export function createApp(deps: AppDeps): express.Express {
       const columns = (r: RangeParams) => readColumns(r, req, body, signal);
       const forecastOf = (input: ColumnSeries[]) =>
         forecastSeries(forecaster, input, { horizon, origin: range.start });
-      let shown: ShownSeries[];
+      const model = `${forecaster.metadata.id}@${forecaster.metadata.version}`;
+      // The answer depends on these and on the series read (compared by the memo), not on `end` itself.
+      const key = (path: string) =>
+        ['forecast', path, range.query, range.start, range.step, horizon].join('\0');
       if (range.step <= forecaster.step && extendedPoints <= config.limits.maxPointsPerSeries) {
         const input = await columns({ ...range, start: inputStart });
-        const forecasts = await forecastOf(input); // in the order of `input`
-        shown = input.map((series, i) => ({
-          series,
-          from: firstIndexAtOrAfter(series.times, range.start),
-          forecast: forecasts[i],
-        }));
+        await answerOnce('forecast', req, res, key('one'), forecaster, input, async () => {
+          const forecasts = await forecastOf(input); // in the order of `input`
+          const shown = input.map((series, i) => ({
+            series,
+            from: firstIndexAtOrAfter(series.times, range.start),
+            forecast: forecasts[i],
+          }));
+          return forecastBody(shown, model);
+        });
       } else {
         const series = await columns(range);
         const input = await columns(
@@ -184,11 +208,17 @@ export function createApp(deps: AppDeps): express.Express {
             config.limits.maxPointsPerSeries
           )
         );
-        const byLabels = new Map((await forecastOf(input)).map((f) => [labelsKey(f.labels), f]));
-        shown = series.map((s) => ({ series: s, from: 0, forecast: byLabels.get(labelsKey(s.labels)) }));
+        const inputs = [...series, ...input];
+        await answerOnce('forecast', req, res, key(`two/${series.length}`), forecaster, inputs, async () => {
+          const byLabels = new Map((await forecastOf(input)).map((f) => [labelsKey(f.labels), f]));
+          const shown: ShownSeries[] = series.map((s) => ({
+            series: s,
+            from: 0,
+            forecast: byLabels.get(labelsKey(s.labels)),
+          }));
+          return forecastBody(shown, model);
+        });
       }
-      const model = `${forecaster.metadata.id}@${forecaster.metadata.version}`;
-      res.type('application/json').send(forecastBody(shown, model));
     })
   );
 
@@ -219,28 +249,11 @@ export function createApp(deps: AppDeps): express.Express {
         );
       }
       const extended = { ...range, start: range.start - warmup };
-      const series = (await readColumns(extended, req, body, requestSignal(req, res))).map(toPoints);
-      let firstShortage: string | undefined;
-      const out = series.map((s) => {
-        const segments = resample(s.points, range.step, { origin: range.start });
-        try {
-          const r = scoreSegments(detector, segments);
-          return {
-            labels: s.labels,
-            scores: r.scores.filter(([t]) => t >= range.start).map(([t, v]) => [ms(t), v]),
-            anomalies: r.anomalies.filter(([t]) => t >= range.start).map(([t, v, sc]) => [ms(t), v, sc]),
-            threshold: r.threshold,
-          };
-        } catch (e) {
-          if (!(e instanceof PrescalerError && e.code === 'insufficient_history')) throw e;
-          firstShortage ??= e.message;
-          return { labels: s.labels, scores: [], anomalies: [], threshold: null, warning: e.message };
-        }
-      });
-      if (series.length > 0 && out.every((o) => o.warning)) {
-        throw new PrescalerError('insufficient_history', firstShortage!);
-      }
-      res.json({ series: out });
+      const input = await readColumns(extended, req, body, requestSignal(req, res));
+      const key = ['anomalies', range.query, range.start, range.step].join('\0');
+      await answerOnce('anomalies', req, res, key, detector, input, () =>
+        Buffer.from(JSON.stringify(scoreAnswer(detector, range, input)))
+      );
     })
   );
 
@@ -278,6 +291,32 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   return app;
+}
+
+/** `/api/anomalies`' answer for the series read (`range` plus the detector's warm-up before it). */
+function scoreAnswer(detector: AnomalyModel, range: RangeParams, input: readonly ColumnSeries[]) {
+  const series = input.map(toPoints);
+  let firstShortage: string | undefined;
+  const out = series.map((s) => {
+    const segments = resample(s.points, range.step, { origin: range.start });
+    try {
+      const r = scoreSegments(detector, segments);
+      return {
+        labels: s.labels,
+        scores: r.scores.filter(([t]) => t >= range.start).map(([t, v]) => [ms(t), v]),
+        anomalies: r.anomalies.filter(([t]) => t >= range.start).map(([t, v, sc]) => [ms(t), v, sc]),
+        threshold: r.threshold,
+      };
+    } catch (e) {
+      if (!(e instanceof PrescalerError && e.code === 'insufficient_history')) throw e;
+      firstShortage ??= e.message;
+      return { labels: s.labels, scores: [], anomalies: [], threshold: null, warning: e.message };
+    }
+  });
+  if (series.length > 0 && out.every((o) => o.warning)) {
+    throw new PrescalerError('insufficient_history', firstShortage!);
+  }
+  return { series: out };
 }
 
 export type UpstreamHealth = { ok: true; version: string | null } | { ok: false; error: string };

@@ -112,6 +112,15 @@ export class Metrics {
     },
   });
 
+  readonly answerLookups = new client.Counter({
+    name: 'prescaler_answer_reuse_total',
+    help:
+      'Forecast and anomaly answers by whether the last answer to the same request, computed from the ' +
+      'same inputs by the same model, was sent again (reused) or the answer was computed (computed).',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }
