@@ -1,6 +1,9 @@
+import * as path from 'node:path';
 import { mulberry32 } from '../series/random';
 import type { ColumnSeries } from '../series/types';
+import { loadForecaster } from './lstm';
 import { forecastSeries, onGrid } from './serve';
+import { initTf } from './tf';
 import type { BatchForecaster, HistoryWindow } from './types';
 
 const STEP = 600;
@@ -68,5 +71,25 @@ describe('forecastSeries on a series already on the grid', () => {
     expect(onGrid(s.times, inf, STEP, ORIGIN, 4)).toBe(false);
     expect(onGrid(new Float64Array(0), new Float64Array(0), STEP, ORIGIN, 0)).toBe(false);
     expect(onGrid(s.times, s.values.subarray(0, 99), STEP, ORIGIN, 4)).toBe(false); // lengths disagree
+  });
+});
+
+describe('forecastSeries with the shipped model', () => {
+  beforeAll(() => initTf());
+
+  it('hands the model only the history its features read, scaled on all of it, with the same forecast', async () => {
+    const model = await loadForecaster(path.join(__dirname, '..', '..', '..', 'models', 'forecaster'));
+    const n = model.historyPoints + 137; // what /api/forecast reads: the model's history and the range shown
+    const s = series(n, 5, ORIGIN);
+    s.values[3] = 40; // the largest value lies before the history the features read: it still scales it
+    const min = Math.min(...s.values);
+    const [answer] = await forecastSeries(model, [s], { horizon: 3600, origin: ORIGIN });
+    // The whole series, scaled the same way, through the model directly.
+    const scaled = Float64Array.from(s.values, (v) => (v - min) / (40 - min));
+    const [whole] = await model.predictBatch([{ values: scaled, endTime: s.times[n - 1] }]);
+    expect(answer.forecast.map(([, v]) => v)).toEqual(
+      whole.mean.map((m) => Math.max(0, min + m * (40 - min)))
+    );
+    model.model.dispose();
   });
 });

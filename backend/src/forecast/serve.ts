@@ -36,13 +36,42 @@ export function onGrid(
   origin: number,
   minPoints: number
 ): boolean {
+  return gridRange(times, values, step, origin, minPoints) !== undefined;
+}
+
+/** `onGrid`'s test and, when it passes, the series' least and greatest values, in one pass. */
+function gridRange(
+  times: ArrayLike<number>,
+  values: ArrayLike<number>,
+  step: number,
+  origin: number,
+  minPoints: number
+): { min: number; max: number } | undefined {
   const n = times.length;
-  if (values.length !== n || n < Math.max(1, minPoints) || (times[0] - origin) % step !== 0) return false;
+  if (values.length !== n || n < Math.max(1, minPoints) || (times[0] - origin) % step !== 0) return undefined;
+  let min = Infinity;
+  let max = -Infinity;
+  let prev = times[0] - step;
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(values[i])) return false;
-    if (i > 0 && times[i] - times[i - 1] !== step) return false;
+    const t = times[i];
+    const v = values[i];
+    // NaN fails both comparisons below, ±Infinity the last; either way the series is not on the grid.
+    if (t - prev !== step || !(v - v === 0)) return undefined;
+    prev = t;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  return true;
+  return { min, max };
+}
+
+/** The last `count` of `values` (all of them if fewer), scaled into a new array. */
+function scaledTail(values: ArrayLike<number>, count: number, scaler: MinMaxScaler): Float64Array {
+  const from = Math.max(0, values.length - count);
+  const out = new Float64Array(values.length - from);
+  if (scaler.isConstant) return out; // transform maps everything to 0
+  const { min, range } = scaler;
+  for (let i = 0; i < out.length; i++) out[i] = (values[from + i] - min) / range; // = scaler.transform
+  return out;
 }
 
 /** The furthest horizon a forecaster answers, in seconds. */
@@ -68,24 +97,20 @@ export async function forecastSeries(
     nonNegative: boolean;
   }
   const windows: HistoryWindow[] = [];
+  // The features read no further back than this (the scaler is still fitted on all of the history).
+  const read = forecaster.historyPoints ?? Infinity;
   const prepared: Array<Prepared | string> = series.map((s) => {
     const cols = 'times' in s ? s : toColumns(s);
-    if (onGrid(cols.times, cols.values, forecaster.step, opts.origin, forecaster.minHistory)) {
+    const grid = gridRange(cols.times, cols.values, forecaster.step, opts.origin, forecaster.minHistory);
+    if (grid) {
       // Already one evenly spaced run on the model's grid (what Prometheus answers for a query at the
       // model's step over data without holes): resampling would only copy it, through JS arrays.
-      const n = cols.times.length;
-      let min = Infinity;
-      let max = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const v = cols.values[i];
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-      const scaler = new MinMaxScaler({ min, max });
-      const values = new Float64Array(n);
-      for (let i = 0; i < n; i++) values[i] = scaler.transform(cols.values[i]);
-      windows.push({ values, endTime: cols.times[n - 1] });
-      return { scaler, nonNegative: min >= 0 };
+      const scaler = new MinMaxScaler(grid);
+      windows.push({
+        values: scaledTail(cols.values, read, scaler),
+        endTime: cols.times[cols.times.length - 1],
+      });
+      return { scaler, nonNegative: grid.min >= 0 };
     }
     const segments = resampleColumns(cols.times, cols.values, forecaster.step, { origin: opts.origin });
     const last = segments[segments.length - 1];
@@ -103,10 +128,8 @@ export async function forecastSeries(
       min: Math.min(...fits.map((f) => f.min)),
       max: Math.max(...fits.map((f) => f.max)),
     });
-    const values = new Float64Array(last.values.length);
-    for (let i = 0; i < values.length; i++) values[i] = scaler.transform(last.values[i]);
     windows.push({
-      values,
+      values: scaledTail(last.values, read, scaler),
       endTime: last.start + (last.values.length - 1) * last.step,
     });
     return { scaler, nonNegative: scaler.min >= 0 };

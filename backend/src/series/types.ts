@@ -18,7 +18,8 @@ export interface Segment {
 
 /**
  * A series as parallel arrays, sorted by time: how a large answer travels from the source to the response
- * without a [t, v] array per sample (a 1000-series dashboard query holds ~150 000 samples).
+ * without a [t, v] array per sample (a 1000-series dashboard query holds ~150 000 samples). Once a source
+ * has answered, nothing writes into its arrays: the history cache and the answer memo keep them as views.
  */
 export interface ColumnSeries {
   labels: Labels;

@@ -142,6 +142,19 @@ describe('parseJsonBytes', () => {
     }
   });
 
+  it('reads label strings it has seen before, and ones whose hash collides with them, as written', () => {
+    // 'pod-1479599' and 'pod-1662382' have the same FNV-1a hash (the key of the reader's string table).
+    const doc = (pods: string[]) =>
+      JSON.stringify({ result: pods.map((pod) => ({ metric: { pod, n: 'x'.repeat(70) }, values: [] })) });
+    for (const pods of [['pod-1479599'], ['pod-1662382', 'pod-1479599'], ['pod-1479599', 'pod-1479598']]) {
+      expect(plain(parseJsonBytes(bytes(doc(pods))))).toEqual(JSON.parse(doc(pods)));
+    }
+    // More distinct strings than the table holds: it starts over, answers stay right.
+    const many = Array.from({ length: 70_000 }, (_, i) => `p${i}`);
+    const parsed = plain(parseJsonBytes(bytes(doc(many)))) as { result: Array<{ metric: { pod: string } }> };
+    expect(parsed.result.map((r) => r.metric.pod)).toEqual(many);
+  });
+
   it('keeps __proto__ as an ordinary member, as JSON.parse does', () => {
     const out = parseJsonBytes(bytes('{"__proto__":{"polluted":1}}')) as Record<string, unknown>;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
