@@ -334,3 +334,84 @@ describe('HistoryCache', () => {
     expect(tiny.cache.size).toEqual({ bytes: 0, entries: 0 });
   });
 });
+
+describe('HistoryCache merging a refresh into what it kept', () => {
+  /** The values an answer shows, copied out (the arrays themselves are what the test watches). */
+  const valuesOf = (series: ColumnSeries[]) => series.map((s) => Array.from(s.values));
+
+  it('appends the newer steps after the history instead of copying it, once the series has room', async () => {
+    const { clock, both } = setup([
+      { labels: { pod: 'a' }, at: wave(1) },
+      { labels: { pod: 'b' }, at: wave(2) },
+    ]);
+    let end = T0;
+    clock.now = end + 5;
+    await both(window(end)); // a miss: the upstream's arrays
+    const answers: ColumnSeries[][] = [];
+    for (let i = 1; i <= 4; i++) {
+      end += STEP;
+      clock.now = end + 5;
+      const r = await both(window(end));
+      expect(plain(r.cached)).toEqual(plain(r.direct));
+      answers.push(r.cached);
+    }
+    // The first refresh copied into a group with room; the later ones wrote into it.
+    const buffers = answers.map((a) => a[0].values.buffer);
+    expect(new Set(buffers.slice(0, 4)).size).toBe(1);
+    expect(answers[3][1].values.buffer).toBe(buffers[0]);
+  });
+
+  it('never changes an answer already handed out when the last minutes read differently later', async () => {
+    let bump = 0;
+    const { clock, cache, inner } = setup([{ labels: { pod: 'a' }, at: (t) => wave(1)(t) + bump }]);
+    let end = T0;
+    clock.now = end + 5;
+    await cache.queryRangeColumns(window(end));
+    end += STEP;
+    clock.now = end + 5;
+    const first = await cache.queryRangeColumns(window(end)); // copied into a group
+    const firstValues = valuesOf(first);
+    // The last 10 minutes are read again at each refresh; now they read differently (late samples).
+    bump = 0.5;
+    const second = await cache.queryRangeColumns(window(end));
+    const direct = (await inner.queryRange(window(end))).map(toColumns);
+    expect(valuesOf(first)).toEqual(firstValues); // untouched
+    // The refresh shows the new last minutes over the kept history (which still has the old values).
+    const n = second[0].values.length;
+    expect(Array.from(second[0].values.subarray(n - 10))).toEqual(
+      Array.from(direct[0].values.subarray(n - 10))
+    );
+    expect(Array.from(second[0].values.subarray(0, n - 11))).toEqual(firstValues[0].slice(0, n - 11));
+
+    // Two refreshes from the same kept entry that read different new steps: each gets its own.
+    end += STEP;
+    clock.now = end + 5;
+    bump = 1;
+    const third = await cache.queryRangeColumns(window(end));
+    const thirdValues = valuesOf(third);
+    bump = 2;
+    const fourth = await cache.queryRangeColumns(window(end));
+    expect(valuesOf(third)).toEqual(thirdValues);
+    expect(fourth[0].values[fourth[0].values.length - 1]).toBe(wave(1)(end) + 2);
+    expect(third[0].values[third[0].values.length - 1]).toBe(wave(1)(end) + 1);
+    expect(valuesOf(second)[0].slice(-1)[0]).toBe(wave(1)(T0 + STEP) + 0.5);
+  });
+
+  it('copies again, with the same answer, once a series has used up its room', async () => {
+    const { clock, both } = setup([{ labels: { pod: 'a' }, at: wave(1) }]);
+    let end = T0;
+    clock.now = end + 5;
+    await both(window(end, 1)); // 61 samples: room for 16 more
+    const buffers = new Set<ArrayBufferLike>();
+    for (let i = 1; i <= 40; i++) {
+      end += STEP;
+      clock.now = end + 5;
+      // A window that keeps its start, so the series grows by a step each time.
+      const r = await both({ ...window(end, 1), start: T0 - 3600 });
+      expect(plain(r.cached)).toEqual(plain(r.direct));
+      buffers.add(r.cached[0].values.buffer);
+    }
+    expect(buffers.size).toBeGreaterThan(1);
+    expect(buffers.size).toBeLessThan(10);
+  });
+});

@@ -258,73 +258,187 @@ function sliceAll(from: Keyed, fromMs: number, toMs: number): Keyed {
 }
 
 /**
- * The entry's samples, then the upstream's newer ones, series matched by labels. A series
- * only the cache has keeps its older samples (it stopped); one only the upstream has is new. The order is
+ * Columns with room to grow, one region per series, laid out back to back in one array per column: what
+ * merged series are views of. A later merge appends a series' newer samples in its region instead of
+ * copying its days of history again, when no answer handed out so far has different samples there.
+ */
+interface Group {
+  times: Float64Array;
+  values: Float64Array;
+  text?: { timeAt: Uint32Array; timeLen: Uint8Array; valueAt: Uint32Array; valueLen: Uint8Array };
+  /** Per region, ascending: where it starts and where its room ends (indices into the columns). */
+  start: Uint32Array;
+  end: Uint32Array;
+  /**
+   * Per region, how far samples have been written, all of them part of some answer handed out. Views end
+   * at or before it; nothing below it is ever written again except with equal samples.
+   */
+  claimed: Uint32Array;
+}
+
+/** The group a merged series' `times` is a view of, by that array's buffer. */
+const groups = new WeakMap<ArrayBufferLike, Group>();
+
+/** Room a region leaves for later steps, beyond the samples it is made for. */
+const room = (n: number) => Math.max(16, Math.ceil(n / 8));
+
+/**
+ * The entry's samples, then the upstream's newer ones, series matched by labels. A series only the
+ * cache has keeps its older samples (it stopped); one only the upstream has is new. The order is
  * Prometheus' (by labels) when a new series joins.
  *
- * A refresh of a 1000-series dashboard merges 1000 series: the merged ones are views into one array per
- * column, not six small arrays each (allocations were most of the merge's time).
+ * A refresh of a 1000-series dashboard merges 1000 series of 9 days each, and a copy of them all (30 MB
+ * and its garbage) took longer than forecasting them. So a series already merged once gets its newer
+ * samples appended in its group's region (`appendInPlace`); the rest are copied into a new group with
+ * room, one array per column for all of them (allocating six arrays per series was slower still).
  */
 function merge(entry: Entry, fresh: ColumnSeries[]): Keyed {
   const byKey = new Map<string, ColumnSeries>();
   for (const s of fresh) byKey.set(labelsKey(s.labels), s);
-  const pairs: Array<[older: ColumnSeries, newer: ColumnSeries | undefined]> = [];
+  const out: ColumnSeries[] = [];
   const keys: string[] = [];
-  let total = 0;
-  let withText = false;
+  /** Series to copy: their index in `out`, and the two parts. */
+  const copies: Array<{ i: number; older: ColumnSeries; newer: ColumnSeries }> = [];
   entry.series.forEach((older, k) => {
     const newer = byKey.get(entry.keys[k]);
     if (newer) byKey.delete(entry.keys[k]);
     if (older.times.length === 0 && !newer) return;
-    pairs.push([older, newer]);
     keys.push(entry.keys[k]);
-    if (newer && older.times.length > 0) {
-      total += older.times.length + newer.times.length;
-      withText ||= older.text !== undefined;
+    if (!newer || older.times.length === 0) {
+      out.push(newer ?? older);
+      return;
     }
+    const appended = appendInPlace(older, newer);
+    if (!appended) copies.push({ i: out.length, older, newer });
+    out.push(appended ?? older);
   });
-
-  const times = new Float64Array(total);
-  const values = new Float64Array(total);
-  const timeAt = withText ? new Uint32Array(total) : undefined;
-  const timeLen = withText ? new Uint8Array(total) : undefined;
-  const valueAt = withText ? new Uint32Array(total) : undefined;
-  const valueLen = withText ? new Uint8Array(total) : undefined;
-  let at = 0;
-  const out = pairs.map(([older, newer]): ColumnSeries => {
-    if (!newer) return older;
-    if (older.times.length === 0) return newer;
-    // `older` then `newer`. The sample text can point into one answer only: the older samples keep
-    // theirs, the newer ones (a few steps) are left at length 0, to be formatted.
-    const n = older.times.length + newer.times.length;
-    const view = <T extends Float64Array | Uint32Array | Uint8Array>(a: T) => a.subarray(at, at + n) as T;
-    times.set(older.times, at);
-    times.set(newer.times, at + older.times.length);
-    values.set(older.values, at);
-    values.set(newer.values, at + older.times.length);
-    const merged: ColumnSeries = { labels: older.labels, times: view(times), values: view(values) };
-    if (older.text && timeAt && timeLen && valueAt && valueLen) {
-      timeAt.set(older.text.timeAt, at);
-      timeLen.set(older.text.timeLen, at);
-      valueAt.set(older.text.valueAt, at);
-      valueLen.set(older.text.valueLen, at);
-      merged.text = {
-        bytes: older.text.bytes,
-        timeAt: view(timeAt),
-        timeLen: view(timeLen),
-        valueAt: view(valueAt),
-        valueLen: view(valueLen),
-      };
-    }
-    at += n;
-    return merged;
-  });
+  if (copies.length) copyIntoGroup(copies, out);
   if (byKey.size === 0) return { series: out, keys };
   const all = out.map((series, i) => ({ series, key: keys[i] }));
   for (const [key, series] of byKey) all.push({ series, key });
   all.sort((a, b) => compareLabels(a.series.labels, b.series.labels));
   return { series: all.map((a) => a.series), keys: all.map((a) => a.key) };
 }
+
+/**
+ * `older` then `newer`, written after `older` in its region, or undefined when that cannot be done: `older`
+ * is not (all of) a group's view, its region has no room left, or an answer already handed out holds other
+ * samples where `newer` would go (a refresh reads the last minutes again; while they are unchanged, the
+ * same samples are written over themselves, which no view can tell).
+ */
+function appendInPlace(older: ColumnSeries, newer: ColumnSeries): ColumnSeries | undefined {
+  const g = groups.get(older.times.buffer);
+  if (!g || g.times.buffer !== older.times.buffer || g.values.buffer !== older.values.buffer)
+    return undefined;
+  const from = (older.times.byteOffset - g.times.byteOffset) / 8;
+  if (from !== (older.values.byteOffset - g.values.byteOffset) / 8) return undefined;
+  const t = older.text;
+  if (t ? !g.text || t.timeAt.buffer !== g.text.timeAt.buffer || t.timeAt.byteOffset !== 4 * from : g.text) {
+    return undefined;
+  }
+  const r = regionAt(g, from);
+  const at = from + older.times.length; // where `newer` goes
+  const n = newer.times.length;
+  if (r < 0 || at > g.claimed[r] || at + n > g.end[r]) return undefined;
+  const written = Math.min(g.claimed[r], at + n);
+  for (let i = at; i < written; i++) {
+    if (!same(g.times[i], newer.times[i - at]) || !same(g.values[i], newer.values[i - at])) return undefined;
+    if (g.text && (g.text.timeLen[i] !== 0 || g.text.valueLen[i] !== 0)) return undefined;
+  }
+  for (let i = written; i < at + n; i++) {
+    g.times[i] = newer.times[i - at];
+    g.values[i] = newer.values[i - at];
+    if (g.text) g.text.timeLen[i] = g.text.valueLen[i] = 0; // to be formatted: not in the entry's text
+  }
+  g.claimed[r] = Math.max(g.claimed[r], at + n);
+  return viewOf(g, older, from, at + n);
+}
+
+/** Copies each `older` then `newer` into a new group (with room), and puts the views into `out`. */
+function copyIntoGroup(
+  copies: Array<{ i: number; older: ColumnSeries; newer: ColumnSeries }>,
+  out: ColumnSeries[]
+): void {
+  let total = 0;
+  let withText = false;
+  for (const { older, newer } of copies) {
+    const n = older.times.length + newer.times.length;
+    total += n + room(n);
+    withText ||= older.text !== undefined;
+  }
+  const g: Group = {
+    times: new Float64Array(total),
+    values: new Float64Array(total),
+    text: withText
+      ? {
+          timeAt: new Uint32Array(total),
+          timeLen: new Uint8Array(total),
+          valueAt: new Uint32Array(total),
+          valueLen: new Uint8Array(total),
+        }
+      : undefined,
+    start: new Uint32Array(copies.length),
+    end: new Uint32Array(copies.length),
+    claimed: new Uint32Array(copies.length),
+  };
+  groups.set(g.times.buffer, g);
+  let at = 0;
+  copies.forEach(({ i, older, newer }, r) => {
+    const n = older.times.length + newer.times.length;
+    g.start[r] = at;
+    g.end[r] = at + n + room(n);
+    g.claimed[r] = at + n;
+    g.times.set(older.times, at);
+    g.times.set(newer.times, at + older.times.length);
+    g.values.set(older.values, at);
+    g.values.set(newer.values, at + older.times.length);
+    // The sample text can point into one answer only: the older samples keep theirs, the newer ones (a
+    // few steps) are left at length 0, to be formatted.
+    if (older.text && g.text) {
+      g.text.timeAt.set(older.text.timeAt, at);
+      g.text.timeLen.set(older.text.timeLen, at);
+      g.text.valueAt.set(older.text.valueAt, at);
+      g.text.valueLen.set(older.text.valueLen, at);
+    }
+    out[i] = viewOf(g, older, at, at + n);
+    at = g.end[r];
+  });
+}
+
+/** The series `like` (its labels, its text's bytes) as views of `g` over [from, to). */
+function viewOf(g: Group, like: ColumnSeries, from: number, to: number): ColumnSeries {
+  const s: ColumnSeries = {
+    labels: like.labels,
+    times: g.times.subarray(from, to),
+    values: g.values.subarray(from, to),
+  };
+  if (like.text && g.text) {
+    s.text = {
+      bytes: like.text.bytes,
+      timeAt: g.text.timeAt.subarray(from, to),
+      timeLen: g.text.timeLen.subarray(from, to),
+      valueAt: g.text.valueAt.subarray(from, to),
+      valueLen: g.text.valueLen.subarray(from, to),
+    };
+  }
+  return s;
+}
+
+/** The region of `g` holding index `i`, or −1. */
+function regionAt(g: Group, i: number): number {
+  let lo = 0;
+  let hi = g.start.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (g.start[mid] <= i) lo = mid + 1;
+    else hi = mid;
+  }
+  const r = lo - 1;
+  return r >= 0 && i < g.end[r] ? r : -1;
+}
+
+/** Equal as an answer shows them: NaN equals NaN, 0 is not −0. */
+const same = (a: number, b: number) => (a === b ? a !== 0 || 1 / a === 1 / b : a !== a && b !== b);
 
 /** Series with their `labelsKey`s, parallel. */
 interface Keyed {
