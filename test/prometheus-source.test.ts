@@ -270,6 +270,34 @@ describe('PrometheusSource against a real Prometheus', () => {
     expect(outcomes.filter((o) => o === 'partial')).toHaveLength(144 * 4);
   });
 
+  it('reads a range longer than splitInterval as pieces, and answers exactly what one query does', async () => {
+    const whole = new PrometheusSource({ baseUrl: prom.url, retries: 0, splitInterval: 0 });
+    const pieces = new PrometheusSource({ baseUrl: prom.url, retries: 0, splitInterval: 5 * 3600 });
+    const plain = (r: Awaited<ReturnType<PrometheusSource['queryRangeColumns']>>) =>
+      r.map((x) => ({ labels: x.labels, times: [...x.times], values: [...x.values].map(String) }));
+    // The body copies each sample's text from wherever the answer read it: the same bytes either way.
+    const body = (r: Awaited<ReturnType<PrometheusSource['queryRangeColumns']>>) =>
+      forecastBody(
+        r.map((x) => ({ series: x, from: 0, forecast: undefined })),
+        'm'
+      ).toString();
+    // Two days at 60 s and at 7 min (pieces of 5 h are 300 and 42 steps); the queue workers stop and start
+    // between pieces, the NaN and +Inf samples fall inside them.
+    for (const step of [60, 420]) {
+      for (const query of [
+        'container_cpu_usage_cores',
+        'queue_depth',
+        'sum(rate(container_memory_bytes[5m]))',
+      ]) {
+        const q = { query, start: START + 30, end: END, step };
+        const [a, b] = [await whole.queryRangeColumns(q), await pieces.queryRangeColumns(q)];
+        expect(plain(b)).toEqual(plain(a));
+        expect(body(b)).toBe(body(a));
+        expect(b.every((s) => s.text)).toBe(true);
+      }
+    }
+  });
+
   it('names a missing path prefix when the base URL is wrong', async () => {
     const noPrefix = new PrometheusSource({ baseUrl: `http://127.0.0.1:${prom.port}`, retries: 0 });
     const err = await rejection(noPrefix.queryRange({ query: 'up', start: START, end: END, step: 600 }));
@@ -293,7 +321,14 @@ describe('PrometheusSource when the upstream fails', () => {
   it('gives upstream_timeout when the server answers too slowly, after retrying', async () => {
     const slow = await startSlowServer({ delayMs: 5000 });
     try {
-      const src = new PrometheusSource({ baseUrl: slow.url, timeoutMs: 200, retries: 1, retryDelayMs: 10 });
+      // One query (two days would otherwise be read as day-long pieces, each retried).
+      const src = new PrometheusSource({
+        baseUrl: slow.url,
+        timeoutMs: 200,
+        retries: 1,
+        retryDelayMs: 10,
+        splitInterval: 0,
+      });
       const t0 = Date.now();
       const err = await rejection(src.queryRange({ query: 'up', start: START, end: END, step: 600 }));
       const elapsed = Date.now() - t0;
@@ -313,7 +348,7 @@ describe('PrometheusSource when the upstream fails', () => {
   it('refuses too many points per series without contacting the server', async () => {
     const slow = await startSlowServer({ delayMs: 0 });
     try {
-      const src = new PrometheusSource({ baseUrl: slow.url });
+      const src = new PrometheusSource({ baseUrl: slow.url, splitInterval: 0 });
       const err = await rejection(
         src.queryRange({ query: 'up', start: START, end: START + 11000 * 15, step: 15 })
       );

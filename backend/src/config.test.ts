@@ -35,6 +35,21 @@ describe('loadConfig', () => {
     expect(c.targets).toEqual([]);
   });
 
+  it('reads the cache and upstream settings, with their defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      historyCache: { maxFreshness: 600, maxAge: 3600, maxMegabytes: 256, maxAnswerMegabytes: 64 },
+      upstream: { splitInterval: 86400, splitParallelism: 4 },
+    });
+    const c = withYaml(
+      'historyCache: {maxAnswerMegabytes: 0}\nupstream: {splitInterval: 12h, splitParallelism: 2}\n'
+    );
+    expect(c.historyCache.maxAnswerMegabytes).toBe(0);
+    expect(c.upstream).toEqual({ splitInterval: 43200, splitParallelism: 2 });
+    expect(withYaml('upstream: {splitInterval: 0}\n').upstream.splitInterval).toBe(0);
+    expect(() => withYaml('upstream: {splitInterval: -1h}\n')).toThrow(ConfigError);
+    expect(() => withYaml('upstream: {splitParallelism: 0}\n')).toThrow(/splitParallelism/);
+  });
+
   it('reads the DESIGN §2 example', () => {
     const c = withYaml(
       `auth:\n  tokens:\n    - {name: grafana, token: "0123456789abcdef0", role: operator}\n    - {name: ro, tokenEnv: RO_TOKEN, role: viewer}\n${TARGET}`,

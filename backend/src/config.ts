@@ -99,6 +99,15 @@ const fileSchema = z
       })
       .strict()
       .default({}),
+    upstream: z
+      .object({
+        /** Ranges longer than this are read from Prometheus as pieces this long (sources/split.ts). */
+        splitInterval: z.union([z.literal(0), duration]).default(86_400),
+        /** Pieces of one range read at once. */
+        splitParallelism: z.number().int().positive().default(4),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -142,6 +151,7 @@ export interface Config {
   };
   /** Older parts of range answers kept between dashboard refreshes (sources/history-cache.ts). */
   historyCache: { maxFreshness: number; maxAge: number; maxMegabytes: number; maxAnswerMegabytes: number };
+  upstream: { splitInterval: number; splitParallelism: number };
 }
 
 export class ConfigError extends Error {
@@ -246,5 +256,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evaluation: file.evaluation,
     limits: file.limits,
     historyCache: file.historyCache,
+    upstream: file.upstream,
   };
 }

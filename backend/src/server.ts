@@ -71,6 +71,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       maxSeries: config.limits.maxSeriesPerQuery,
       onUpstreamLatency: (seconds: number, outcome: string) =>
         metrics.upstreamDuration.observe({ outcome }, seconds),
+      splitInterval: config.upstream.splitInterval,
+      splitParallelism: config.upstream.splitParallelism,
     });
   const models = await loadModels(config.modelsDir, logger);
   const store = new Store(config.dbPath);

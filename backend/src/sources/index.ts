@@ -17,6 +17,8 @@ export interface SourceOptions {
   maxPointsPerSeries?: number;
   maxSeries?: number;
   onUpstreamLatency?: (seconds: number, outcome: UpstreamOutcome) => void;
+  splitInterval?: number;
+  splitParallelism?: number;
   demoSeed?: number;
 }
 
@@ -34,6 +36,8 @@ export function createSource(opts: SourceOptions = {}): Source {
       maxPointsPerSeries: opts.maxPointsPerSeries,
       maxSeries: opts.maxSeries,
       onUpstreamLatency: opts.onUpstreamLatency,
+      splitInterval: opts.splitInterval,
+      splitParallelism: opts.splitParallelism,
     });
   }
   return new DemoSource({ seed: opts.demoSeed, maxPointsPerSeries: opts.maxPointsPerSeries });

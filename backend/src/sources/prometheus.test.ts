@@ -397,6 +397,65 @@ describe('PrometheusSource', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  describe('a range longer than splitInterval', () => {
+    /** Answers every query_range for two series, one sample per step, each after `delayMs`. */
+    const evaluating = (delayMs: number, fail?: (start: number) => Reply | undefined) => {
+      const arrivals: number[] = [];
+      const script = (req: Recorded): Reply => {
+        arrivals.push(performance.now());
+        const f = new URLSearchParams(req.body);
+        const [start, end, step] = ['start', 'end', 'step'].map((k) => Number(f.get(k)));
+        const failed = fail?.(start);
+        if (failed) return failed;
+        const values: Array<[number, string]> = [];
+        for (let t = start; t <= end; t += step) values.push([t, String(t % 7)]);
+        const result = ['b', 'a'].map((pod) => ({ metric: { pod }, values })).reverse();
+        return { status: 200, body: matrix(result), delayMs };
+      };
+      return { arrivals, script };
+    };
+    const long = { query: 'up', start: 1_700_000_000, end: 1_700_000_000 + 6 * 3600 - 60, step: 60 };
+
+    it('reads it as pieces, at most splitParallelism at once, and answers what one query would', async () => {
+      const { arrivals, script } = evaluating(80);
+      server = await fakePrometheus(script);
+      const split = new PrometheusSource({ baseUrl: server.url, splitInterval: 3600, splitParallelism: 2 });
+      const answer = await split.queryRange(long);
+      expect(server.requests).toHaveLength(6);
+      // Never more than two in flight: arrivals come two by two, a reply's delay apart.
+      for (const t of arrivals)
+        expect(arrivals.filter((u) => u >= t && u < t + 60).length).toBeLessThanOrEqual(2);
+      const whole = new PrometheusSource({ baseUrl: server.url, splitInterval: 0 });
+      expect(answer).toEqual(await whole.queryRange(long));
+      expect(answer.map((x) => x.points.length)).toEqual([360, 360]);
+    });
+
+    it('fails with the first piece that fails, and starts no more', async () => {
+      const { script } = evaluating(50, (start) =>
+        start === long.start + 3600
+          ? { status: 400, body: { status: 'error', errorType: 'bad_data', error: 'no' } }
+          : undefined
+      );
+      server = await fakePrometheus(script);
+      const split = new PrometheusSource({ baseUrl: server.url, splitInterval: 3600, splitParallelism: 2 });
+      const err = await rejection(split.queryRange(long));
+      expect(err.code).toBe('bad_query');
+      expect(server.requests.length).toBeLessThan(6);
+    });
+
+    it('stops every piece when the caller aborts', async () => {
+      const { script } = evaluating(2000);
+      server = await fakePrometheus(script);
+      const split = new PrometheusSource({ baseUrl: server.url, splitInterval: 3600, retryDelayMs: 1 });
+      const ctl = new AbortController();
+      setTimeout(() => ctl.abort(), 50);
+      const t0 = Date.now();
+      await expect(split.queryRange(long, ctl.signal)).rejects.toMatchObject({ name: 'AbortError' });
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(server.requests).toHaveLength(4); // the first four, none after
+    });
+  });
+
   it('ping reads buildinfo', async () => {
     server = await fakePrometheus([
       { status: 200, body: { status: 'success', data: { version: '2.42.0', revision: 'x' } } },

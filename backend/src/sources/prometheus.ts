@@ -7,6 +7,7 @@ import { toPoints } from '../series/columns';
 import type { ColumnSeries, Labels, Series } from '../series/types';
 import { parseJsonBytes, sampleValueFromText, SamplePairs } from './json-bytes';
 import { assertRange, DEFAULT_MAX_POINTS_PER_SERIES, DEFAULT_MAX_SERIES } from './range';
+import { joinPieces, splitRange } from './split';
 import type { RangeQuery, SeriesSource } from './types';
 
 /** How one HTTP attempt ended, named like the error it maps to (for a latency histogram's label). */
@@ -30,6 +31,13 @@ export interface PrometheusSourceOptions {
   maxResponseBytes?: number;
   /** Called once per query_range attempt, e.g. to feed a prom-client histogram. */
   onUpstreamLatency?: (seconds: number, outcome: UpstreamOutcome) => void;
+  /**
+   * A range longer than this many seconds is read as pieces of at most this length (split.ts). Default
+   * 86 400 (a day, as Mimir's query frontend); 0 reads every range in one query.
+   */
+  splitInterval?: number;
+  /** Pieces of one range read at once. Default 4. */
+  splitParallelism?: number;
 }
 
 export interface PrometheusBuildInfo {
@@ -63,6 +71,8 @@ export class PrometheusSource implements SeriesSource {
   private readonly maxSeries: number;
   private readonly maxResponseBytes: number;
   private readonly onUpstreamLatency?: (seconds: number, outcome: UpstreamOutcome) => void;
+  private readonly splitInterval: number;
+  private readonly splitParallelism: number;
 
   constructor(opts: PrometheusSourceOptions) {
     let url: URL;
@@ -97,6 +107,8 @@ export class PrometheusSource implements SeriesSource {
     this.maxSeries = opts.maxSeries ?? DEFAULT_MAX_SERIES;
     this.maxResponseBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
     this.onUpstreamLatency = opts.onUpstreamLatency;
+    this.splitInterval = opts.splitInterval ?? 86_400;
+    this.splitParallelism = Math.max(1, opts.splitParallelism ?? 4);
   }
 
   async queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]> {
@@ -105,6 +117,26 @@ export class PrometheusSource implements SeriesSource {
 
   async queryRangeColumns(q: RangeQuery, signal?: AbortSignal): Promise<ColumnSeries[]> {
     assertRange(q, this.maxPoints);
+    const pieces = splitRange(q, this.splitInterval);
+    if (pieces.length === 1) return this.queryPiece(q, signal);
+    // The first piece to fail stops the others and its error is the answer's.
+    const ctrl = new AbortController();
+    const stop = () => ctrl.abort(signal?.reason);
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      const answers = await inBatches(pieces, this.splitParallelism, ctrl, (p) =>
+        this.queryPiece(p, ctrl.signal)
+      );
+      const joined = joinPieces(answers);
+      if (joined.length > this.maxSeries) throw tooManySeries(joined.length, this.maxSeries);
+      return joined;
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  /** One range query, retried after a 5xx, a timeout or a connection error. */
+  private async queryPiece(q: RangeQuery, signal?: AbortSignal): Promise<ColumnSeries[]> {
     // POST, form-encoded: long PromQL does not fit every proxy's URL limit.
     const form = new URLSearchParams({
       query: q.query,
@@ -430,4 +462,36 @@ export function tooManySeries(n: number, limit: number): PrescalerError {
     `the query returns ${n} series, more than the limit of ${limit}; ` +
       'narrow the selector or aggregate (e.g. sum by (…))'
   );
+}
+
+/**
+ * `run` over every item, at most `parallel` at a time, answers in the items' order. On the first failure
+ * `ctrl` is aborted (so the running ones stop), nothing more starts, and that failure is thrown once the
+ * running ones have ended.
+ */
+async function inBatches<T, R>(
+  items: readonly T[],
+  parallel: number,
+  ctrl: AbortController,
+  run: (item: T) => Promise<R>
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await run(items[i]);
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          ctrl.abort(error);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+  if (failure) throw failure.error;
+  return out;
 }
