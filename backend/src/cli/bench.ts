@@ -21,6 +21,7 @@ import { initTf } from '../forecast/tf';
 import { historySeconds, type HistoryWindow } from '../forecast/types';
 import { mulberry32 } from '../series/random';
 import type { Point } from '../series/types';
+import { splitRange } from '../sources/split';
 import { historyToRead, loadAnomalyModel } from '../anomaly/index';
 import { fail, numberOption, parseCli } from './args';
 import type { BenchReply, BenchRequest, LagStats, ServerStats } from './bench-server';
@@ -526,6 +527,25 @@ async function main(): Promise<void> {
       if (n === total) {
         // What Prometheus takes for the longer range the backend really asks (empty steps cost too).
         add(`query_range_model_input_p50_ms_${n}_series`, percentile(m, 50), 'ms');
+        // The same range as the backend reads it: day-long pieces, four at a time (sources/split.ts).
+        const pieces = splitRange({ query, start: inputStart, end, step: STEP }, DAY);
+        const split: number[] = [];
+        for (let i = 0; i < Math.ceil(runs / 2); i++) {
+          const t0 = performance.now();
+          let next = 0;
+          const worker = async () => {
+            while (next < pieces.length) {
+              const piece = pieces[next++];
+              await must(
+                rawRequest(prom!.url, query, piece.start, piece.end)(),
+                `a piece of the model's input`
+              );
+            }
+          };
+          await Promise.all(Array.from({ length: 4 }, worker));
+          split.push(performance.now() - t0);
+        }
+        add(`query_range_model_input_split_p50_ms_${n}_series`, percentile(split, 50), 'ms');
         const gz: number[] = [];
         const rawGzip = rawRequest(prom.url, query, start, end, 'gzip');
         for (let i = 0; i < Math.ceil(runs / 2); i++)
