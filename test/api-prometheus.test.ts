@@ -14,9 +14,9 @@ import { freePort, startPrometheus, type BackfillSeries, type RunningPrometheus 
 import { startSlowServer, type SlowServer } from './helpers/slow-server';
 
 const STEP = 600;
-// Three days of data ending well before "now", so the backfilled blocks never overlap Prometheus' head.
+// Four days of data ending well before "now", so the backfilled blocks never overlap Prometheus' head.
 const END = Math.floor(Date.now() / 1000 / 3600) * 3600 - 6 * 3600;
-const START = END - 3 * 86400;
+const START = END - 4 * 86400;
 
 function cpuSeries(
   pod: string,

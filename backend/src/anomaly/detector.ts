@@ -170,13 +170,28 @@ export function scoreValues(
   step: number,
   residuals?: ArrayLike<number>
 ): Float64Array {
+  return dampOnsets(detector, rawScores(detector, values, step, residuals), step);
+}
+
+/** The forest's score per point before onset damping (NaN where the point lacks the past it needs). */
+export function rawScores(
+  detector: AnomalyDetector,
+  values: ArrayLike<number>,
+  step: number,
+  residuals?: ArrayLike<number>
+): Float64Array {
   const out = new Float64Array(values.length).fill(NaN);
   const f = computeFeatures(values, step, detector.features, residuals);
   const scores = detector.forest.scoreMany(f.rows);
   for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = scores[k];
+  return out;
+}
+
+/** The detector's onset damping (dampRepeats over `onsetSeconds`) applied to raw scores. */
+export function dampOnsets(detector: AnomalyDetector, raw: Float64Array, step: number): Float64Array {
   return detector.onsetSeconds > 0
-    ? dampRepeats(out, Math.max(1, Math.round(detector.onsetSeconds / step)))
-    : out;
+    ? dampRepeats(raw, Math.max(1, Math.round(detector.onsetSeconds / step)))
+    : raw;
 }
 
 /** Keeps a score only where it tops every (raw) score of the previous `span` points; damps the rest. */

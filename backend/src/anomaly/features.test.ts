@@ -75,15 +75,17 @@ describe('computeFeatures', () => {
 
   it('measures exceedance beyond everything the past season did, and nothing inside it', () => {
     const cfg: FeatureConfig = { ...seasonal, names: ['exceedance'] };
-    const v = noise(3 * DAY, 10);
-    v[DAY + 50] += 20; // an old peak, within the day before the points below
-    v[2 * DAY] += 15; // lower than that peak: inside the envelope
-    v[2 * DAY + 100] += 40; // a new high
+    const v = noise(4 * DAY, 10);
+    v[2 * DAY + 50] += 20; // an old peak, within the day before the points below
+    v[3 * DAY] += 15; // lower than that peak: inside the envelope
+    v[3 * DAY + 100] += 40; // a new high
     const f = computeFeatures(v, STEP, cfg);
     const at = (i: number) => f.rows[f.index.indexOf(i)][0];
-    expect(at(2 * DAY)).toBe(0);
-    expect(at(2 * DAY + 100)).toBeGreaterThan(2);
-    expect(at(2 * DAY + 10)).toBe(0);
+    expect(at(3 * DAY)).toBe(0);
+    expect(at(3 * DAY + 100)).toBeGreaterThan(2);
+    expect(at(3 * DAY + 10)).toBe(0);
+    // Its first row: two seasons and the tolerance in, so the day before it was compared with a full day.
+    expect(f.index[0]).toBe(2 * DAY + 6);
   });
 
   it('refuses NaN, short series and bad configs with a clear FeatureError', () => {
@@ -120,5 +122,32 @@ describe('computeFeatures', () => {
   it('treats a constant series as entirely ordinary rather than dividing by zero', () => {
     const f = computeFeatures(new Array(100).fill(3), STEP, plain);
     for (const row of f.rows) for (const x of row) expect(Number.isFinite(x)).toBe(true);
+  });
+});
+
+describe('computeFeatures on a stream', () => {
+  it("gives a point the same features, to the bit, wherever the input starts (its window's only)", () => {
+    const r = mulberry32(11);
+    const values = Array.from(
+      { length: 700 },
+      (_, i) => 50 + 20 * Math.sin(i / 23) + 5 * r() + (i % 91 === 3 ? 40 : 0)
+    );
+    const withResidual: FeatureConfig = {
+      window: 48,
+      shortWindow: 6,
+      names: ['value', 'diff', 'zscore', 'spread_ratio', 'exceedance', 'residual'],
+      seasonSeconds: 86400,
+      seasonToleranceSeconds: 1800,
+    };
+    const residuals = values.map((_, i) => (i % 13 === 0 ? NaN : r() - 0.5));
+    const full = computeFeatures(values, 600, withResidual, residuals);
+    const rowAt = new Map(full.index.map((i, k) => [i, full.rows[k]]));
+    for (const k of [1, 7, 144, 300]) {
+      const part = computeFeatures(values.slice(k), 600, withResidual, residuals.slice(k));
+      expect(part.rows.length).toBeGreaterThan(0);
+      part.index.forEach((i, j) => {
+        expect(Buffer.from(part.rows[j].buffer).equals(Buffer.from(rowAt.get(i + k)!.buffer))).toBe(true);
+      });
+    }
   });
 });

@@ -52,10 +52,22 @@ export function seasonTolerance(cfg: FeatureConfig, step: number): number {
   return Math.max(0, Math.round(cfg.seasonToleranceSeconds / step));
 }
 
-/** Fewest points a series at this step needs for its first feature row. */
+/**
+ * Fewest points a series at this step needs for its first feature row: a row reads its own features and,
+ * with seasonal gating, those of the points one season (± tolerance) earlier, and each of those reads its
+ * trailing window (and, for `exceedance`, the longer past). With exactly this much past a point's row is
+ * the one a long stream gives it, to the bit; with less, it has no row.
+ */
 export function minimumPoints(cfg: FeatureConfig, step: number): number {
   const lag = seasonLag(cfg, step);
-  return cfg.window + (lag > 0 ? lag + seasonTolerance(cfg, step) : 0) + 1;
+  const past = cfg.names.includes('exceedance') ? Math.max(cfg.window, longSpan(cfg, step)) : cfg.window;
+  return past + (lag > 0 ? lag + seasonTolerance(cfg, step) : 0) + 1;
+}
+
+/** Points of the longer past `exceedance` compares with: one season, else 4 windows. */
+export function longSpan(cfg: FeatureConfig, step: number): number {
+  const lag = seasonLag(cfg, step);
+  return lag > 0 ? lag : 4 * cfg.window;
 }
 
 export function validateFeatureConfig(cfg: FeatureConfig): void {
@@ -118,34 +130,13 @@ export function computeFeatures(
   const S = cfg.shortWindow;
   const d = cfg.names.length;
 
-  // Prefix sums make every window statistic O(1).
-  const p1 = new Float64Array(n + 1);
-  const p2 = new Float64Array(n + 1);
-  const d1 = new Float64Array(n + 1); // first differences, diff[i] = v[i] − v[i−1] (diff[0] = 0)
-  const d2 = new Float64Array(n + 1);
-  const r1 = new Float64Array(n + 1);
-  const r2 = new Float64Array(n + 1);
-  const rc = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    const df = i > 0 ? v - values[i - 1] : 0;
-    p1[i + 1] = p1[i] + v;
-    p2[i + 1] = p2[i] + v * v;
-    d1[i + 1] = d1[i] + df;
-    d2[i + 1] = d2[i] + df * df;
-    const r = wantResidual ? residuals![i] : NaN;
-    const ok = Number.isFinite(r);
-    r1[i + 1] = r1[i] + (ok ? r : 0);
-    r2[i + 1] = r2[i] + (ok ? r * r : 0);
-    rc[i + 1] = rc[i] + (ok ? 1 : 0);
-  }
   const std = (s1: number, s2: number, k: number) => Math.sqrt(Math.max(0, s2 / k - (s1 / k) ** 2));
 
   const lag = seasonLag(cfg, step);
   const tol = seasonTolerance(cfg, step);
 
   // Sliding min and max of the longer past (one season, else 4 windows) for `exceedance`.
-  const longSpan = lag > 0 ? lag : 4 * W;
+  const long = longSpan(cfg, step);
   const longLo = new Float64Array(n).fill(NaN);
   const longHi = new Float64Array(n).fill(NaN);
   if (cfg.names.includes('exceedance')) {
@@ -156,9 +147,9 @@ export function computeFeatures(
       h2 = 0,
       t2 = 0;
     for (let i = 0; i < n; i++) {
-      // State before adding i describes points i−longSpan … i−1.
-      while (h1 < t1 && qmax[h1] < i - longSpan) h1++;
-      while (h2 < t2 && qmin[h2] < i - longSpan) h2++;
+      // State before adding i describes points i−long … i−1.
+      while (h1 < t1 && qmax[h1] < i - long) h1++;
+      while (h2 < t2 && qmin[h2] < i - long) h2++;
       if (h1 < t1) longHi[i] = values[qmax[h1]];
       if (h2 < t2) longLo[i] = values[qmin[h2]];
       while (h1 < t1 && values[qmax[t1 - 1]] <= values[i]) t1--;
@@ -168,27 +159,47 @@ export function computeFeatures(
     }
   }
 
-  // Raw (ungated) features for every point with a full trailing window; NaN rows before that.
+  // Raw (ungated) features for every point with a full trailing window; NaN rows before that. Every
+  // window statistic is summed over its own window, not taken from prefix sums: then a point's features
+  // depend on its window only, not on where the input starts, to the bit, so the scores of a stream's
+  // older points can be kept while only new points are scored (http/anomaly-scores.ts).
   const raw = new Float64Array(n * d).fill(NaN);
   for (let i = W; i < n; i++) {
     const v = values[i];
-    // Past window: points i−W … i−1.
-    const mean = (p1[i] - p1[i - W]) / W;
-    const sd = std(p1[i] - p1[i - W], p2[i] - p2[i - W], W);
+    // Past window: points i−W … i−1; its differences diff[i−W+1] … diff[i−1].
     let lo = Infinity;
     let hi = -Infinity;
+    let s1 = 0;
+    let s2 = 0;
+    let ds1 = 0;
+    let ds2 = 0;
     for (let k = i - W; k < i; k++) {
       const x = values[k];
       if (x < lo) lo = x;
       if (x > hi) hi = x;
+      s1 += x;
+      s2 += x * x;
+      if (k > i - W) {
+        const df = x - values[k - 1];
+        ds1 += df;
+        ds2 += df * df;
+      }
     }
+    let ss1 = 0;
+    let ss2 = 0;
+    for (let k = i + 1 - S; k <= i; k++) {
+      ss1 += values[k];
+      ss2 += values[k] * values[k];
+    }
+    const mean = s1 / W;
+    const sd = std(s1, s2, W);
     // A floor on the spread: quantised or idle series have near-zero variance, and a change of one
     // quantum must not look like a hundred-sigma event.
     const floor = 1e-3 * Math.max(Math.abs(mean), hi - lo) + 1e-9;
     const scale = Math.max(sd, floor);
     // Differences inside the past window: diff[i−W+1] … diff[i−1].
-    const dscale = Math.max(std(d1[i] - d1[i - W + 1], d2[i] - d2[i - W + 1], W - 1), floor);
-    const shortSd = std(p1[i + 1] - p1[i + 1 - S], p2[i + 1] - p2[i + 1 - S], S);
+    const dscale = Math.max(std(ds1, ds2, W - 1), floor);
+    const shortSd = std(ss1, ss2, S);
     for (let j = 0; j < d; j++) {
       let f: number;
       switch (cfg.names[j]) {
@@ -211,8 +222,17 @@ export function computeFeatures(
           break;
         case 'residual': {
           const r = residuals![i];
-          const cnt = rc[i] - rc[i - W];
-          const rsd = cnt >= 2 ? std(r1[i] - r1[i - W], r2[i] - r2[i - W], cnt) : 0;
+          let cnt = 0;
+          let r1 = 0;
+          let r2 = 0;
+          for (let k = i - W; k < i; k++) {
+            const x = residuals![k];
+            if (!Number.isFinite(x)) continue;
+            cnt++;
+            r1 += x;
+            r2 += x * x;
+          }
+          const rsd = cnt >= 2 ? std(r1, r2, cnt) : 0;
           f = Number.isFinite(r) ? slog(r / Math.max(rsd, scale)) : NaN;
           break;
         }

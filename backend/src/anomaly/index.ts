@@ -8,9 +8,10 @@ import * as path from 'path';
 import { PrescalerError } from '../errors';
 import type { Point, Segment } from '../series/types';
 import {
+  dampOnsets,
   detectorFromJSON,
   detectorToJSON,
-  scoreValues,
+  rawScores,
   type AnomalyDetector,
   type ThresholdPolicy,
 } from './detector';
@@ -161,7 +162,11 @@ export interface ScoreResult {
 export function scoreSegments(
   model: AnomalyModel,
   segments: Segment[],
-  opts: { residuals?: ArrayLike<number>[] } = {}
+  opts: {
+    residuals?: ArrayLike<number>[];
+    /** Raw scores of a segment (the forest's, before damping), e.g. kept from an earlier answer (score-memo.ts). */
+    rawScores?: (segment: Segment) => Float64Array;
+  } = {}
 ): ScoreResult {
   const { detector } = model;
   const wantResidual = detector.features.names.includes('residual');
@@ -190,7 +195,11 @@ export function scoreSegments(
         'this anomaly model needs forecast residuals for every segment'
       );
     }
-    const s = scoreValues(detector, seg.values, seg.step, residuals);
+    const raw =
+      opts.rawScores && !wantResidual
+        ? opts.rawScores(seg)
+        : rawScores(detector, seg.values, seg.step, residuals);
+    const s = dampOnsets(detector, raw, seg.step);
     scored++;
     for (let i = 0; i < s.length; i++) {
       const x = s[i];

@@ -558,13 +558,13 @@ async function main(): Promise<void> {
     }
 
     // /api/anomalies over the same range, which a panel asks beside the forecast. The detector reads its
-    // features' look-back and its onset damping's before the range (44.5 h at 600 s): --days 3.
+    // features' look-back and its onset damping's before the range (60.5 h at 600 s): --days 4.
     if (run('anomalies')) {
       const warmup = historyToRead(loadAnomalyModel(path.join(models.dir, 'anomaly')), STEP);
       if (start - warmup < dataStart) {
         say(
           `anomalies: skipped; the detector reads ${(warmup / 3600).toFixed(0)} h before the range and the data ` +
-            `holds ${((start - dataStart) / 3600).toFixed(0)} h (run with --days 3)`
+            `holds ${((start - dataStart) / 3600).toFixed(0)} h (run with --days 4)`
         );
       }
       for (const n of start - warmup < dataStart ? [] : sizes) {

@@ -113,9 +113,14 @@ describe('answers reused through the API', () => {
         anomalies: { reused: 1, computed: 1 },
       });
 
+      // Without `start` the range is now − 24 h, on a grid of its own: neither looked up nor kept.
+      await post(url, '/api/forecast', { query: q.query, end: END, step: 600 });
+      await post(url, '/api/forecast', { query: q.query, end: END, step: 600 });
+      expect((await reuse(url)).forecast).toEqual({ reused: 1, computed: 3 });
+
       // `no-cache` computes afresh (the same answer, as nothing changed).
       expect(await post(url, '/api/forecast', q, { 'cache-control': 'no-cache' })).toBe(first);
-      expect((await reuse(url)).forecast).toEqual({ reused: 1, computed: 2 });
+      expect((await reuse(url)).forecast).toEqual({ reused: 1, computed: 4 });
 
       // The data changes in the last hour: both answers are computed again and differ.
       demo.injectAnomaly({ deployment: 'web', kind: 'spike', start: END - 1800, end: END + 1, factor: 3 });
@@ -123,12 +128,41 @@ describe('answers reused through the API', () => {
       expect(changed).not.toBe(first);
       expect(await post(url, '/api/anomalies', q)).not.toBe(scores);
       expect(await reuse(url)).toEqual({
-        forecast: { reused: 1, computed: 3 },
+        forecast: { reused: 1, computed: 5 },
         anomalies: { reused: 1, computed: 2 },
       });
       // What was kept now is the answer for the changed data.
       expect(await post(url, '/api/forecast', q)).toBe(changed);
-      expect((await reuse(url)).forecast).toEqual({ reused: 2, computed: 3 });
+      expect((await reuse(url)).forecast).toEqual({ reused: 2, computed: 5 });
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('scores only the new points of anomalies after a new step, with the answer computing all gives', async () => {
+    const harness = await startTestServer({ source: new DemoSource({ now: () => END + 4 * 3600 }) });
+    try {
+      const url = harness.srv.url;
+      const points = async () => {
+        const text = await (await fetch(url + '/metrics')).text();
+        const n = (o: string) =>
+          Number(
+            text.match(new RegExp(`prescaler_anomaly_points_total\\{outcome="${o}"\\} (\\d+)`))?.[1] ?? 0
+          );
+        return { reused: n('reused'), scored: n('scored') };
+      };
+      for (let k = 0; k < 4; k++) {
+        const q = { query: 'demo_cpu_usage', start: END - 86400 + k * 600, end: END + k * 600, step: 600 };
+        const before = await points();
+        const refreshed = await post(url, '/api/anomalies', q);
+        const after = await points();
+        // From scratch: no-cache neither sends a kept answer nor reuses kept scores.
+        expect(await post(url, '/api/anomalies', q, { 'cache-control': 'no-cache' })).toBe(refreshed);
+        if (k > 0) {
+          expect(after.reused - before.reused).toBeGreaterThan(100);
+          expect(after.scored - before.scored).toBeLessThan(after.reused - before.reused);
+        }
+      }
     } finally {
       await harness.close();
     }

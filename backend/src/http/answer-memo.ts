@@ -11,8 +11,11 @@
  * series more or less, or another model, and the answer is computed again.
  *
  * Inputs are read before the lookup, so an answer is never older than the data the request reads.
- * Bounded by `maxBytes` (the series' samples and the bodies), least recently used dropped first.
+ * Bounded by `maxBytes` (the buffers the kept series view, and the bodies), least recently used dropped
+ * first.
  */
+import { ByteLru } from '../lru';
+import { bytesHeld } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import type { ColumnSeries } from '../series/types';
 
@@ -28,21 +31,21 @@ interface Kept {
 const ENTRY_BYTES = 300;
 
 export class AnswerMemo {
-  private readonly entries = new Map<string, Kept>();
-  private totalBytes = 0;
+  private readonly kept: ByteLru<Kept>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.kept = new ByteLru(maxBytes);
+  }
 
   get size(): { bytes: number; entries: number } {
-    return { bytes: this.totalBytes, entries: this.entries.size };
+    return this.kept.size;
   }
 
   /** The answer kept under `key`, if `model` computed it from inputs equal to `inputs`. */
   get(key: string, model: object, inputs: readonly ColumnSeries[]): Buffer | undefined {
-    const kept = this.entries.get(key);
+    const kept = this.kept.peek(key);
     if (!kept || kept.model !== model || !sameInputs(kept.inputs, inputs)) return undefined;
-    this.entries.delete(key); // Map order is insertion order: most recently used last
-    this.entries.set(key, kept);
+    this.kept.touch(key);
     return kept.body;
   }
 
@@ -51,32 +54,16 @@ export class AnswerMemo {
    * kept as they are: typed arrays that sources and the history cache never write into once answered.
    */
   set(key: string, model: object, inputs: readonly ColumnSeries[], body: Buffer): void {
-    this.drop(key);
-    // Every sample's time and value, counted even where the history cache holds the same arrays: the
-    // bound holds when it drops them.
-    let samples = 0;
-    for (const s of inputs) samples += s.times.length;
-    const bytes = ENTRY_BYTES + 2 * key.length + 100 * inputs.length + 16 * samples + body.length;
-    if (bytes > this.maxBytes) return;
-    this.entries.set(key, { model, inputs: [...inputs], body, bytes });
-    this.totalBytes += bytes;
-    for (const [k, e] of this.entries) {
-      if (this.totalBytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.totalBytes -= e.bytes;
-    }
+    // Only what the comparison reads: labels, times and values (not the sample text and the answer it
+    // points into). Counted as every buffer they keep alive, even where the history cache holds the same
+    // ones: the bound holds when the cache drops them.
+    const kept = inputs.map((s) => ({ labels: s.labels, times: s.times, values: s.values }));
+    const bytes = ENTRY_BYTES + 2 * key.length + bytesHeld(kept) + body.length;
+    this.kept.set(key, { model, inputs: kept, body, bytes });
   }
 
   clear(): void {
-    this.entries.clear();
-    this.totalBytes = 0;
-  }
-
-  private drop(key: string): void {
-    const e = this.entries.get(key);
-    if (!e) return;
-    this.entries.delete(key);
-    this.totalBytes -= e.bytes;
+    this.kept.clear();
   }
 }
 

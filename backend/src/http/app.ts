@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { PrescalerError } from '../errors';
 import type { AnomalyModel } from '../anomaly';
 import { historyToRead, scoreSegments } from '../anomaly';
+import { ScoreMemo } from '../anomaly/score-memo';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 
 import type { LstmForecaster } from '../forecast/lstm';
@@ -15,7 +16,7 @@ import { historySeconds } from '../forecast/types';
 import { firstIndexAtOrAfter, toPoints } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import { resample } from '../series/resample';
-import type { ColumnSeries } from '../series/types';
+import type { ColumnSeries, Labels, Segment } from '../series/types';
 import { queryColumns, type QueryOptions, type SeriesSource } from '../sources/types';
 import { AnswerMemo } from './answer-memo';
 import { forecastBody, type ShownSeries } from './forecast-body';
@@ -127,19 +128,22 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Answers sent again while their inputs are unchanged (answer-memo.ts). `no-cache` computes afresh.
   const answers = new AnswerMemo(config.historyCache.maxAnswerMegabytes * 1024 * 1024);
+  const scores = new ScoreMemo(config.historyCache.maxAnswerMegabytes * 1024 * 1024);
+  // A request without `start` is on a grid of its own (now − 24 h): its answer is neither looked up nor kept.
   const answerOnce = async (
     route: string,
     req: Request,
     res: Response,
-    key: string,
+    at: { key: string; body: { start?: number } },
     model: object,
     inputs: readonly ColumnSeries[],
     compute: () => Promise<Buffer> | Buffer
   ): Promise<void> => {
-    const kept = queryOptions(req, {}).refresh ? undefined : answers.get(key, model, inputs);
+    const { refresh, bypass } = queryOptions(req, at.body);
+    const kept = refresh || bypass ? undefined : answers.get(at.key, model, inputs);
     metrics.answerLookups.inc({ route, outcome: kept ? 'reused' : 'computed' });
     const body = kept ?? (await compute());
-    if (!kept) answers.set(key, model, inputs, body);
+    if (!kept && !bypass) answers.set(at.key, model, inputs, body);
     res.type('application/json').send(body);
   };
   // The one way the app routes read Prometheus: the request's range, through the history cache.
@@ -190,7 +194,7 @@ export function createApp(deps: AppDeps): express.Express {
         ['forecast', path, range.query, range.start, range.step, horizon].join('\0');
       if (range.step <= forecaster.step && extendedPoints <= config.limits.maxPointsPerSeries) {
         const input = await columns({ ...range, start: inputStart });
-        await answerOnce('forecast', req, res, key('one'), forecaster, input, async () => {
+        await answerOnce('forecast', req, res, { key: key('one'), body }, forecaster, input, async () => {
           const forecasts = await forecastOf(input); // in the order of `input`
           const shown = input.map((series, i) => ({
             series,
@@ -209,15 +213,23 @@ export function createApp(deps: AppDeps): express.Express {
           )
         );
         const inputs = [...series, ...input];
-        await answerOnce('forecast', req, res, key(`two/${series.length}`), forecaster, inputs, async () => {
-          const byLabels = new Map((await forecastOf(input)).map((f) => [labelsKey(f.labels), f]));
-          const shown: ShownSeries[] = series.map((s) => ({
-            series: s,
-            from: 0,
-            forecast: byLabels.get(labelsKey(s.labels)),
-          }));
-          return forecastBody(shown, model);
-        });
+        await answerOnce(
+          'forecast',
+          req,
+          res,
+          { key: key(`two/${series.length}`), body },
+          forecaster,
+          inputs,
+          async () => {
+            const byLabels = new Map((await forecastOf(input)).map((f) => [labelsKey(f.labels), f]));
+            const shown: ShownSeries[] = series.map((s) => ({
+              series: s,
+              from: 0,
+              forecast: byLabels.get(labelsKey(s.labels)),
+            }));
+            return forecastBody(shown, model);
+          }
+        );
       }
     })
   );
@@ -251,9 +263,17 @@ export function createApp(deps: AppDeps): express.Express {
       const extended = { ...range, start: range.start - warmup };
       const input = await readColumns(extended, req, body, requestSignal(req, res));
       const key = ['anomalies', range.query, range.start, range.step].join('\0');
-      await answerOnce('anomalies', req, res, key, detector, input, () =>
-        Buffer.from(JSON.stringify(scoreAnswer(detector, range, input)))
-      );
+      await answerOnce('anomalies', req, res, { key, body }, detector, input, () => {
+        // The last answer's raw scores, by query and step (not start: it moves a step at a time).
+        const session = scores.session(['anomalies', range.query, range.step].join('\0'), detector.detector, {
+          reuse: !queryOptions(req, body).refresh,
+        });
+        const answer = scoreAnswer(detector, range, input, session.raw);
+        session.done();
+        metrics.anomalyPoints.inc({ outcome: 'reused' }, session.stats.reused);
+        metrics.anomalyPoints.inc({ outcome: 'scored' }, session.stats.scored);
+        return Buffer.from(JSON.stringify(answer));
+      });
     })
   );
 
@@ -294,13 +314,20 @@ export function createApp(deps: AppDeps): express.Express {
 }
 
 /** `/api/anomalies`' answer for the series read (`range` plus the detector's warm-up before it). */
-function scoreAnswer(detector: AnomalyModel, range: RangeParams, input: readonly ColumnSeries[]) {
+function scoreAnswer(
+  detector: AnomalyModel,
+  range: RangeParams,
+  input: readonly ColumnSeries[],
+  rawScores?: (labels: Labels, segment: Segment) => Float64Array
+) {
   const series = input.map(toPoints);
   let firstShortage: string | undefined;
   const out = series.map((s) => {
     const segments = resample(s.points, range.step, { origin: range.start });
     try {
-      const r = scoreSegments(detector, segments);
+      const r = scoreSegments(detector, segments, {
+        rawScores: rawScores && ((seg) => rawScores(s.labels, seg)),
+      });
       return {
         labels: s.labels,
         scores: r.scores.filter(([t]) => t >= range.start).map(([t, v]) => [ms(t), v]),

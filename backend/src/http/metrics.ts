@@ -121,6 +121,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly anomalyPoints = new client.Counter({
+    name: 'prescaler_anomaly_points_total',
+    help:
+      'Points /api/anomalies computed an answer for, by whether the forest scored them (scored) or their ' +
+      'raw score was kept from the last answer, their values unchanged (reused).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }

@@ -28,3 +28,23 @@ export function firstIndexAtOrAfter(times: Float64Array, t: number): number {
   }
   return lo;
 }
+
+/**
+ * Bytes that keeping these series keeps alive: every buffer they view (a view keeps its whole buffer,
+ * the sample text its whole answer), each counted once, and ~200 per series for labels and objects.
+ */
+export function bytesHeld(series: readonly ColumnSeries[]): number {
+  const buffers = new Set<ArrayBufferLike>();
+  let bytes = 0;
+  for (const s of series) {
+    bytes += 200; // labels and object overhead, roughly
+    const arrays: ArrayBufferView[] = [s.times, s.values];
+    if (s.text) arrays.push(s.text.bytes, s.text.timeAt, s.text.timeLen, s.text.valueAt, s.text.valueLen);
+    for (const a of arrays) {
+      if (buffers.has(a.buffer)) continue;
+      buffers.add(a.buffer);
+      bytes += a.buffer.byteLength;
+    }
+  }
+  return bytes;
+}

@@ -18,7 +18,8 @@
  * upstream's from the next step on, which is the same answer as long as the kept evaluations have not
  * changed upstream (test/history-cache.test.ts checks this against a real Prometheus).
  */
-import { firstIndexAtOrAfter, toPoints } from '../series/columns';
+import { ByteLru } from '../lru';
+import { bytesHeld, firstIndexAtOrAfter, toPoints } from '../series/columns';
 import { compareLabels, labelsKey } from '../series/labels';
 import type { ColumnSeries, Series } from '../series/types';
 import { tooManySeries } from './prometheus';
@@ -72,11 +73,9 @@ const ENTRY_BYTES = 200;
 
 export class HistoryCache implements SeriesSource {
   readonly kind: SeriesSource['kind'];
-  private readonly entries = new Map<string, Entry>();
-  private totalBytes = 0;
+  private readonly entries: ByteLru<Entry>;
   private readonly maxFreshness: number;
   private readonly maxAge: number;
-  private readonly maxBytes: number;
   private readonly maxSeries: number;
   private readonly now: () => number;
   private readonly onLookup?: (outcome: CacheOutcome) => void;
@@ -88,7 +87,7 @@ export class HistoryCache implements SeriesSource {
     this.kind = inner.kind;
     this.maxFreshness = opts.maxFreshness ?? 600;
     this.maxAge = opts.maxAge ?? 3600;
-    this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
+    this.entries = new ByteLru(opts.maxBytes ?? 256 * 1024 * 1024);
     this.maxSeries = opts.maxSeries ?? Infinity;
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.onLookup = opts.onLookup;
@@ -99,12 +98,11 @@ export class HistoryCache implements SeriesSource {
 
   /** Bytes held now, and how many entries. */
   get size(): { bytes: number; entries: number } {
-    return { bytes: this.totalBytes, entries: this.entries.size };
+    return this.entries.size;
   }
 
   clear(): void {
     this.entries.clear();
-    this.totalBytes = 0;
   }
 
   async queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]> {
@@ -119,7 +117,7 @@ export class HistoryCache implements SeriesSource {
     }
     const key = `${grid.stepMs}\u0000${mod(grid.startMs, grid.stepMs)}\u0000${q.query}`;
     const now = this.now();
-    let entry = opts?.refresh ? undefined : this.entries.get(key);
+    let entry = opts?.refresh ? undefined : this.entries.peek(key);
     if (
       entry &&
       (now - entry.readAt > this.maxAge || entry.startMs > grid.startMs || entry.endMs < grid.startMs)
@@ -136,7 +134,7 @@ export class HistoryCache implements SeriesSource {
     if (grid.lastMs <= entry.endMs) {
       const answer = sliceAll(entry, grid.startMs, grid.lastMs).series;
       this.checkSeries(answer.length);
-      this.touch(key, entry);
+      this.entries.touch(key);
       this.onLookup?.('hit');
       return answer;
     }
@@ -156,42 +154,22 @@ export class HistoryCache implements SeriesSource {
     const stableMs = Math.min(grid.lastMs, Math.floor((now - this.maxFreshness) * 1000));
     if (stableMs < grid.startMs) return;
     const endMs = grid.startMs + Math.floor((stableMs - grid.startMs) / grid.stepMs) * grid.stepMs;
-    const current = this.entries.get(key);
+    const current = this.entries.peek(key);
     // An entry read later stays, even if it covers less: a request that began before a `no-cache` refresh
     // must not put back what the refresh replaced.
     const covers = current && current.startMs <= grid.startMs && current.endMs >= endMs;
     if (current && (current.readAt > readAt || (current.readAt === readAt && covers))) {
-      this.touch(key, current);
+      this.entries.touch(key);
       return;
     }
     const { series, keys } = sliceAll(answer, grid.startMs, endMs);
-    const bytes = sizeOf(series) + ENTRY_BYTES + 2 * key.length;
-    const entry: Entry = { startMs: grid.startMs, endMs, readAt, series, keys, bytes };
-    this.drop(key);
-    if (entry.bytes > this.maxBytes) return;
-    this.entries.set(key, entry);
-    this.totalBytes += entry.bytes;
-    for (const [k, e] of this.entries) {
-      if (this.totalBytes <= this.maxBytes) break;
-      this.entries.delete(k); // Map order is insertion order: the least recently used first
-      this.totalBytes -= e.bytes;
-    }
+    const bytes = bytesHeld(series) + ENTRY_BYTES + 2 * key.length;
+    // Replaces what was kept; an answer larger than maxBytes alone is not kept (and the old one is gone).
+    this.entries.set(key, { startMs: grid.startMs, endMs, readAt, series, keys, bytes });
   }
 
   private checkSeries(n: number): void {
     if (n > this.maxSeries) throw tooManySeries(n, this.maxSeries);
-  }
-
-  private touch(key: string, entry: Entry): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-  }
-
-  private drop(key: string): void {
-    const e = this.entries.get(key);
-    if (!e) return;
-    this.entries.delete(key);
-    this.totalBytes -= e.bytes;
   }
 }
 
@@ -332,8 +310,10 @@ function appendInPlace(older: ColumnSeries, newer: ColumnSeries): ColumnSeries |
     return undefined;
   const from = (older.times.byteOffset - g.times.byteOffset) / 8;
   if (from !== (older.values.byteOffset - g.values.byteOffset) / 8) return undefined;
+  // Its text, if it has any, is the group's at the same place. (One without text may sit in a group with
+  // text arrays: its view never shows them.)
   const t = older.text;
-  if (t ? !g.text || t.timeAt.buffer !== g.text.timeAt.buffer || t.timeAt.byteOffset !== 4 * from : g.text) {
+  if (t && (!g.text || t.timeAt.buffer !== g.text.timeAt.buffer || t.timeAt.byteOffset !== 4 * from)) {
     return undefined;
   }
   const r = regionAt(g, from);
@@ -444,21 +424,4 @@ const same = (a: number, b: number) => (a === b ? a !== 0 || 1 / a === 1 / b : a
 interface Keyed {
   series: ColumnSeries[];
   keys: string[];
-}
-
-/** Bytes the kept series hold: every buffer they view, counted once (a view keeps its whole buffer). */
-function sizeOf(series: readonly ColumnSeries[]): number {
-  const buffers = new Set<ArrayBufferLike>();
-  let bytes = 0;
-  for (const s of series) {
-    bytes += 200; // labels and object overhead, roughly
-    const arrays: ArrayBufferView[] = [s.times, s.values];
-    if (s.text) arrays.push(s.text.bytes, s.text.timeAt, s.text.timeLen, s.text.valueAt, s.text.valueLen);
-    for (const a of arrays) {
-      if (buffers.has(a.buffer)) continue;
-      buffers.add(a.buffer);
-      bytes += a.buffer.byteLength;
-    }
-  }
-  return bytes;
 }

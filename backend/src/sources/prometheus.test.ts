@@ -443,6 +443,40 @@ describe('PrometheusSource', () => {
       expect(server.requests.length).toBeLessThan(6);
     });
 
+    it('holds the pieces together to maxResponseBytes, and counts the stopped ones as aborted', async () => {
+      const { script } = evaluating(20);
+      server = await fakePrometheus(script);
+      const outcomes: UpstreamOutcome[] = [];
+      const one = await new PrometheusSource({ baseUrl: server.url, splitInterval: 0 }).queryRange({
+        ...long,
+        end: long.start + 3600 - 60,
+      });
+      expect(one).toHaveLength(2);
+      // Each piece's answer is ~2.4 KB; six of them do not fit in 8 KB together.
+      const split = new PrometheusSource({
+        baseUrl: server.url,
+        splitInterval: 3600,
+        splitParallelism: 2,
+        maxResponseBytes: 8 * 1024,
+        onUpstreamLatency: (_s, o) => outcomes.push(o),
+      });
+      const err = await rejection(split.queryRange(long));
+      expect(err.code).toBe('too_large');
+      expect(err.message).toMatch(/answers to the pieces of this range together exceed/);
+      expect(outcomes.filter((o) => o === 'too_large')).toHaveLength(1);
+      expect(outcomes.every((o) => o === 'ok' || o === 'too_large' || o === 'aborted')).toBe(true);
+    });
+
+    it('sends nothing when the caller has already aborted', async () => {
+      const { script } = evaluating(0);
+      server = await fakePrometheus(script);
+      const split = new PrometheusSource({ baseUrl: server.url, splitInterval: 3600 });
+      const ctl = new AbortController();
+      ctl.abort();
+      await expect(split.queryRange(long, ctl.signal)).rejects.toMatchObject({ name: 'AbortError' });
+      expect(server.requests).toHaveLength(0);
+    });
+
     it('stops every piece when the caller aborts', async () => {
       const { script } = evaluating(2000);
       server = await fakePrometheus(script);

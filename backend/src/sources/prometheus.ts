@@ -119,13 +119,16 @@ export class PrometheusSource implements SeriesSource {
     assertRange(q, this.maxPoints);
     const pieces = splitRange(q, this.splitInterval);
     if (pieces.length === 1) return this.queryPiece(q, signal);
-    // The first piece to fail stops the others and its error is the answer's.
+    if (signal?.aborted) throw abortReason(signal);
+    // The first piece to fail stops the others and its error is the answer's. Their answers together
+    // are held to maxResponseBytes, as one answer would be. Each piece has the per-attempt timeout.
     const ctrl = new AbortController();
     const stop = () => ctrl.abort(signal?.reason);
     signal?.addEventListener('abort', stop, { once: true });
+    const budget = { left: this.maxResponseBytes };
     try {
       const answers = await inBatches(pieces, this.splitParallelism, ctrl, (p) =>
-        this.queryPiece(p, ctrl.signal)
+        this.queryPiece(p, ctrl.signal, budget)
       );
       const joined = joinPieces(answers);
       if (joined.length > this.maxSeries) throw tooManySeries(joined.length, this.maxSeries);
@@ -136,7 +139,7 @@ export class PrometheusSource implements SeriesSource {
   }
 
   /** One range query, retried after a 5xx, a timeout or a connection error. */
-  private async queryPiece(q: RangeQuery, signal?: AbortSignal): Promise<ColumnSeries[]> {
+  private async queryPiece(q: RangeQuery, signal?: AbortSignal, budget?: Budget): Promise<ColumnSeries[]> {
     // POST, form-encoded: long PromQL does not fit every proxy's URL limit.
     const form = new URLSearchParams({
       query: q.query,
@@ -147,7 +150,7 @@ export class PrometheusSource implements SeriesSource {
 
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.queryRangeOnce(form, signal);
+        return await this.queryRangeOnce(form, signal, budget);
       } catch (err) {
         if (!(err instanceof AttemptFailure)) throw err;
         if (!err.retryable || attempt >= this.retries) throw err.error;
@@ -183,11 +186,11 @@ export class PrometheusSource implements SeriesSource {
     }
   }
 
-  private async queryRangeOnce(form: string, signal?: AbortSignal): Promise<ColumnSeries[]> {
+  private async queryRangeOnce(form: string, signal?: AbortSignal, budget?: Budget): Promise<ColumnSeries[]> {
     const started = performance.now();
     let outcome: UpstreamOutcome = 'upstream_error';
     try {
-      const data = await this.api('POST', '/api/v1/query_range', form, signal);
+      const data = await this.api('POST', '/api/v1/query_range', form, signal, budget);
       const series = this.parseMatrix(data);
       outcome = 'ok';
       return series;
@@ -202,8 +205,14 @@ export class PrometheusSource implements SeriesSource {
   }
 
   /** One API call: the `data` of a `{status:"success"}` answer, else an AttemptFailure. */
-  private async api(method: 'GET' | 'POST', path: string, form: string | undefined, signal?: AbortSignal) {
-    const { status, body } = await this.send(method, path, form, signal);
+  private async api(
+    method: 'GET' | 'POST',
+    path: string,
+    form: string | undefined,
+    signal?: AbortSignal,
+    budget?: Budget
+  ) {
+    const { status, body } = await this.send(method, path, form, signal, budget);
     const where = `Prometheus at ${this.displayUrl}`;
     let json: unknown;
     try {
@@ -280,7 +289,8 @@ export class PrometheusSource implements SeriesSource {
     method: 'GET' | 'POST',
     path: string,
     form: string | undefined,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    budget?: Budget
   ): Promise<{ status: number; body: Uint8Array }> {
     if (signal?.aborted) throw abortReason(signal);
     const timeout = AbortSignal.timeout(this.timeoutMs);
@@ -289,7 +299,7 @@ export class PrometheusSource implements SeriesSource {
     if (form !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
     try {
       const res = await fetch(this.base + path, { method, headers, body: form, signal: combined });
-      const body = await readCapped(res, this.maxResponseBytes);
+      const body = await readCapped(res, this.maxResponseBytes, budget);
       return { status: res.status, body };
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
@@ -423,18 +433,19 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Reads a response body up to `maxBytes`: a query matching far more than intended must fail with a clear
  * 413, not exhaust the backend's memory. Not retried: the same query would return the same answer.
  */
-async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
+async function readCapped(res: Response, maxBytes: number, budget?: Budget): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
   const tooLarge = () =>
     new AttemptFailure(
       new PrescalerError(
         'too_large',
-        `Prometheus' answer exceeds ${Math.round(maxBytes / 1048576)} MiB: narrow the query's label matchers or raise step`
+        `Prometheus' answer${budget ? 's to the pieces of this range together' : ''} exceed${budget ? '' : 's'} ` +
+          `${Math.round(maxBytes / 1048576)} MiB: narrow the query's label matchers or raise step`
       ),
       false,
       res.status
     );
-  if (declared > maxBytes) {
+  if (declared > maxBytes || (budget && declared > budget.left)) {
     await res.body?.cancel();
     throw tooLarge();
   }
@@ -446,7 +457,8 @@ async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> 
     const { done, value } = await reader.read();
     if (done) break;
     bytes += value.byteLength;
-    if (bytes > maxBytes) {
+    if (budget) budget.left -= value.byteLength;
+    if (bytes > maxBytes || (budget && budget.left < 0)) {
       await reader.cancel();
       throw tooLarge();
     }
@@ -462,6 +474,11 @@ export function tooManySeries(n: number, limit: number): PrescalerError {
     `the query returns ${n} series, more than the limit of ${limit}; ` +
       'narrow the selector or aggregate (e.g. sum by (…))'
   );
+}
+
+/** Bytes the answers of one split read may still take (they share maxResponseBytes). */
+interface Budget {
+  left: number;
 }
 
 /**
@@ -486,7 +503,8 @@ async function inBatches<T, R>(
       } catch (error) {
         if (!failure) {
           failure = { error };
-          ctrl.abort(error);
+          // An abort of their own, so the others end (and are counted) as aborted, not as this failure.
+          ctrl.abort(new DOMException('another piece of the range failed', 'AbortError'));
         }
       }
     }

@@ -37,6 +37,11 @@ describe('splitRange', () => {
     expect(splitRange({ ...q, start: q.start + 0.0001 }, 86400)).toHaveLength(1);
     expect(splitRange({ ...q, query: 'up @ start()' }, 86400)).toHaveLength(1);
     expect(splitRange({ ...q, query: 'rate(up[5m] @ END( ))' }, 86400)).toHaveLength(1);
+    expect(splitRange({ ...q, query: 'avg_over_time(up[range()])' }, 86400)).toHaveLength(1);
+    // Steps so long that a piece would hold fewer than 16 of them: read whole.
+    expect(splitRange({ ...q, end: q.start + 90 * 86400, step: 86400 }, 86400)).toHaveLength(1);
+    expect(splitRange({ ...q, end: q.start + 90 * 86400, step: 43200 }, 86400)).toHaveLength(1);
+    expect(splitRange({ ...q, end: q.start + 90 * 86400 - 5400, step: 5400 }, 86400)).toHaveLength(90);
     expect(splitRange({ ...q, query: 'up @ 1700000000' }, 86400)).toHaveLength(4); // a fixed time is fine
   });
 });

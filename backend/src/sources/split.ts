@@ -8,14 +8,18 @@
  *
  * A range query evaluates every step on its own, so pieces that start on the query's grid evaluate exactly
  * the instants the whole query would, and their answers, joined series by series, are its answer. The
- * exceptions are `@ start()` and `@ end()`, whose value is the range's start or end: such a query is read
- * whole.
+ * exceptions are `@ start()`, `@ end()` and `range()`, whose value depends on the range asked: such a
+ * query is read whole.
  */
 import { compareLabels, labelsKey } from '../series/labels';
 import type { ColumnSeries, Labels, SampleText } from '../series/types';
 import type { RangeQuery } from './types';
 
-const RANGE_DEPENDENT = /@\s*(start|end)\s*\(\s*\)/i;
+/** Queries whose value depends on the range asked (as the history cache lists them). */
+/** Fewest steps a piece may hold. */
+const MIN_STEPS = 16;
+
+const RANGE_DEPENDENT = [/@\s*(start|end)\s*\(\s*\)/i, /\brange\s*\(\s*\)/i];
 
 /**
  * `q` as consecutive ranges of at most `interval` seconds (each a whole number of steps) on the same grid,
@@ -23,15 +27,17 @@ const RANGE_DEPENDENT = /@\s*(start|end)\s*\(\s*\)/i;
  * on the range.
  */
 export function splitRange(q: RangeQuery, interval: number): RangeQuery[] {
-  if (!(interval > 0) || RANGE_DEPENDENT.test(q.query)) return [q];
+  if (!(interval > 0) || RANGE_DEPENDENT.some((re) => re.test(q.query))) return [q];
   const startMs = Math.round(q.start * 1000);
   const stepMs = Math.round(q.step * 1000);
   const endMs = Math.round(q.end * 1000);
   // Off the millisecond grid Prometheus rounds times, and the pieces might not meet exactly.
   if (startMs / 1000 !== q.start || stepMs / 1000 !== q.step || !(stepMs > 0) || endMs < startMs) return [q];
   const steps = Math.floor((endMs - startMs) / stepMs) + 1;
-  const most = Math.max(1, Math.floor((interval * 1000) / stepMs));
-  if (steps <= most) return [q];
+  // Pieces of a few steps each would only multiply requests (a day at a 12-hour step is two): a
+  // piece holds at least MIN_STEPS, or the range is read whole.
+  const most = Math.floor((interval * 1000) / stepMs);
+  if (most < MIN_STEPS || steps <= most) return [q];
   // As few pieces as `interval` allows, of even sizes (not full ones and a last one of a few steps).
   const perPiece = Math.ceil(steps / Math.ceil(steps / most));
   const pieces: RangeQuery[] = [];

@@ -1,0 +1,97 @@
+import * as path from 'node:path';
+import { mulberry32 } from '../series/random';
+import { rawScores } from './detector';
+import { loadAnomalyModel } from './index';
+import { minimumPoints } from './features';
+import { reuseOrScore, ScoreMemo } from './score-memo';
+
+const model = loadAnomalyModel(path.join(__dirname, '..', '..', '..', 'models', 'anomaly'));
+const detector = model.detector;
+const STEP = 600;
+const T0 = 1_700_000_400;
+const need = minimumPoints(detector.features, STEP);
+
+/** A day-periodic series with noise and a few spikes, `n` points from index `from` of one long stream. */
+function stream(from: number, n: number, seed = 3): Float64Array {
+  const r = mulberry32(seed);
+  const all = Array.from({ length: from + n }, (_, i) => {
+    const noise = r() - 0.5;
+    return 10 + 4 * Math.sin((2 * Math.PI * i) / 144) + noise + (i % 97 === 50 ? 12 : 0);
+  });
+  return Float64Array.from(all.slice(from));
+}
+
+const same = (a: Float64Array, b: Float64Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+
+describe('reuseOrScore', () => {
+  it('gives, bit for bit, the scores computing them all again gives, for a window moved on by k steps', () => {
+    const n = need + 150;
+    const kept = [
+      { start: T0, step: STEP, values: stream(0, n), raw: rawScores(detector, stream(0, n), STEP) },
+    ];
+    for (const [k, more] of [
+      [0, 0],
+      [1, 1],
+      [3, 1],
+      [6, 6],
+      [0, 40],
+      [149, 2],
+    ]) {
+      const values = stream(k, n - k + more);
+      const stats = { reused: 0, scored: 0 };
+      const got = reuseOrScore(detector, kept, T0 + k * STEP, STEP, values, stats);
+      expect(same(got, rawScores(detector, values, STEP))).toBe(true);
+      expect(stats.scored).toBe(more); // only the new points went through the forest
+      expect(stats.reused).toBe(n - k - need + 1);
+    }
+  });
+
+  it('scores everything again when a kept value changed, the grid or step differs, or it starts earlier', () => {
+    const n = need + 20;
+    const kept = [
+      { start: T0, step: STEP, values: stream(0, n), raw: rawScores(detector, stream(0, n), STEP) },
+    ];
+    const changed = stream(1, n);
+    changed[need + 5] += 1e-9;
+    const cases: Array<[number, number, Float64Array]> = [
+      [T0 + STEP, STEP, changed],
+      [T0 + STEP + 60, STEP, stream(1, n)], // off the kept grid
+      [T0 + STEP, 300, stream(1, minimumPoints(detector.features, 300) + 5)],
+      [T0 - STEP, STEP, stream(0, n)],
+    ];
+    for (const [start, step, values] of cases) {
+      const stats = { reused: 0, scored: 0 };
+      const got = reuseOrScore(detector, kept, start, step, values, stats);
+      expect(same(got, rawScores(detector, values, step))).toBe(true);
+      expect(stats.reused).toBe(0);
+    }
+  });
+});
+
+describe('ScoreMemo', () => {
+  it('keeps the last answer per key and model, and forgets it for another model or without reuse', () => {
+    const memo = new ScoreMemo(1 << 24);
+    const labels = { pod: 'a' };
+    const seg = (k: number) => ({
+      start: T0 + k * STEP,
+      step: STEP,
+      values: Array.from(stream(k, need + 10)),
+    });
+    const run = (k: number, d = detector, reuse = true) => {
+      const s = memo.session('q', d, { reuse });
+      s.raw(labels, seg(k));
+      s.done();
+      return s.stats;
+    };
+    expect(run(0)).toEqual({ reused: 0, scored: 11 });
+    expect(run(1)).toEqual({ reused: 10, scored: 1 });
+    expect(run(2, detector, false)).toEqual({ reused: 0, scored: 11 });
+    expect(run(3, { ...detector })).toEqual({ reused: 0, scored: 11 }); // another detector object
+    expect(memo.size.entries).toBe(1);
+    const tiny = new ScoreMemo(100);
+    const s = tiny.session('q', detector);
+    s.raw(labels, seg(0));
+    s.done();
+    expect(tiny.size).toEqual({ bytes: 0, entries: 0 }); // larger than the bound: not kept
+  });
+});
