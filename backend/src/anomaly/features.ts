@@ -164,7 +164,15 @@ export function computeFeatures(
   // depend on its window only, not on where the input starts, to the bit, so the scores of a stream's
   // older points can be kept while only new points are scored (http/anomaly-scores.ts).
   const raw = new Float64Array(n * d).fill(NaN);
+  // Only where a row reads them: at the row's point and (with gating) the points a season before it. A
+  // stream's new points, scored with just the past they need (score-memo.ts), read a few dozen, not all.
+  const wanted = new Uint8Array(n);
+  for (let i = need - 1; i < n; i++) {
+    wanted[i] = 1;
+    if (lag > 0) wanted.fill(1, i - lag - tol, Math.min(i - lag + tol, i - 1) + 1);
+  }
   for (let i = W; i < n; i++) {
+    if (!wanted[i]) continue;
     const v = values[i];
     // Past window: points i−W … i−1; its differences diff[i−W+1] … diff[i−1].
     let lo = Infinity;

@@ -13,9 +13,9 @@ import { forecastSeries, maxHorizon } from '../forecast/serve';
 
 import type { LstmForecaster } from '../forecast/lstm';
 import { historySeconds } from '../forecast/types';
-import { firstIndexAtOrAfter, toPoints } from '../series/columns';
+import { firstIndexAtOrAfter } from '../series/columns';
 import { labelsKey } from '../series/labels';
-import { resample } from '../series/resample';
+import { resampleColumns } from '../series/resample';
 import type { ColumnSeries, Labels, Segment } from '../series/types';
 import { queryColumns, type QueryOptions, type SeriesSource } from '../sources/types';
 import { AnswerMemo } from './answer-memo';
@@ -320,10 +320,9 @@ function scoreAnswer(
   input: readonly ColumnSeries[],
   rawScores?: (labels: Labels, segment: Segment) => Float64Array
 ) {
-  const series = input.map(toPoints);
   let firstShortage: string | undefined;
-  const out = series.map((s) => {
-    const segments = resample(s.points, range.step, { origin: range.start });
+  const out = input.map((s) => {
+    const segments = resampleColumns(s.times, s.values, range.step, { origin: range.start });
     try {
       const r = scoreSegments(detector, segments, {
         rawScores: rawScores && ((seg) => rawScores(s.labels, seg)),
@@ -340,7 +339,7 @@ function scoreAnswer(
       return { labels: s.labels, scores: [], anomalies: [], threshold: null, warning: e.message };
     }
   });
-  if (series.length > 0 && out.every((o) => o.warning)) {
+  if (input.length > 0 && out.every((o) => o.warning)) {
     throw new PrescalerError('insufficient_history', firstShortage!);
   }
   return { series: out };
