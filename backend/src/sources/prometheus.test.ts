@@ -467,6 +467,25 @@ describe('PrometheusSource', () => {
       expect(outcomes.every((o) => o === 'ok' || o === 'too_large' || o === 'aborted')).toBe(true);
     });
 
+    it('gives upstream_timeout when the pieces together take longer than one query may', async () => {
+      const { script } = evaluating(120);
+      server = await fakePrometheus(script);
+      // Each piece answers within the 200 ms timeout; six of them one at a time do not.
+      const split = new PrometheusSource({
+        baseUrl: server.url,
+        splitInterval: 3600,
+        splitParallelism: 1,
+        timeoutMs: 200,
+        retries: 0,
+      });
+      const t0 = Date.now();
+      const err = await rejection(split.queryRange(long));
+      expect(err.code).toBe('upstream_timeout');
+      expect(err.message).toMatch(/did not answer the 6 pieces of this range within 200 ms/);
+      expect(Date.now() - t0).toBeLessThan(600);
+      expect(server.requests.length).toBeLessThan(6);
+    });
+
     it('sends nothing when the caller has already aborted', async () => {
       const { script } = evaluating(0);
       server = await fakePrometheus(script);

@@ -121,10 +121,21 @@ export class PrometheusSource implements SeriesSource {
     if (pieces.length === 1) return this.queryPiece(q, signal);
     if (signal?.aborted) throw abortReason(signal);
     // The first piece to fail stops the others and its error is the answer's. Their answers together
-    // are held to maxResponseBytes, as one answer would be. Each piece has the per-attempt timeout.
+    // are held to maxResponseBytes, and the whole read to the time one query may take with its retries.
     const ctrl = new AbortController();
     const stop = () => ctrl.abort(signal?.reason);
     signal?.addEventListener('abort', stop, { once: true });
+    const limitMs = this.timeoutMs * (this.retries + 1);
+    const deadline = setTimeout(
+      () =>
+        ctrl.abort(
+          new PrescalerError(
+            'upstream_timeout',
+            `Prometheus at ${this.displayUrl} did not answer the ${pieces.length} pieces of this range within ${limitMs} ms`
+          )
+        ),
+      limitMs
+    );
     const budget = { left: this.maxResponseBytes };
     try {
       const answers = await inBatches(pieces, this.splitParallelism, ctrl, (p) =>
@@ -134,6 +145,7 @@ export class PrometheusSource implements SeriesSource {
       if (joined.length > this.maxSeries) throw tooManySeries(joined.length, this.maxSeries);
       return joined;
     } finally {
+      clearTimeout(deadline);
       signal?.removeEventListener('abort', stop);
     }
   }
