@@ -527,6 +527,8 @@ async function main(): Promise<void> {
       if (n === total) {
         // What Prometheus takes for the longer range the backend really asks (empty steps cost too).
         add(`query_range_model_input_p50_ms_${n}_series`, percentile(m, 50), 'ms');
+        // The issue's definition: ÷ the raw query_range for the same data (all the forecast reads).
+        add(`forecast_overhead_ratio_same_data_${n}_series`, percentile(f, 50) / percentile(m, 50), '×');
         // The same range as the backend reads it: day-long pieces, four at a time (sources/split.ts).
         const pieces = splitRange({ query, start: inputStart, end, step: STEP }, DAY);
         const split: number[] = [];
