@@ -6,8 +6,8 @@
  * refreshes evaluate Prometheus at the same instants as the one before and get the same values back (the
  * history from the history cache, the last 10 minutes read again). Forecasting or scoring 1000 series
  * again from the same values gives the same bytes. So each answer is kept with the series it was computed
- * from and the model that made it, and a request whose inputs are equal, series by
- * series and sample by sample (bit for bit), gets the kept bytes. Nothing is assumed about the data: one value that differs, one
+ * from and the model that made it, and a request whose inputs are equal, series by series and sample by
+ * sample (bit for bit), gets the kept bytes. Nothing is assumed about the data: one value that differs, one
  * series more or less, or another model, and the answer is computed again.
  *
  * Inputs are read before the lookup, so an answer is never older than the data the request reads.
@@ -21,7 +21,7 @@ import type { ColumnSeries } from '../series/types';
 
 interface Kept {
   model: object;
-  /** The series the answer was computed from: their arrays, not copies (no one writes into them). */
+  /** The series the answer was computed from: their labels and arrays, not copies (no one writes into them). */
   inputs: ColumnSeries[];
   body: Buffer;
   bytes: number;
