@@ -159,10 +159,10 @@ export function computeFeatures(
     }
   }
 
-  // Raw (ungated) features for every point with a full trailing window; NaN rows before that. Every
-  // window statistic is summed over its own window, not taken from prefix sums: then a point's features
-  // depend on its window only, not on where the input starts, to the bit, so the scores of a stream's
-  // older points can be kept while only new points are scored (http/anomaly-scores.ts).
+  // Raw (ungated) features, NaN where not computed. Every window statistic is summed over its own window,
+  // not taken from prefix sums: then a point's features depend on its window only, not on where the input
+  // starts, to the bit, so the scores of a stream's older points can be kept while only new points are
+  // scored (anomaly/score-memo.ts).
   const raw = new Float64Array(n * d).fill(NaN);
   // Only where a row reads them: at the row's point and (with gating) the points a season before it. A
   // stream's new points, scored with just the past they need (score-memo.ts), read a few dozen, not all.

@@ -46,15 +46,34 @@ describe('reuseOrScore', () => {
     }
   });
 
-  it('scores everything again when a kept value changed, the grid or step differs, or it starts earlier', () => {
+  it('keeps the scores before the first value read differently, and scores the points from it again', () => {
     const n = need + 20;
     const kept = [
       { start: T0, step: STEP, values: stream(0, n), raw: rawScores(detector, stream(0, n), STEP) },
     ];
-    const changed = stream(1, n);
-    changed[need + 5] += 1e-9;
+    for (const at of [need + 5, n - 2, 3]) {
+      // A window one step on whose value `at` came back different (a late scrape), and one point more.
+      const values = stream(1, n);
+      values[at] += 1e-9;
+      const stats = { reused: 0, scored: 0 };
+      const got = reuseOrScore(detector, kept, T0 + STEP, STEP, values, stats);
+      expect(same(got, rawScores(detector, values, STEP))).toBe(true);
+      expect(stats.reused).toBe(Math.max(0, at - need + 1));
+    }
+    // A window that ends before the kept one does (a shorter range): its scores are all kept ones.
+    const shorter = stream(1, need + 5);
+    const stats = { reused: 0, scored: 0 };
+    const got = reuseOrScore(detector, kept, T0 + STEP, STEP, shorter, stats);
+    expect(same(got, rawScores(detector, shorter, STEP))).toBe(true);
+    expect(stats).toEqual({ reused: 6, scored: 0 });
+  });
+
+  it('scores everything again when the grid or step differs, or it starts earlier', () => {
+    const n = need + 20;
+    const kept = [
+      { start: T0, step: STEP, values: stream(0, n), raw: rawScores(detector, stream(0, n), STEP) },
+    ];
     const cases: Array<[number, number, Float64Array]> = [
-      [T0 + STEP, STEP, changed],
       [T0 + STEP + 60, STEP, stream(1, n)], // off the kept grid
       [T0 + STEP, 300, stream(1, minimumPoints(detector.features, 300) + 5)],
       [T0 - STEP, STEP, stream(0, n)],

@@ -53,9 +53,10 @@ export class ScoreMemo {
 
   /**
    * A scorer for one answer under `key`: `raw(labels, segment)` gives a segment's raw scores, reusing what
-   * the last answer under `key` kept (unless `reuse: false`); `done()` keeps this answer's instead.
+   * the last answer under `key` kept (unless `reuse: false`); `done()` keeps this answer's instead (unless
+   * `keep: false`). The arrays `raw` returns are the kept ones: callers read them and never write.
    */
-  session(key: string, detector: AnomalyDetector, opts: { reuse?: boolean } = {}) {
+  session(key: string, detector: AnomalyDetector, opts: { reuse?: boolean; keep?: boolean } = {}) {
     const before = opts.reuse === false ? undefined : this.kept.peek(key);
     const kept = before && before.detector === detector ? before.series : undefined;
     const now = new Map<string, KeptSegment[]>();
@@ -74,7 +75,9 @@ export class ScoreMemo {
         bytes += 16 * values.length + 2 * k.length + 100;
         return raw;
       },
-      done: (): void => this.kept.set(key, { detector, series: now, bytes }),
+      done: (): void => {
+        if (opts.keep !== false) this.kept.set(key, { detector, series: now, bytes });
+      },
     };
   }
 }
@@ -95,7 +98,7 @@ export function reuseOrScore(
   const need = minimumPoints(detector.features, step);
   const from = kept && n >= need ? repeated(kept, start, step, values) : undefined;
   // Points before `known` (new indices) repeat the kept segment; a point's score needs need − 1 before it.
-  const known = from ? from.segment.values.length - from.offset : 0;
+  const known = from ? from.known : 0;
   if (!from || known < need) {
     stats.scored += Math.max(0, n - need + 1);
     return rawScores(detector, values, step);
@@ -105,7 +108,7 @@ export function reuseOrScore(
   out.set(from.segment.raw.subarray(from.offset + need - 1, from.offset + known), need - 1);
   stats.reused += known - need + 1;
   if (known < n) {
-    // The new points, with the past their features read.
+    // The points after them (new, or read again with another value), with the past their features read.
     const tail = rawScores(detector, values.subarray(known - need + 1), step);
     out.set(tail.subarray(need - 1), known);
     stats.scored += n - known;
@@ -114,25 +117,38 @@ export function reuseOrScore(
 }
 
 /**
- * The kept segment this one continues: same step, it starts at or after the kept start on the same grid,
- * and its values up to the kept end are the kept ones. `offset`: index in the kept segment of this one's
- * first point.
+ * The kept segment this one continues: same step, it starts at or after the kept start on the same grid.
+ * `offset`: index in the kept segment of this one's first point; `known`: how many of this one's first
+ * values equal the kept ones from there, bit for bit. Usually all of the overlap; fewer when the last
+ * minutes were read again with other values (a late scrape), and the scores after them are computed again.
  */
 function repeated(
   kept: readonly KeptSegment[],
   start: number,
   step: number,
   values: Float64Array
-): { segment: KeptSegment; offset: number } | undefined {
+): { segment: KeptSegment; offset: number; known: number } | undefined {
+  let best: { segment: KeptSegment; offset: number; known: number } | undefined;
   for (const segment of kept) {
     if (segment.step !== step) continue;
     const offset = (start - segment.start) / step;
     if (!Number.isInteger(offset) || offset < 0 || offset >= segment.values.length) continue;
-    const overlap = segment.values.length - offset;
-    if (overlap > values.length) continue;
-    const a = Buffer.from(values.buffer, values.byteOffset, 8 * overlap);
-    const b = Buffer.from(segment.values.buffer, segment.values.byteOffset + 8 * offset, 8 * overlap);
-    if (a.equals(b)) return { segment, offset };
+    const overlap = Math.min(segment.values.length - offset, values.length);
+    const a = new Uint8Array(values.buffer, values.byteOffset, 8 * overlap);
+    const b = new Uint8Array(segment.values.buffer, segment.values.byteOffset + 8 * offset, 8 * overlap);
+    // memcmp for the whole overlap (the usual case), then the first value that differs.
+    let known = overlap;
+    if (Buffer.compare(a, b) !== 0) {
+      known = 0;
+      while (known < overlap && sameBits(values, known, segment.values, offset + known)) known++;
+    }
+    if (!best || known > best.known) best = { segment, offset, known };
   }
-  return undefined;
+  return best;
+}
+
+function sameBits(a: Float64Array, i: number, b: Float64Array, j: number): boolean {
+  const x = a[i];
+  const y = b[j];
+  return x === y ? x !== 0 || 1 / x === 1 / y : x !== x && y !== y;
 }

@@ -168,6 +168,38 @@ describe('answers reused through the API', () => {
     }
   });
 
+  it('keeps anomaly scores per panel: a longer range or a request without start does not evict them', async () => {
+    const harness = await startTestServer({ source: new DemoSource({ now: () => END + 4 * 3600 }) });
+    try {
+      const url = harness.srv.url;
+      const reusedBy = async (b: unknown) => {
+        const read = async () =>
+          Number(
+            (await (await fetch(url + '/metrics')).text()).match(
+              /prescaler_anomaly_points_total\{outcome="reused"\} (\d+)/
+            )?.[1] ?? 0
+          );
+        const before = await read();
+        await post(url, '/api/anomalies', b);
+        return (await read()) - before;
+      };
+      const day = (k: number) => ({
+        query: 'demo_cpu_usage',
+        start: END - 86400 + k * 600,
+        end: END + k * 600,
+        step: 600,
+      });
+      const week = (k: number) => ({ ...day(k), start: END - 7 * 86400 + k * 600 });
+      expect(await reusedBy(day(0))).toBe(0);
+      expect(await reusedBy(week(0))).toBe(0);
+      expect(await reusedBy({ query: 'demo_cpu_usage', end: END + 600, step: 600 })).toBe(0); // no start
+      expect(await reusedBy(day(1))).toBeGreaterThan(0); // its own entry survived both
+      expect(await reusedBy(week(1))).toBeGreaterThan(0);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('keeps nothing with historyCache.maxAnswerMegabytes: 0', async () => {
     const harness = await startTestServer({
       source: new DemoSource({ now: () => END + 3600 }),

@@ -127,9 +127,12 @@ export function createApp(deps: AppDeps): express.Express {
     bypass: body.start === undefined,
   });
   // Answers sent again while their inputs are unchanged (answer-memo.ts). `no-cache` computes afresh.
+  // Each holds at most maxAnswerMegabytes: the answers, and the anomaly answers' raw scores.
   const answers = new AnswerMemo(config.historyCache.maxAnswerMegabytes * 1024 * 1024);
   const scores = new ScoreMemo(config.historyCache.maxAnswerMegabytes * 1024 * 1024);
-  // A request without `start` is on a grid of its own (now − 24 h): its answer is neither looked up nor kept.
+  metrics.answerMemoSize = () => ({ answers: answers.size.bytes, anomaly_scores: scores.size.bytes });
+  // A request without `start` is on a grid of its own (now − 24 h): its answer is neither looked up nor kept
+  // (nor, for anomalies, its raw scores).
   const answerOnce = async (
     route: string,
     req: Request,
@@ -264,9 +267,19 @@ export function createApp(deps: AppDeps): express.Express {
       const input = await readColumns(extended, req, body, requestSignal(req, res));
       const key = ['anomalies', range.query, range.start, range.step].join('\0');
       await answerOnce('anomalies', req, res, { key, body }, detector, input, () => {
-        // The last answer's raw scores, by query and step (not start: it moves a step at a time).
-        const session = scores.session(['anomalies', range.query, range.step].join('\0'), detector.detector, {
-          reuse: !queryOptions(req, body).refresh,
+        // The last answer's raw scores, by query, step, grid phase and the range's length in steps (not its
+        // start, which moves a step at a time; a 24-hour and a 7-day panel each keep their own).
+        const { refresh, bypass } = queryOptions(req, body);
+        const scoresKey = [
+          'anomalies',
+          range.query,
+          range.step,
+          ((range.start % range.step) + range.step) % range.step,
+          Math.floor((range.end - range.start) / range.step),
+        ].join('\0');
+        const session = scores.session(scoresKey, detector.detector, {
+          reuse: !refresh && !bypass,
+          keep: !bypass,
         });
         const answer = scoreAnswer(detector, range, input, session.raw);
         session.done();

@@ -130,6 +130,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Set by the app: the bytes its answer memos hold, by kind. */
+  answerMemoSize?: () => Record<'answers' | 'anomaly_scores', number>;
+
+  readonly answerMemoBytes: client.Gauge = new client.Gauge({
+    name: 'prescaler_answer_memo_bytes',
+    help: 'Bytes the kept answers (answers) and the kept raw anomaly scores (anomaly_scores) hold.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const size = this.answerMemoSize?.();
+      this.answerMemoBytes.set({ kind: 'answers' }, size?.answers ?? 0);
+      this.answerMemoBytes.set({ kind: 'anomaly_scores' }, size?.anomaly_scores ?? 0);
+    },
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }
