@@ -1,6 +1,11 @@
 /** The evaluation loop over the demo source and the shipped forecaster, in process, dry-run. */
 import { startTestServer, type TestServer } from '../../test/helpers/server';
 import type { RunningServer } from './server';
+import { DemoSource } from './sources/demo';
+
+// One fixed "now" for the demo's data and the loop: two rounds read the same values (with the real
+// clock, a round a second later sampled other instants and could advise one replica more).
+const NOW = Math.floor(Date.now() / 1000);
 
 let harness: TestServer;
 let srv: RunningServer;
@@ -30,6 +35,8 @@ beforeAll(async () => {
     maxReplicas: 300
 `,
     startLoop: false,
+    source: new DemoSource({ now: () => NOW }),
+    loopNow: () => NOW,
   });
   srv = harness.srv;
 }, 60_000);

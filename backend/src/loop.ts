@@ -159,9 +159,10 @@ export class EvaluationLoop {
         `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`
       );
     const step = forecaster.step ?? DEFAULT_STEP;
-    // The forecaster reads what its seasonal inputs need (days). The detector's features look back a day plus their window (~32 h at
-    // 600 s; with less it cannot score at all), and its onset damping compares with the scores of the
-    // previous onsetSeconds: read both, so the gauge is the score /api/anomalies gives the same point.
+    // The forecaster reads what its seasonal inputs need (days). The detector's features look back two days
+    // and a little (48.5 h at 600 s; with less it cannot score at all), and its onset damping compares with
+    // the scores of the previous onsetSeconds: read both, so the gauge is the score /api/anomalies gives
+    // the same point.
     // The grid ends exactly at `now`, so the latest point is the metric's value now, not a bucket mean:
     // a spike that started a minute ago is already in it.
     const anomalyHistory = models.anomaly ? historyToRead(models.anomaly, step) : 0;

@@ -39,6 +39,8 @@ export interface StartOptions {
   source?: Source;
   /** Default true: evaluate at once, then every evaluation.interval. */
   startLoop?: boolean;
+  /** The evaluation loop's clock, Unix seconds (tests fix it so two rounds read the same data). */
+  loopNow?: () => number;
 }
 
 export async function loadModels(modelsDir: string, logger: Logger): Promise<Models> {
@@ -88,7 +90,17 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const reconciled = await service.reconcile();
   if (reconciled.length)
     logger.warn({ records: reconciled.map((r) => [r.id, r.outcome]) }, 'reconciled interrupted actions');
-  const loop = new EvaluationLoop({ config, source, models, store, actuator, service, metrics, logger });
+  const loop = new EvaluationLoop({
+    config,
+    source,
+    models,
+    store,
+    actuator,
+    service,
+    metrics,
+    logger,
+    now: opts.loopNow,
+  });
   const routers = [
     ...scalingRouters({ config, store, actuator, service, lastEvaluation: (t) => loop.status(t) }),
     whatifRouter({
