@@ -15,6 +15,7 @@
  * kept one's end are the kept values, bit for bit. Anything else is scored from scratch.
  */
 import { ByteLru } from '../lru';
+import { sameBits, sameSample } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import type { Labels, Segment } from '../series/types';
 import { rawScores, type AnomalyDetector } from './detector';
@@ -134,21 +135,13 @@ function repeated(
     const offset = (start - segment.start) / step;
     if (!Number.isInteger(offset) || offset < 0 || offset >= segment.values.length) continue;
     const overlap = Math.min(segment.values.length - offset, values.length);
-    const a = new Uint8Array(values.buffer, values.byteOffset, 8 * overlap);
-    const b = new Uint8Array(segment.values.buffer, segment.values.byteOffset + 8 * offset, 8 * overlap);
     // memcmp for the whole overlap (the usual case), then the first value that differs.
     let known = overlap;
-    if (Buffer.compare(a, b) !== 0) {
+    if (!sameBits(values.subarray(0, overlap), segment.values.subarray(offset, offset + overlap))) {
       known = 0;
-      while (known < overlap && sameBits(values, known, segment.values, offset + known)) known++;
+      while (known < overlap && sameSample(values[known], segment.values[offset + known])) known++;
     }
     if (!best || known > best.known) best = { segment, offset, known };
   }
   return best;
-}
-
-function sameBits(a: Float64Array, i: number, b: Float64Array, j: number): boolean {
-  const x = a[i];
-  const y = b[j];
-  return x === y ? x !== 0 || 1 / x === 1 / y : x !== x && y !== y;
 }

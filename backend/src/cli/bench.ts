@@ -21,7 +21,7 @@ import { initTf } from '../forecast/tf';
 import { historySeconds, type HistoryWindow } from '../forecast/types';
 import { mulberry32 } from '../series/random';
 import type { Point } from '../series/types';
-import { splitRange } from '../sources/split';
+import { inBatches, splitRange } from '../sources/split';
 import { historyToRead, loadAnomalyModel } from '../anomaly/index';
 import { fail, numberOption, parseCli } from './args';
 import type { BenchReply, BenchRequest, LagStats, ServerStats } from './bench-server';
@@ -534,17 +534,9 @@ async function main(): Promise<void> {
         const split: number[] = [];
         for (let i = 0; i < Math.ceil(runs / 2); i++) {
           const t0 = performance.now();
-          let next = 0;
-          const worker = async () => {
-            while (next < pieces.length) {
-              const piece = pieces[next++];
-              await must(
-                rawRequest(prom!.url, query, piece.start, piece.end)(),
-                `a piece of the model's input`
-              );
-            }
-          };
-          await Promise.all(Array.from({ length: 4 }, worker));
+          await inBatches(pieces, 4, undefined, (piece) =>
+            must(rawRequest(prom!.url, query, piece.start, piece.end)(), `a piece of the model's input`)
+          );
           split.push(performance.now() - t0);
         }
         add(`query_range_model_input_split_p50_ms_${n}_series`, percentile(split, 50), 'ms');

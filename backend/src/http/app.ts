@@ -135,14 +135,13 @@ export function createApp(deps: AppDeps): express.Express {
   // (nor, for anomalies, its raw scores).
   const answerOnce = async (
     route: string,
-    req: Request,
     res: Response,
-    at: { key: string; body: { start?: number } },
+    at: { key: string; opts: QueryOptions },
     model: object,
     inputs: readonly ColumnSeries[],
     compute: () => Promise<Buffer> | Buffer
   ): Promise<void> => {
-    const { refresh, bypass } = queryOptions(req, at.body);
+    const { refresh, bypass } = at.opts;
     const kept = refresh || bypass ? undefined : answers.get(at.key, model, inputs);
     metrics.answerLookups.inc({ route, outcome: kept ? 'reused' : 'computed' });
     const body = kept ?? (await compute());
@@ -150,13 +149,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.type('application/json').send(body);
   };
   // The one way the app routes read Prometheus: the request's range, through the history cache.
-  const readColumns = (r: RangeParams, req: Request, body: { start?: number }, signal: AbortSignal) =>
-    queryColumns(
-      source,
-      { query: r.query, start: r.start, end: r.end, step: r.step },
-      signal,
-      queryOptions(req, body)
-    );
+  const readColumns = (r: RangeParams, opts: QueryOptions, signal: AbortSignal) =>
+    queryColumns(source, { query: r.query, start: r.start, end: r.end, step: r.step }, signal, opts);
 
   app.post(
     '/api/forecast',
@@ -188,7 +182,8 @@ export function createApp(deps: AppDeps): express.Express {
       const lookBack = Math.max(0, range.start - (range.end - historySeconds(forecaster)));
       const inputStart = range.start - Math.ceil(lookBack / range.step) * range.step;
       const extendedPoints = Math.floor((range.end - inputStart) / range.step) + 1;
-      const columns = (r: RangeParams) => readColumns(r, req, body, signal);
+      const opts = queryOptions(req, body);
+      const columns = (r: RangeParams) => readColumns(r, opts, signal);
       const forecastOf = (input: ColumnSeries[]) =>
         forecastSeries(forecaster, input, { horizon, origin: range.start });
       const model = `${forecaster.metadata.id}@${forecaster.metadata.version}`;
@@ -197,7 +192,7 @@ export function createApp(deps: AppDeps): express.Express {
         ['forecast', path, range.query, range.start, range.step, horizon].join('\0');
       if (range.step <= forecaster.step && extendedPoints <= config.limits.maxPointsPerSeries) {
         const input = await columns({ ...range, start: inputStart });
-        await answerOnce('forecast', req, res, { key: key('one'), body }, forecaster, input, async () => {
+        await answerOnce('forecast', res, { key: key('one'), opts }, forecaster, input, async () => {
           const forecasts = await forecastOf(input); // in the order of `input`
           const shown = input.map((series, i) => ({
             series,
@@ -218,9 +213,8 @@ export function createApp(deps: AppDeps): express.Express {
         const inputs = [...series, ...input];
         await answerOnce(
           'forecast',
-          req,
           res,
-          { key: key(`two/${series.length}`), body },
+          { key: key(`two/${series.length}`), opts },
           forecaster,
           inputs,
           async () => {
@@ -264,12 +258,12 @@ export function createApp(deps: AppDeps): express.Express {
         );
       }
       const extended = { ...range, start: range.start - warmup };
-      const input = await readColumns(extended, req, body, requestSignal(req, res));
+      const opts = queryOptions(req, body);
+      const input = await readColumns(extended, opts, requestSignal(req, res));
       const key = ['anomalies', range.query, range.start, range.step].join('\0');
-      await answerOnce('anomalies', req, res, { key, body }, detector, input, () => {
+      await answerOnce('anomalies', res, { key, opts }, detector, input, () => {
         // The last answer's raw scores, by query, step, grid phase and the range's length in steps (not its
         // start, which moves a step at a time; a 24-hour and a 7-day panel each keep their own).
-        const { refresh, bypass } = queryOptions(req, body);
         const scoresKey = [
           'anomalies',
           range.query,
@@ -278,8 +272,8 @@ export function createApp(deps: AppDeps): express.Express {
           Math.floor((range.end - range.start) / range.step),
         ].join('\0');
         const session = scores.session(scoresKey, detector.detector, {
-          reuse: !refresh && !bypass,
-          keep: !bypass,
+          reuse: !opts.refresh && !opts.bypass,
+          keep: !opts.bypass,
         });
         const answer = scoreAnswer(detector, range, input, session.raw);
         session.done();

@@ -18,7 +18,7 @@ export function toPoints(s: ColumnSeries): Series {
 }
 
 /** The first index whose time is ≥ t (times sorted ascending); `times.length` when there is none. */
-export function firstIndexAtOrAfter(times: Float64Array, t: number): number {
+export function firstIndexAtOrAfter(times: ArrayLike<number>, t: number): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {
@@ -47,4 +47,18 @@ export function bytesHeld(series: readonly ColumnSeries[]): number {
     }
   }
   return bytes;
+}
+
+/** Two samples equal as an answer shows them: NaN equals NaN, 0 is not −0. */
+export function sameSample(a: number, b: number): boolean {
+  return a === b ? a !== 0 || 1 / a === 1 / b : a !== a && b !== b;
+}
+
+/** `a` and `b` hold the same doubles bit for bit: the same view, or the same bytes (memcmp, ~10× a loop). */
+export function sameBits(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.buffer === b.buffer && a.byteOffset === b.byteOffset) return true;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+  );
 }

@@ -19,7 +19,7 @@
  * changed upstream (test/history-cache.test.ts checks this against a real Prometheus).
  */
 import { ByteLru } from '../lru';
-import { bytesHeld, firstIndexAtOrAfter, toPoints } from '../series/columns';
+import { bytesHeld, firstIndexAtOrAfter, sameSample, toPoints } from '../series/columns';
 import { compareLabels, labelsKey } from '../series/labels';
 import type { ColumnSeries, Series } from '../series/types';
 import { tooManySeries } from './prometheus';
@@ -305,9 +305,8 @@ function merge(entry: Entry, fresh: ColumnSeries[]): Keyed {
  * same samples are written over themselves, which no view can tell).
  */
 function appendInPlace(older: ColumnSeries, newer: ColumnSeries): ColumnSeries | undefined {
-  const g = groups.get(older.times.buffer);
-  if (!g || g.times.buffer !== older.times.buffer || g.values.buffer !== older.values.buffer)
-    return undefined;
+  const g = groups.get(older.times.buffer); // keyed by its times' buffer
+  if (!g || g.values.buffer !== older.values.buffer) return undefined;
   const from = (older.times.byteOffset - g.times.byteOffset) / 8;
   if (from !== (older.values.byteOffset - g.values.byteOffset) / 8) return undefined;
   // Its text, if it has any, is the group's at the same place. (One without text may sit in a group with
@@ -322,7 +321,8 @@ function appendInPlace(older: ColumnSeries, newer: ColumnSeries): ColumnSeries |
   if (r < 0 || at > g.claimed[r] || at + n > g.end[r]) return undefined;
   const written = Math.min(g.claimed[r], at + n);
   for (let i = at; i < written; i++) {
-    if (!same(g.times[i], newer.times[i - at]) || !same(g.values[i], newer.values[i - at])) return undefined;
+    if (!sameSample(g.times[i], newer.times[i - at]) || !sameSample(g.values[i], newer.values[i - at]))
+      return undefined;
     if (g.text && (g.text.timeLen[i] !== 0 || g.text.valueLen[i] !== 0)) return undefined;
   }
   for (let i = written; i < at + n; i++) {
@@ -404,21 +404,11 @@ function viewOf(g: Group, like: ColumnSeries, from: number, to: number): ColumnS
   return s;
 }
 
-/** The region of `g` holding index `i`, or −1. */
+/** The region of `g` holding index `i`, or −1: the last that starts at or before it. */
 function regionAt(g: Group, i: number): number {
-  let lo = 0;
-  let hi = g.start.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (g.start[mid] <= i) lo = mid + 1;
-    else hi = mid;
-  }
-  const r = lo - 1;
+  const r = firstIndexAtOrAfter(g.start, i + 1) - 1;
   return r >= 0 && i < g.end[r] ? r : -1;
 }
-
-/** Equal as an answer shows them: NaN equals NaN, 0 is not −0. */
-const same = (a: number, b: number) => (a === b ? a !== 0 || 1 / a === 1 / b : a !== a && b !== b);
 
 /** Series with their `labelsKey`s, parallel. */
 interface Keyed {

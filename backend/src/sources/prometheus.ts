@@ -7,7 +7,7 @@ import { toPoints } from '../series/columns';
 import type { ColumnSeries, Labels, Series } from '../series/types';
 import { parseJsonBytes, sampleValueFromText, SamplePairs } from './json-bytes';
 import { assertRange, DEFAULT_MAX_POINTS_PER_SERIES, DEFAULT_MAX_SERIES } from './range';
-import { joinPieces, splitRange } from './split';
+import { inBatches, joinPieces, splitRange } from './split';
 import type { RangeQuery, SeriesSource } from './types';
 
 /** How one HTTP attempt ended, named like the error it maps to (for a latency histogram's label). */
@@ -491,37 +491,4 @@ export function tooManySeries(n: number, limit: number): PrescalerError {
 /** Bytes the answers of one split read may still take (they share maxResponseBytes). */
 interface Budget {
   left: number;
-}
-
-/**
- * `run` over every item, at most `parallel` at a time, answers in the items' order. On the first failure
- * `ctrl` is aborted (so the running ones stop), nothing more starts, and that failure is thrown once the
- * running ones have ended.
- */
-async function inBatches<T, R>(
-  items: readonly T[],
-  parallel: number,
-  ctrl: AbortController,
-  run: (item: T) => Promise<R>
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await run(items[i]);
-      } catch (error) {
-        if (!failure) {
-          failure = { error };
-          // An abort of their own, so the others end (and are counted) as aborted, not as this failure.
-          ctrl.abort(new DOMException('another piece of the range failed', 'AbortError'));
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-  if (failure) throw failure.error;
-  return out;
 }

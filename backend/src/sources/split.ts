@@ -166,3 +166,36 @@ function unzeroed(bytes: number): ArrayBuffer {
   const b = Buffer.allocUnsafeSlow(bytes);
   return b.buffer.byteLength === bytes ? b.buffer : new ArrayBuffer(bytes);
 }
+
+/**
+ * `run` over every item (the pieces of a range), at most `parallel` at a time, answers in the items'
+ * order. On the first failure `ctrl` (if given) is aborted so the running ones stop, nothing more starts,
+ * and that failure is thrown once the running ones have ended.
+ */
+export async function inBatches<T, R>(
+  items: readonly T[],
+  parallel: number,
+  ctrl: AbortController | undefined,
+  run: (item: T) => Promise<R>
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await run(items[i]);
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          // An abort of their own, so the others end (and are counted) as aborted, not as this failure.
+          ctrl?.abort(new DOMException('another piece of the range failed', 'AbortError'));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+  if (failure) throw failure.error;
+  return out;
+}
