@@ -191,7 +191,12 @@ export class EvaluationLoop {
     let anomalyScore: number | null = null;
     if (models.anomaly) {
       try {
-        const scored = scoreSegments(models.anomaly, resample(series[0].points, step, { origin: start }));
+        const segments = resample(series[0].points, step, { origin: start });
+        const last = segments[segments.length - 1];
+        // Only the latest point's score is exported: the points before it are its past.
+        const scored = scoreSegments(models.anomaly, segments, {
+          from: last && last.start + (last.values.length - 1) * last.step,
+        });
         const lastScore = scored.scores[scored.scores.length - 1];
         if (lastScore) {
           anomalyScore = lastScore[1];

@@ -1,8 +1,10 @@
 import {
   dampRepeats,
+  DEFAULT_BREAKOUT,
   detectorFromJSON,
   detectorToJSON,
   fitDetector,
+  markBreakouts,
   ONSET_DAMPING,
   quantile,
   scoreValues,
@@ -69,6 +71,54 @@ describe('fitDetector / scoreValues', () => {
     const mixed = fitDetector([...constant, ...training], { features: cfg, nTrees: 5 });
     expect(mixed.skipped).toEqual([{ name: 'idle', reason: 'constant series' }]);
     expect(mixed.used).toEqual(['s1', 's2', 's3']);
+  });
+});
+
+describe('markBreakouts', () => {
+  const rule = { tolerance: 0.05, lookbackSeconds: 4 * STEP };
+  const mark = (v: number[], scores = v.map(() => 0.3)) => [
+    ...markBreakouts(v, Float64Array.from(scores), STEP, rule),
+  ];
+
+  it('scores 1 a value beyond the past range by more than tolerance × that range, either side', () => {
+    // Past range [1, 2], margin 0.05: 2.04 and 0.96 stay inside, 2.06 and 0.94 break out.
+    expect(mark([1, 2, 1, 2, 2.04])[4]).toBe(0.3);
+    expect(mark([1, 2, 1, 2, 2.06])[4]).toBe(1);
+    expect(mark([1, 2, 1, 2, 0.96])[4]).toBe(0.3);
+    expect(mark([1, 2, 1, 2, 0.94])[4]).toBe(1);
+  });
+
+  it('looks back lookbackSeconds only, and uses the shorter past of a young series', () => {
+    // At index 5 the past is 1 … 4 (values 2, 1, 2, 1.5): 9 at index 0 has dropped out.
+    expect(mark([9, 2, 1, 2, 1.5, 2.5])[5]).toBe(1);
+    expect(mark([9, 2, 1, 2, 2.5])[4]).toBe(0.3);
+    // Index 2 has two points of past, [1, 2]: 3 breaks out of them.
+    expect(mark([1, 2, 3])[2]).toBe(1);
+  });
+
+  it('leaves points without a score, and points after a flat past, as they are', () => {
+    expect(Number.isNaN(mark([1, 2, 1, 2, 5], [NaN, NaN, NaN, NaN, NaN])[4])).toBe(true);
+    expect(mark([3, 3, 3, 3, 50])[4]).toBe(0.3);
+    expect(mark([7])[0]).toBe(0.3);
+  });
+
+  it('is on by default, saved with the detector, and off with breakout: null or in older JSON', () => {
+    const { detector } = fitDetector(training, { features: cfg, seed: 3, nTrees: 10 });
+    expect(detector.breakout).toEqual(DEFAULT_BREAKOUT);
+    const v = series(300, 11);
+    v[290] = 500;
+    expect(scoreValues(detector, v, STEP)[290]).toBe(1);
+    const json = detectorToJSON(detector);
+    expect(detectorFromJSON(JSON.parse(JSON.stringify(json))).breakout).toEqual(DEFAULT_BREAKOUT);
+    const { breakout: _dropped, ...older } = json;
+    expect(detectorFromJSON(older).breakout).toBeUndefined();
+    expect(() => detectorFromJSON({ ...json, breakout: { tolerance: -1, lookbackSeconds: 60 } })).toThrow(
+      /breakout: "tolerance"/
+    );
+    expect(() => detectorFromJSON({ ...json, breakout: { tolerance: 0.05 } })).toThrow(/"lookbackSeconds"/);
+    const off = fitDetector(training, { features: cfg, seed: 3, nTrees: 10, breakout: null }).detector;
+    expect(off.breakout).toBeUndefined();
+    expect(scoreValues(off, v, STEP)[290]).toBeLessThan(1);
   });
 });
 

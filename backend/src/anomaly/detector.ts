@@ -30,7 +30,25 @@ export interface DetectorOptions {
   maxTrainingRows?: number;
   /** See AnomalyDetector.onsetSeconds; 0 turns it off. */
   onsetSeconds?: number;
+  /** See AnomalyDetector.breakout; null turns it off. Default DEFAULT_BREAKOUT. */
+  breakout?: BreakoutRule | null;
 }
+
+/**
+ * A value beyond the range its series spanned over the past `lookbackSeconds`, by more than `tolerance`
+ * times that range, scores 1 whatever the forest says. This is the "spatial anomaly" rule of HTM's NAB
+ * detector (numenta/NAB `nab/detectors/numenta/numenta_detector.py`, SPATIAL_TOLERANCE = 0.05), which
+ * looks back over the whole stream; here the look-back is bounded, so a score still depends on a bounded
+ * past only. The forest sees each point through unit-free, window-relative features and learnt from
+ * cluster traces where an excursion of a few spreads is common; a new weekly high is news all the same.
+ */
+export interface BreakoutRule {
+  tolerance: number;
+  lookbackSeconds: number;
+}
+
+/** HTM's tolerance; a week of look-back, the longest regular cycle of a workload. */
+export const DEFAULT_BREAKOUT: Readonly<BreakoutRule> = { tolerance: 0.05, lookbackSeconds: 7 * 86400 };
 
 /** Scores that are not an onset are multiplied by this. */
 export const ONSET_DAMPING = 0.8;
@@ -47,6 +65,8 @@ export interface AnomalyDetector {
    * anomaly is news when it starts.
    */
   onsetSeconds: number;
+  /** Applied to the forest's scores before the onset damping; absent in detectors saved before it existed. */
+  breakout?: BreakoutRule;
 }
 
 export interface AnomalyDetectorJson {
@@ -54,6 +74,7 @@ export interface AnomalyDetectorJson {
   threshold: number;
   thresholdPolicy: ThresholdPolicy;
   onsetSeconds: number;
+  breakout?: BreakoutRule;
   forest: IsolationForestJson;
 }
 
@@ -139,8 +160,13 @@ export function fitDetector(
     thresholdPolicy: policy,
     onsetSeconds: opts.onsetSeconds ?? DEFAULT_ONSET_SECONDS,
   };
+  const breakout = opts.breakout === undefined ? DEFAULT_BREAKOUT : opts.breakout;
+  if (breakout) {
+    validateBreakout(breakout);
+    detector.breakout = { ...breakout };
+  }
   if (policy.kind === 'contamination') {
-    // The threshold applies to the scores as served (after onset damping), so take it from those.
+    // The threshold applies to the scores as served (breakouts, onset damping), so take it from those.
     const served: number[] = [];
     for (const s of used)
       for (const x of scoreValues(detector, s.values, s.step, s.residuals)) if (x === x) served.push(x);
@@ -170,18 +196,88 @@ export function scoreValues(
   step: number,
   residuals?: ArrayLike<number>
 ): Float64Array {
-  return dampOnsets(detector, rawScores(detector, values, step, residuals), step);
+  return servedScores(detector, values, rawScores(detector, values, step, residuals), step);
 }
 
-/** The forest's score per point before onset damping (NaN where the point lacks the past it needs). */
+/** The scores served from the forest's raw scores of `values`: breakouts marked, then onsets damped. */
+export function servedScores(
+  detector: AnomalyDetector,
+  values: ArrayLike<number>,
+  raw: Float64Array,
+  step: number
+): Float64Array {
+  const marked = detector.breakout ? markBreakouts(values, raw, step, detector.breakout) : raw;
+  return dampOnsets(detector, marked, step);
+}
+
+/** Seconds of past a served score reads beyond its features': the breakout rule's look-back. */
+export function breakoutLookback(detector: AnomalyDetector): number {
+  return detector.breakout?.lookbackSeconds ?? 0;
+}
+
+/**
+ * `scores` with 1 wherever a scored point (finite score) lies beyond [lo − t·(hi − lo), hi + t·(hi − lo)],
+ * lo and hi the least and greatest of the up to lookbackSeconds/step values before it (none while the
+ * past is flat). With less past than that (a young series) the rule uses what there is, as HTM does.
+ */
+export function markBreakouts(
+  values: ArrayLike<number>,
+  scores: Float64Array,
+  step: number,
+  rule: BreakoutRule
+): Float64Array {
+  const n = values.length;
+  const span = Math.max(1, Math.round(rule.lookbackSeconds / step));
+  const out = Float64Array.from(scores);
+  // Monotone deques of indices: qmax's head is the greatest of points i − span … i − 1, qmin's the least.
+  const qmax = new Int32Array(n);
+  const qmin = new Int32Array(n);
+  let h1 = 0;
+  let t1 = 0;
+  let h2 = 0;
+  let t2 = 0;
+  for (let i = 0; i < n; i++) {
+    while (h1 < t1 && qmax[h1] < i - span) h1++;
+    while (h2 < t2 && qmin[h2] < i - span) h2++;
+    const v = values[i];
+    if (h1 < t1 && scores[i] === scores[i]) {
+      const hi = values[qmax[h1]];
+      const lo = values[qmin[h2]];
+      const margin = rule.tolerance * (hi - lo);
+      if (hi > lo && (v > hi + margin || v < lo - margin)) out[i] = 1;
+    }
+    while (h1 < t1 && values[qmax[t1 - 1]] <= v) t1--;
+    qmax[t1++] = i;
+    while (h2 < t2 && values[qmin[t2 - 1]] >= v) t2--;
+    qmin[t2++] = i;
+  }
+  return out;
+}
+
+function validateBreakout(rule: BreakoutRule, where = 'breakout'): void {
+  if (!(typeof rule.tolerance === 'number' && rule.tolerance >= 0 && Number.isFinite(rule.tolerance)))
+    throw new RangeError(`${where}: "tolerance" must be a finite number ≥ 0`);
+  if (!(
+    typeof rule.lookbackSeconds === 'number' &&
+    rule.lookbackSeconds > 0 &&
+    Number.isFinite(rule.lookbackSeconds)
+  ))
+    throw new RangeError(`${where}: "lookbackSeconds" must be a finite number > 0`);
+}
+
+/**
+ * The forest's score per point before breakouts and onset damping: NaN where the point lacks the past it
+ * needs, and before index `from` (points read as past only).
+ */
 export function rawScores(
   detector: AnomalyDetector,
   values: ArrayLike<number>,
   step: number,
-  residuals?: ArrayLike<number>
+  residuals?: ArrayLike<number>,
+  from = 0
 ): Float64Array {
   const out = new Float64Array(values.length).fill(NaN);
-  const f = computeFeatures(values, step, detector.features, residuals);
+  const f = computeFeatures(values, step, detector.features, residuals, from);
   const scores = detector.forest.scoreMany(f.rows);
   for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = scores[k];
   return out;
@@ -220,6 +316,7 @@ export function detectorToJSON(d: AnomalyDetector): AnomalyDetectorJson {
     threshold: d.threshold,
     thresholdPolicy: d.thresholdPolicy,
     onsetSeconds: d.onsetSeconds,
+    ...(d.breakout ? { breakout: d.breakout } : {}),
     forest: d.forest.toJSON(),
   };
 }
@@ -236,6 +333,11 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
   if (typeof j.threshold !== 'number' || !(j.threshold >= 0 && j.threshold <= 1)) {
     throw new RangeError('detector JSON: "threshold" must be a number in [0, 1]');
   }
+  if (j.breakout !== undefined) {
+    if (!j.breakout || typeof j.breakout !== 'object')
+      throw new RangeError('detector JSON: "breakout" is not an object');
+    validateBreakout(j.breakout, 'detector JSON: breakout');
+  }
   const forest = IsolationForest.fromJSON(j.forest);
   if (forest.featureCount !== j.features.names.length) {
     throw new RangeError(
@@ -248,5 +350,8 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
     threshold: j.threshold,
     thresholdPolicy: j.thresholdPolicy ?? { kind: 'fixed', threshold: j.threshold },
     onsetSeconds: j.onsetSeconds ?? 0,
+    ...(j.breakout
+      ? { breakout: { tolerance: j.breakout.tolerance, lookbackSeconds: j.breakout.lookbackSeconds } }
+      : {}),
   };
 }

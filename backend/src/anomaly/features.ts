@@ -98,15 +98,17 @@ export interface FeatureRows {
 }
 
 /**
- * Feature rows for every point with enough past (see minimumPoints). `residuals[i]` (actual − forecast
- * at i, NaN where there is no forecast) is required when the config names `residual`; points without a
- * residual are skipped. Throws FeatureError for non-finite values or a series that is too short.
+ * Feature rows for every point with enough past (see minimumPoints), from index `from` on (the points
+ * before it are read as past only). `residuals[i]` (actual − forecast at i, NaN where there is no
+ * forecast) is required when the config names `residual`; points without a residual are skipped. Throws
+ * FeatureError for non-finite values or a series that is too short.
  */
 export function computeFeatures(
   values: ArrayLike<number>,
   step: number,
   cfg: FeatureConfig = DEFAULT_FEATURE_CONFIG,
-  residuals?: ArrayLike<number>
+  residuals?: ArrayLike<number>,
+  from = 0
 ): FeatureRows {
   validateFeatureConfig(cfg);
   const n = values.length;
@@ -166,8 +168,9 @@ export function computeFeatures(
   const raw = new Float64Array(n * d).fill(NaN);
   // Only where a row reads them: at the row's point and (with gating) the points a season before it. A
   // stream's new points, scored with just the past they need (score-memo.ts), read a few dozen, not all.
+  const first = Math.max(need - 1, from);
   const wanted = new Uint8Array(n);
-  for (let i = need - 1; i < n; i++) {
+  for (let i = first; i < n; i++) {
     wanted[i] = 1;
     if (lag > 0) wanted.fill(1, i - lag - tol, Math.min(i - lag + tol, i - 1) + 1);
   }
@@ -250,7 +253,7 @@ export function computeFeatures(
   }
 
   const out: FeatureRows = { index: [], rows: [] };
-  for (let i = need - 1; i < n; i++) {
+  for (let i = first; i < n; i++) {
     const row = new Float64Array(d);
     let ok = true;
     for (let j = 0; j < d; j++) {

@@ -127,29 +127,56 @@ describe('scoreSegments', () => {
   });
 
   it('scores a range read with historyToRead of warm-up exactly as a long stream scores it', () => {
-    const damped = { ...model, detector: { ...detector, onsetSeconds: 6 * STEP } };
-    const v = values(700, 9);
-    for (const i of [420, 423, 425, 600]) v[i] += 2.5; // spikes close together: damping matters
-    const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
-    const stream = new Map(scoreSegments(damped, resample(points, STEP)).scores.map(([t, s]) => [t, s]));
-    const warm = historyToRead(damped, STEP);
-    expect(warm).toBe(historyNeeded(damped, STEP) + 6 * STEP);
-    for (const first of [424, 426, 600]) {
-      const from = points[first][0] - warm;
-      const r = scoreSegments(
-        damped,
-        resample(
-          points.filter(([t]) => t >= from),
-          STEP
-        )
-      );
-      const got = r.scores.find(([t]) => t === points[first][0]);
-      expect(got?.[1]).toBe(stream.get(points[first][0]));
+    // A breakout look-back shorter than the features' (theirs decides) and one longer (it decides).
+    for (const lookbackSteps of [50, 320]) {
+      const breakout = { tolerance: 0.05, lookbackSeconds: lookbackSteps * STEP };
+      const damped = { ...model, detector: { ...detector, onsetSeconds: 6 * STEP, breakout } };
+      const v = values(760, 9);
+      for (const i of [420, 423, 425, 600]) v[i] += 2.5; // spikes close together: damping matters
+      // 700 breaks out of the 177 points before it (the features' history and the damping's), not of the
+      // 320 before it, which hold 480.
+      v[480] += 8;
+      v[700] += 5;
+      const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
+      const stream = new Map(scoreSegments(damped, resample(points, STEP)).scores.map(([t, s]) => [t, s]));
+      const warm = historyToRead(damped, STEP);
+      expect(warm).toBe(Math.max(historyNeeded(damped, STEP), lookbackSteps * STEP) + 6 * STEP);
+      for (const first of [424, 426, 600, 700]) {
+        const from = points[first][0] - warm;
+        const r = scoreSegments(
+          damped,
+          resample(
+            points.filter(([t]) => t >= from),
+            STEP
+          )
+        );
+        const got = r.scores.find(([t]) => t === points[first][0]);
+        expect(got?.[1]).toBe(stream.get(points[first][0]));
+      }
+      // With only the features' history, the range's first point is scored otherwise than in the stream:
+      // its damping misses the scores before it, and (longer look-back) the rule misses v[480].
+      for (const first of lookbackSteps > 177 ? [426, 700] : [426]) {
+        const short = points.filter(([t]) => t >= points[first][0] - historyNeeded(damped, STEP));
+        const r = scoreSegments(damped, resample(short, STEP));
+        expect(r.scores[0][1]).not.toBe(stream.get(points[first][0]));
+      }
+      // 700 breaks out of the last 50 points; not of the last 320, which hold 480.
+      if (lookbackSteps > 177) expect(stream.get(points[700][0])).toBeLessThan(1);
+      else expect(stream.get(points[700][0])).toBe(1);
     }
-    // With only the features' history, damping at the range's first point differs from the stream.
-    const short = points.filter(([t]) => t >= points[426][0] - historyNeeded(damped, STEP));
-    const r = scoreSegments(damped, resample(short, STEP));
-    expect(r.scores[0][1]).not.toBe(stream.get(points[426][0]));
+  });
+
+  it('with `from`, scores only the points from it on, as scoring everything would', () => {
+    const damped = { ...model, detector: { ...detector, onsetSeconds: 6 * STEP } };
+    const v = values(500, 4);
+    for (const i of [300, 303, 420]) v[i] += 2.5;
+    const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
+    const all = scoreSegments(damped, resample(points, STEP)).scores;
+    for (const first of [171, 304, 420, 499]) {
+      const from = points[first][0];
+      const some = scoreSegments(damped, resample(points, STEP), { from }).scores;
+      expect(some).toEqual(all.filter(([t]) => t >= from));
+    }
   });
 
   it('skips segments that are too short but scores the others', () => {

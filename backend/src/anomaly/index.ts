@@ -8,11 +8,13 @@ import * as path from 'path';
 import { PrescalerError } from '../errors';
 import type { Point, Segment } from '../series/types';
 import {
-  dampOnsets,
+  breakoutLookback,
   detectorFromJSON,
   detectorToJSON,
   rawScores,
+  servedScores,
   type AnomalyDetector,
+  type BreakoutRule,
   type ThresholdPolicy,
 } from './detector';
 import { minimumPoints, type FeatureConfig } from './features';
@@ -38,6 +40,8 @@ export interface AnomalyMetadata {
   forest: { nTrees: number; sampleSize: number; heightLimit: number; seed: number };
   threshold: { value: number; policy: ThresholdPolicy };
   onsetSeconds: number;
+  /** The breakout rule (detector.ts BreakoutRule), when the detector applies one. */
+  breakout?: BreakoutRule;
   /** SHA-256 of forest.json, checked on load. */
   forestSha256: string;
   evaluation?: unknown;
@@ -139,11 +143,13 @@ export function historyNeeded(model: AnomalyModel, step: number): number {
 
 /**
  * Seconds of history to read before the first point to score, at this step, so that its score is the one
- * a long stream gives it: the features' look-back plus the onset damping's (which compares a score with
- * those of the previous onsetSeconds). /api/anomalies and the evaluation loop both read this much.
+ * a long stream gives it: the longer of the features' and the breakout rule's look-back, plus the onset
+ * damping's (which compares a score with those of the previous onsetSeconds). /api/anomalies and the
+ * evaluation loop both read this much.
  */
 export function historyToRead(model: AnomalyModel, step: number): number {
-  return Math.ceil((historyNeeded(model, step) + model.detector.onsetSeconds) / step) * step;
+  const past = Math.max(historyNeeded(model, step), breakoutLookback(model.detector));
+  return Math.ceil((past + model.detector.onsetSeconds) / step) * step;
 }
 
 export interface ScoreResult {
@@ -157,15 +163,21 @@ export interface ScoreResult {
 /**
  * Scores the segments of one series (from resample(): evenly spaced, finite). `residuals[k][i]` is
  * actual − forecast for value i of segment k (NaN where there is none); it is used only when the model
- * was fitted with the `residual` feature.
+ * was fitted with the `residual` feature. With `from` (seconds), only points at or after it are scored:
+ * those before are read as their past (features, breakout range) and, for the last onsetSeconds, go
+ * through the forest for the onset damping.
  */
 export function scoreSegments(
   model: AnomalyModel,
   segments: Segment[],
   opts: {
     residuals?: ArrayLike<number>[];
-    /** Raw scores of a segment (the forest's, before damping), e.g. kept from an earlier answer (score-memo.ts). */
-    rawScores?: (segment: Segment) => Float64Array;
+    /**
+     * Raw scores of a segment (the forest's, before breakouts and damping) from index `from` on, e.g. kept
+     * from an earlier answer (score-memo.ts).
+     */
+    rawScores?: (segment: Segment, from: number) => Float64Array;
+    from?: number;
   } = {}
 ): ScoreResult {
   const { detector } = model;
@@ -195,16 +207,22 @@ export function scoreSegments(
         'this anomaly model needs forecast residuals for every segment'
       );
     }
+    // The first point whose raw score is wanted: the onset damping compares a score with those before it.
+    const first =
+      opts.from === undefined
+        ? 0
+        : Math.max(0, Math.ceil((opts.from - detector.onsetSeconds - seg.start) / seg.step));
     const raw =
       opts.rawScores && !wantResidual
-        ? opts.rawScores(seg)
-        : rawScores(detector, seg.values, seg.step, residuals);
-    const s = dampOnsets(detector, raw, seg.step);
+        ? opts.rawScores(seg, first)
+        : rawScores(detector, seg.values, seg.step, residuals, first);
+    const s = servedScores(detector, seg.values, raw, seg.step);
     scored++;
     for (let i = 0; i < s.length; i++) {
       const x = s[i];
       if (x !== x) continue;
       const t = seg.start + i * seg.step;
+      if (opts.from !== undefined && t < opts.from) continue;
       const score = Math.min(1, Math.max(0, x));
       scores.push([t, score]);
       if (score >= detector.threshold) anomalies.push([t, seg.values[i], score]);

@@ -7,7 +7,7 @@
  * Measured on the NAB AWS series it lowers our Isolation Forest's score (see `evaluate:anomaly
  * --likelihood`), so the shipped detector does not use it; it is kept to make that figure reproducible.
  */
-import { dampRepeats, scoreValues, type AnomalyDetector } from './detector';
+import { dampRepeats, markBreakouts, rawScores, type AnomalyDetector } from './detector';
 
 export interface LikelihoodConfig {
   /** W: raw scores (ending at the current one) whose mean and spread model "normal" (the paper's μ_t, σ_t). */
@@ -134,9 +134,9 @@ export function logLikelihood(likelihood: number): number {
 
 /**
  * The detector's scores with the likelihood in between, the way HTM's NAB detector uses it: the forest's
- * raw scores (before onset damping) → L → log scale → the detector's own onset damping. Past-only like
- * scoreValues; NaN where the features or the likelihood window lack history (W − 1 points more than
- * scoreValues needs).
+ * raw scores → L → log scale → the detector's breakout rule (1 beyond the past range, as HTM sets after its
+ * likelihood) → its own onset damping. Past-only like scoreValues; NaN where the features or the
+ * likelihood window lack history (W − 1 points more than scoreValues needs).
  */
 export function likelihoodScores(
   detector: AnomalyDetector,
@@ -144,8 +144,9 @@ export function likelihoodScores(
   step: number,
   params: LikelihoodParams = PUBLISHED_LIKELIHOOD
 ): Float64Array {
-  const raw = scoreValues({ ...detector, onsetSeconds: 0 }, values, step);
-  const scaled = anomalyLikelihood(raw, likelihoodConfig(step, params)).map(logLikelihood);
+  const raw = rawScores(detector, values, step);
+  const logScale = anomalyLikelihood(raw, likelihoodConfig(step, params)).map(logLikelihood);
+  const scaled = detector.breakout ? markBreakouts(values, logScale, step, detector.breakout) : logScale;
   return detector.onsetSeconds > 0
     ? dampRepeats(scaled, Math.max(1, Math.round(detector.onsetSeconds / step)))
     : scaled;

@@ -68,6 +68,31 @@ describe('reuseOrScore', () => {
     expect(stats).toEqual({ reused: 6, scored: 0 });
   });
 
+  it('scores from `from` on only, reusing kept scores that start early enough', () => {
+    const n = need + 60;
+    const from = need + 20;
+    const kept = [
+      {
+        start: T0,
+        step: STEP,
+        values: stream(0, n),
+        raw: rawScores(detector, stream(0, n), STEP, undefined, from),
+      },
+    ];
+    // Moved on by one step, asking from the same place in the new window: reused, and one point scored.
+    const values = stream(1, n);
+    let stats = { reused: 0, scored: 0 };
+    let got = reuseOrScore(detector, kept, T0 + STEP, STEP, values, stats, from);
+    expect(same(got, rawScores(detector, values, STEP, undefined, from))).toBe(true);
+    expect(stats).toEqual({ reused: n - 1 - from, scored: 1 });
+    expect(Number.isNaN(got[from - 1])).toBe(true);
+    // Asking from earlier than the kept scores start (the range moved back): all scored again.
+    stats = { reused: 0, scored: 0 };
+    got = reuseOrScore(detector, kept, T0 + STEP, STEP, values, stats, from - 10);
+    expect(same(got, rawScores(detector, values, STEP, undefined, from - 10))).toBe(true);
+    expect(stats).toEqual({ reused: 0, scored: n - from + 10 });
+  });
+
   it('scores everything again when the grid or step differs, or it starts earlier', () => {
     const n = need + 20;
     const kept = [

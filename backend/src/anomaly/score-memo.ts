@@ -65,10 +65,10 @@ export class ScoreMemo {
     const stats: ScoreMemoStats = { reused: 0, scored: 0 };
     return {
       stats,
-      raw: (labels: Labels, seg: Segment): Float64Array => {
+      raw: (labels: Labels, seg: Segment, from = 0): Float64Array => {
         const k = labelsKey(labels);
         const values = Float64Array.from(seg.values);
-        const raw = reuseOrScore(detector, kept?.get(k), seg.start, seg.step, values, stats);
+        const raw = reuseOrScore(detector, kept?.get(k), seg.start, seg.step, values, stats, from);
         const list = now.get(k);
         const segment = { start: seg.start, step: seg.step, values, raw };
         if (list) list.push(segment);
@@ -84,8 +84,8 @@ export class ScoreMemo {
 }
 
 /**
- * Raw scores of `values` (a segment from `start` at `step`): those of a kept segment where this one
- * repeats it, the forest's for the points after it.
+ * Raw scores of `values` (a segment from `start` at `step`) from index `from` on: those of a kept segment
+ * where this one repeats it, the forest's for the points after it.
  */
 export function reuseOrScore(
   detector: AnomalyDetector,
@@ -93,26 +93,33 @@ export function reuseOrScore(
   start: number,
   step: number,
   values: Float64Array,
-  stats: ScoreMemoStats = { reused: 0, scored: 0 }
+  stats: ScoreMemoStats = { reused: 0, scored: 0 },
+  from = 0
 ): Float64Array {
   const n = values.length;
   const need = minimumPoints(detector.features, step);
-  const from = kept && n >= need ? repeated(kept, start, step, values) : undefined;
-  // Points before `known` (new indices) repeat the kept segment; a point's score needs need − 1 before it.
-  const known = from ? from.known : 0;
-  if (!from || known < need) {
-    stats.scored += Math.max(0, n - need + 1);
-    return rawScores(detector, values, step);
+  // The first point with a score: enough past, and asked for.
+  const first = Math.max(need - 1, from);
+  const match = kept && n >= need ? repeated(kept, start, step, values) : undefined;
+  // Points before `known` (new indices) repeat the kept segment. Its raw scores start where it was asked
+  // to start: if that is after `first` (the range moved back), they are of no use.
+  const known = match ? match.known : 0;
+  const keptRaw = match?.segment.raw;
+  if (!match || (first < known && keptRaw![match.offset + first] !== keptRaw![match.offset + first])) {
+    stats.scored += Math.max(0, n - first);
+    return rawScores(detector, values, step, undefined, from);
   }
   const out = new Float64Array(n).fill(NaN);
-  // Kept scores for points with enough past in this segment too; before that, none (as from scratch).
-  out.set(from.segment.raw.subarray(from.offset + need - 1, from.offset + known), need - 1);
-  stats.reused += known - need + 1;
-  if (known < n) {
+  if (first < known) {
+    out.set(keptRaw!.subarray(match.offset + first, match.offset + known), first);
+    stats.reused += known - first;
+  }
+  const rest = Math.max(first, known);
+  if (rest < n) {
     // The points after them (new, or read again with another value), with the past their features read.
-    const tail = rawScores(detector, values.subarray(known - need + 1), step);
-    out.set(tail.subarray(need - 1), known);
-    stats.scored += n - known;
+    const tail = rawScores(detector, values.subarray(rest - need + 1), step);
+    out.set(tail.subarray(need - 1), rest);
+    stats.scored += n - rest;
   }
   return out;
 }

@@ -7,7 +7,8 @@
  * for evaluation only (loadServedAnomalyModel refuses it).
  *
  *   npx tsx backend/src/cli/train-anomaly.ts [--data FILE]... [--out DIR] [--seed N] [--trees N]
- *       [--contamination C] [--features LIST [--forecaster DIR]] [--evaluate FILE] [--reference-dir DIR]
+ *       [--contamination C] [--features LIST [--forecaster DIR]] [--breakout off] [--evaluate FILE]
+ *       [--reference-dir DIR]
  */
 import * as crypto from 'node:crypto';
 import * as path from 'path';
@@ -45,14 +46,14 @@ function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
     'usage: train-anomaly [--data FILE]... [--out DIR] [--seed N] [--trees N] [--contamination C]\n' +
-      '                     [--features LIST [--forecaster DIR]]\n' +
+      '                     [--features LIST [--forecaster DIR]] [--breakout off]\n' +
       '                     [--evaluate FILE [--windows NAB_WINDOWS_JSON]] [--reference-dir DIR]\n'
   );
   process.exit(2);
 }
 
 /** Fitting options of the shipped detector; `npm run train` uses them as they are. */
-export const ANOMALY_TRAINING_DEFAULTS = { seed: 42, trees: 100, contamination: DEFAULT_CONTAMINATION };
+export const ANOMALY_TRAINING_DEFAULTS = { seed: 42, trees: 200, contamination: DEFAULT_CONTAMINATION };
 
 /** A training file as read once: its path, its dataDigest and its series (canonical or raw formats). */
 export interface TrainingFile {
@@ -80,6 +81,8 @@ export async function trainAnomalyModel(
     contamination: number;
     features?: FeatureName[];
     forecaster?: LstmForecaster;
+    /** The breakout rule (detector.ts); null fits a detector without it. Default DEFAULT_BREAKOUT. */
+    breakout?: null;
     log?: (m: string) => void;
   }
 ) {
@@ -136,6 +139,7 @@ export async function trainAnomalyModel(
     sampleSize: 256,
     seed: opts.seed,
     threshold: { kind: 'contamination', contamination: opts.contamination },
+    breakout: opts.breakout,
   });
   // A series counts as used when at least one of its segments gave feature rows.
   const usedSeries = new Set(fit.used.map((n) => n.split('\t').slice(0, 2).join('\t')));
@@ -177,6 +181,7 @@ export async function trainAnomalyModel(
     },
     threshold: { value: fit.detector.threshold, policy: fit.detector.thresholdPolicy },
     onsetSeconds: fit.detector.onsetSeconds,
+    ...(fit.detector.breakout ? { breakout: fit.detector.breakout } : {}),
   });
   log(`wrote ${opts.out}/forest.json and metadata.json`);
   return metadata;
@@ -191,6 +196,7 @@ async function main(argv: string[]): Promise<void> {
   let windows: string | undefined;
   let featureNames: FeatureName[] | undefined;
   let forecasterDir = path.join(REPO, 'models/forecaster');
+  let breakout: null | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -204,7 +210,11 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--windows') windows = val();
     else if (a === '--features') featureNames = val().split(',') as FeatureName[];
     else if (a === '--forecaster') forecasterDir = val();
-    else usage(`unknown argument ${a}`);
+    else if (a === '--breakout') {
+      const v = val();
+      if (v !== 'off') usage('--breakout takes "off" (the rule is on by default)');
+      breakout = null;
+    } else usage(`unknown argument ${a}`);
   }
   if (!Number.isInteger(seed)) usage('--seed must be an integer');
   if (!(Number.isInteger(trees) && trees > 0)) usage('--trees must be a positive integer');
@@ -225,6 +235,7 @@ async function main(argv: string[]): Promise<void> {
     contamination,
     features: featureNames,
     forecaster,
+    breakout,
   });
 
   if (evaluate) {

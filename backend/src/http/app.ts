@@ -325,14 +325,15 @@ function scoreAnswer(
   detector: AnomalyModel,
   range: RangeParams,
   input: readonly ColumnSeries[],
-  rawScores?: (labels: Labels, segment: Segment) => Float64Array
+  rawScores?: (labels: Labels, segment: Segment, from: number) => Float64Array
 ) {
   let firstShortage: string | undefined;
   const out = input.map((s) => {
     const segments = resampleColumns(s.times, s.values, range.step, { origin: range.start });
     try {
       const r = scoreSegments(detector, segments, {
-        rawScores: rawScores && ((seg) => rawScores(s.labels, seg)),
+        rawScores: rawScores && ((seg, from) => rawScores(s.labels, seg, from)),
+        from: range.start,
       });
       return {
         labels: s.labels,
