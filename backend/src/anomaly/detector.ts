@@ -285,9 +285,13 @@ export function rawScores(
 
 /** The detector's onset damping (dampRepeats over `onsetSeconds`) applied to raw scores. */
 export function dampOnsets(detector: AnomalyDetector, raw: Float64Array, step: number): Float64Array {
-  return detector.onsetSeconds > 0
-    ? dampRepeats(raw, Math.max(1, Math.round(detector.onsetSeconds / step)))
-    : raw;
+  const span = onsetSpan(detector, step);
+  return span > 0 ? dampRepeats(raw, span) : raw;
+}
+
+/** Points before a score that its onset damping compares it with, at this step (0: no damping). */
+export function onsetSpan(detector: AnomalyDetector, step: number): number {
+  return detector.onsetSeconds > 0 ? Math.max(1, Math.round(detector.onsetSeconds / step)) : 0;
 }
 
 /** Keeps a score only where it tops every (raw) score of the previous `span` points; damps the rest. */

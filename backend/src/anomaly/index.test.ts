@@ -167,15 +167,18 @@ describe('scoreSegments', () => {
   });
 
   it('with `from`, scores only the points from it on, as scoring everything would', () => {
-    const damped = { ...model, detector: { ...detector, onsetSeconds: 6 * STEP } };
-    const v = values(500, 4);
-    for (const i of [300, 303, 420]) v[i] += 2.5;
-    const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
-    const all = scoreSegments(damped, resample(points, STEP)).scores;
-    for (const first of [171, 304, 420, 499]) {
-      const from = points[first][0];
-      const some = scoreSegments(damped, resample(points, STEP), { from }).scores;
-      expect(some).toEqual(all.filter(([t]) => t >= from));
+    // Damping over whole steps, and over 1.5 and 0.5 steps (rounded to 2 and 1 points).
+    for (const onsetSteps of [6, 1.5, 0.5]) {
+      const damped = { ...model, detector: { ...detector, onsetSeconds: onsetSteps * STEP } };
+      const v = values(500, 4);
+      for (const i of [300, 303, 420, 497]) v[i] += 2.5;
+      const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
+      const all = scoreSegments(damped, resample(points, STEP)).scores;
+      for (const first of [171, 304, 420, 498, 499, 500]) {
+        const from = points[first]?.[0] ?? points[499][0] + STEP;
+        const some = scoreSegments(damped, resample(points, STEP), { from }).scores;
+        expect(some).toEqual(all.filter(([t]) => t >= from));
+      }
     }
   });
 

@@ -10,6 +10,7 @@ import type { Point, Segment } from '../series/types';
 import {
   breakoutLookback,
   detectorFromJSON,
+  onsetSpan,
   detectorToJSON,
   rawScores,
   servedScores,
@@ -211,7 +212,7 @@ export function scoreSegments(
     const first =
       opts.from === undefined
         ? 0
-        : Math.max(0, Math.ceil((opts.from - detector.onsetSeconds - seg.start) / seg.step));
+        : Math.max(0, Math.ceil((opts.from - seg.start) / seg.step) - onsetSpan(detector, seg.step));
     const raw =
       opts.rawScores && !wantResidual
         ? opts.rawScores(seg, first)
