@@ -11,6 +11,7 @@ import { createApp, type Models } from './http/app';
 import { Metrics } from './http/metrics';
 import { scalingRouters } from './http/routes';
 import { stopSimulationWorker } from './evaluate/simulate/simulate-worker';
+import { stopForestWorkers } from './anomaly/forest-workers';
 import { whatifRouter } from './http/routes/whatif';
 import { EvaluationLoop } from './loop';
 import { createSource, type Source } from './sources';
@@ -168,6 +169,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         });
         await loop.stop();
         await stopSimulationWorker();
+        await stopForestWorkers();
         await service.close();
         store.close();
       })()),

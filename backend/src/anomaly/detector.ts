@@ -267,20 +267,41 @@ function validateBreakout(rule: BreakoutRule, where = 'breakout'): void {
 
 /**
  * The forest's score per point before breakouts and onset damping: NaN where the point lacks the past it
- * needs, and before index `from` (points read as past only).
+ * needs, and before index `from` (points read as past only). With `sink`, the rows are handed to it and
+ * the scores appear in the returned array once it has scored them (ForestBatch, forest-workers.ts).
  */
 export function rawScores(
   detector: AnomalyDetector,
   values: ArrayLike<number>,
   step: number,
   residuals?: ArrayLike<number>,
-  from = 0
+  from = 0,
+  sink?: RowSink
 ): Float64Array {
   const out = new Float64Array(values.length).fill(NaN);
-  const f = computeFeatures(values, step, detector.features, residuals, from);
-  const scores = detector.forest.scoreMany(f.rows);
-  for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = scores[k];
+  rawScoresInto(out, 0, detector, values, step, { residuals, from, sink });
   return out;
+}
+
+/** Takes feature rows and writes their forest scores to `out[at[k]]`, now or later. */
+export interface RowSink {
+  add(rows: Float64Array[], at: number[], out: Float64Array): void;
+}
+
+/** rawScores of `values`, written to out[offset + i] (only where a point has a score). */
+export function rawScoresInto(
+  out: Float64Array,
+  offset: number,
+  detector: AnomalyDetector,
+  values: ArrayLike<number>,
+  step: number,
+  opts: { residuals?: ArrayLike<number>; from?: number; sink?: RowSink } = {}
+): void {
+  const f = computeFeatures(values, step, detector.features, opts.residuals, opts.from ?? 0);
+  const at = offset === 0 ? f.index : f.index.map((i) => i + offset);
+  if (opts.sink) return opts.sink.add(f.rows, at, out);
+  const scores = detector.forest.scoreMany(f.rows);
+  for (let k = 0; k < f.rows.length; k++) out[at[k]] = scores[k];
 }
 
 /** The detector's onset damping (dampRepeats over `onsetSeconds`) applied to raw scores. */

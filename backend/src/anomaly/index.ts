@@ -16,6 +16,7 @@ import {
   servedScores,
   type AnomalyDetector,
   type BreakoutRule,
+  type RowSink,
   type ThresholdPolicy,
 } from './detector';
 import { minimumPoints, type FeatureConfig } from './features';
@@ -161,38 +162,49 @@ export interface ScoreResult {
   threshold: number;
 }
 
+export interface ScoreOptions {
+  /** actual − forecast per value of each segment (NaN where there is none), for a `residual` detector. */
+  residuals?: ArrayLike<number>[];
+  /**
+   * Raw scores of a segment (the forest's, before breakouts and damping) from index `from` on, e.g. kept
+   * from an earlier answer (score-memo.ts).
+   */
+  rawScores?: (segment: Segment, from: number) => Float64Array;
+  /** Only points at or after this time (seconds) are scored; see scoreSegments. */
+  from?: number;
+  /** Takes the feature rows to score later, all series together (ForestBatch, forest-workers.ts). */
+  sink?: RowSink;
+}
+
 /**
  * Scores the segments of one series (from resample(): evenly spaced, finite). `residuals[k][i]` is
  * actual − forecast for value i of segment k (NaN where there is none); it is used only when the model
  * was fitted with the `residual` feature. With `from` (seconds), only points at or after it are scored:
- * those before are read as their past (features, breakout range) and, for the last onsetSeconds, go
- * through the forest for the onset damping.
+ * those before are read as their past (features, breakout range) and, for the onset damping's span, go
+ * through the forest. The same as servedSegments(rawSegments(…)).
  */
 export function scoreSegments(
   model: AnomalyModel,
   segments: Segment[],
-  opts: {
-    residuals?: ArrayLike<number>[];
-    /**
-     * Raw scores of a segment (the forest's, before breakouts and damping) from index `from` on, e.g. kept
-     * from an earlier answer (score-memo.ts).
-     */
-    rawScores?: (segment: Segment, from: number) => Float64Array;
-    from?: number;
-  } = {}
+  opts: ScoreOptions = {}
 ): ScoreResult {
+  return servedSegments(model, segments, rawSegments(model, segments, opts), opts.from);
+}
+
+/**
+ * The raw scores of each segment (undefined for one too short to score), first half of scoreSegments.
+ * With `opts.sink` they are filled in once the sink has scored its rows. Throws for a non-finite value or
+ * missing residuals.
+ */
+export function rawSegments(
+  model: AnomalyModel,
+  segments: Segment[],
+  opts: ScoreOptions = {}
+): Array<Float64Array | undefined> {
   const { detector } = model;
   const wantResidual = detector.features.names.includes('residual');
-  const scores: Point[] = [];
-  const anomalies: Array<[number, number, number]> = [];
-  let scored = 0;
-  let longest = 0;
-  let needed = 0;
-  segments.forEach((seg, k) => {
-    const need = minimumPoints(detector.features, seg.step);
-    needed = Math.max(needed, need);
-    longest = Math.max(longest, seg.values.length);
-    if (seg.values.length < need) return;
+  return segments.map((seg, k) => {
+    if (seg.values.length < minimumPoints(detector.features, seg.step)) return undefined;
     for (let i = 0; i < seg.values.length; i++) {
       if (!Number.isFinite(seg.values[i])) {
         throw new PrescalerError(
@@ -213,17 +225,36 @@ export function scoreSegments(
       opts.from === undefined
         ? 0
         : Math.max(0, Math.ceil((opts.from - seg.start) / seg.step) - onsetSpan(detector, seg.step));
-    const raw =
-      opts.rawScores && !wantResidual
-        ? opts.rawScores(seg, first)
-        : rawScores(detector, seg.values, seg.step, residuals, first);
+    return opts.rawScores && !wantResidual
+      ? opts.rawScores(seg, first)
+      : rawScores(detector, seg.values, seg.step, residuals, first, opts.sink);
+  });
+}
+
+/**
+ * Second half of scoreSegments: breakouts, onset damping and the threshold over the raw scores of each
+ * segment. Throws insufficient_history when no segment could be scored.
+ */
+export function servedSegments(
+  model: AnomalyModel,
+  segments: Segment[],
+  raws: ReadonlyArray<Float64Array | undefined>,
+  from?: number
+): ScoreResult {
+  const { detector } = model;
+  const scores: Point[] = [];
+  const anomalies: Array<[number, number, number]> = [];
+  let scored = 0;
+  segments.forEach((seg, k) => {
+    const raw = raws[k];
+    if (!raw) return;
     const s = servedScores(detector, seg.values, raw, seg.step);
     scored++;
     for (let i = 0; i < s.length; i++) {
       const x = s[i];
       if (x !== x) continue;
       const t = seg.start + i * seg.step;
-      if (opts.from !== undefined && t < opts.from) continue;
+      if (from !== undefined && t < from) continue;
       const score = Math.min(1, Math.max(0, x));
       scores.push([t, score]);
       if (score >= detector.threshold) anomalies.push([t, seg.values[i], score]);
@@ -231,6 +262,8 @@ export function scoreSegments(
   });
   if (scored === 0) {
     const step = segments[0]?.step;
+    const needed = Math.max(0, ...segments.map((seg) => minimumPoints(detector.features, seg.step)));
+    const longest = Math.max(0, ...segments.map((seg) => seg.values.length));
     throw new PrescalerError(
       'insufficient_history',
       segments.length === 0

@@ -18,7 +18,7 @@ import { ByteLru } from '../lru';
 import { sameBits, sameSample } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import type { Labels, Segment } from '../series/types';
-import { rawScores, type AnomalyDetector } from './detector';
+import { rawScores, rawScoresInto, type AnomalyDetector, type RowSink } from './detector';
 import { minimumPoints } from './features';
 
 interface KeptSegment {
@@ -65,10 +65,10 @@ export class ScoreMemo {
     const stats: ScoreMemoStats = { reused: 0, scored: 0 };
     return {
       stats,
-      raw: (labels: Labels, seg: Segment, from = 0): Float64Array => {
+      raw: (labels: Labels, seg: Segment, from = 0, sink?: RowSink): Float64Array => {
         const k = labelsKey(labels);
         const values = Float64Array.from(seg.values);
-        const raw = reuseOrScore(detector, kept?.get(k), seg.start, seg.step, values, stats, from);
+        const raw = reuseOrScore(detector, kept?.get(k), seg.start, seg.step, values, stats, from, sink);
         const list = now.get(k);
         const segment = { start: seg.start, step: seg.step, values, raw };
         if (list) list.push(segment);
@@ -94,7 +94,8 @@ export function reuseOrScore(
   step: number,
   values: Float64Array,
   stats: ScoreMemoStats = { reused: 0, scored: 0 },
-  from = 0
+  from = 0,
+  sink?: RowSink
 ): Float64Array {
   const n = values.length;
   const need = minimumPoints(detector.features, step);
@@ -107,7 +108,7 @@ export function reuseOrScore(
   const keptRaw = match?.segment.raw;
   if (!match || (first < known && keptRaw![match.offset + first] !== keptRaw![match.offset + first])) {
     stats.scored += Math.max(0, n - first);
-    return rawScores(detector, values, step, undefined, from);
+    return rawScores(detector, values, step, undefined, from, sink);
   }
   const out = new Float64Array(n).fill(NaN);
   if (first < known) {
@@ -117,8 +118,7 @@ export function reuseOrScore(
   const rest = Math.max(first, known);
   if (rest < n) {
     // The points after them (new, or read again with another value), with the past their features read.
-    const tail = rawScores(detector, values.subarray(rest - need + 1), step);
-    out.set(tail.subarray(need - 1), rest);
+    rawScoresInto(out, rest - need + 1, detector, values.subarray(rest - need + 1), step, { sink });
     stats.scored += n - rest;
   }
   return out;

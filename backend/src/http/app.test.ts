@@ -117,6 +117,25 @@ describe('POST /api/anomalies', () => {
   });
 });
 
+describe('POST /api/anomalies over many series', () => {
+  it('scores them on worker threads to the scores each gets alone, in-process', async () => {
+    // 5 series × (4 days + the damping's 12 h) at 600 s: 3240 rows, enough for the forest workers; one
+    // series alone (648 rows) is scored in-process.
+    const q = { start: END - 4 * 86400, end: END, step: 600 };
+    const all = await post('/api/anomalies', { ...q, query: 'demo_cpu_usage' });
+    expect(all.status).toBe(200);
+    expect(all.body.series).toHaveLength(5);
+    for (const s of all.body.series) {
+      const alone = await post('/api/anomalies', {
+        ...q,
+        query: `demo_cpu_usage{deployment="${s.labels.deployment}"}`,
+      });
+      expect(alone.body.series[0].scores).toEqual(s.scores);
+      expect(alone.body.series[0].anomalies).toEqual(s.anomalies);
+    }
+  });
+});
+
 describe('bad input gets a clear error and the server keeps answering', () => {
   it.each([
     ['non-JSON body', '/api/forecast', '{"query": ', 400, 'bad_request', /not valid JSON/],

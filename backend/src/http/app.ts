@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { PrescalerError } from '../errors';
 import type { AnomalyModel } from '../anomaly';
-import { historyToRead, scoreSegments } from '../anomaly';
+import { historyToRead, rawSegments, servedSegments, type ScoreOptions } from '../anomaly';
+import type { RowSink } from '../anomaly/detector';
+import { ForestBatch } from '../anomaly/forest-workers';
 import { ScoreMemo } from '../anomaly/score-memo';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 
@@ -261,7 +263,7 @@ export function createApp(deps: AppDeps): express.Express {
       const opts = queryOptions(req, body);
       const input = await readColumns(extended, opts, requestSignal(req, res));
       const key = ['anomalies', range.query, range.start, range.step].join('\0');
-      await answerOnce('anomalies', res, { key, opts }, detector, input, () => {
+      await answerOnce('anomalies', res, { key, opts }, detector, input, async () => {
         // The last answer's raw scores, by query, step, grid phase and the range's length in steps (not its
         // start, which moves a step at a time; a 24-hour and a 7-day panel each keep their own).
         const scoresKey = [
@@ -275,7 +277,7 @@ export function createApp(deps: AppDeps): express.Express {
           reuse: !opts.refresh && !opts.bypass,
           keep: !opts.bypass,
         });
-        const answer = scoreAnswer(detector, range, input, session.raw);
+        const answer = await scoreAnswer(detector, range, input, session.raw);
         session.done();
         metrics.anomalyPoints.inc({ outcome: 'reused' }, session.stats.reused);
         metrics.anomalyPoints.inc({ outcome: 'scored' }, session.stats.scored);
@@ -320,21 +322,32 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-/** `/api/anomalies`' answer for the series read (`range` plus the detector's warm-up before it). */
-function scoreAnswer(
+/**
+ * `/api/anomalies`' answer for the series read (`range` plus the detector's warm-up before it). The
+ * feature rows of every series go through the forest together, on worker threads when they are many
+ * (anomaly/forest-workers.ts).
+ */
+async function scoreAnswer(
   detector: AnomalyModel,
   range: RangeParams,
   input: readonly ColumnSeries[],
-  rawScores?: (labels: Labels, segment: Segment, from: number) => Float64Array
+  rawScores?: (labels: Labels, segment: Segment, from: number, sink: RowSink) => Float64Array
 ) {
-  let firstShortage: string | undefined;
-  const out = input.map((s) => {
+  const batch = new ForestBatch();
+  const opts = (labels: Labels): ScoreOptions => ({
+    rawScores: rawScores && ((seg, from) => rawScores(labels, seg, from, batch)),
+    from: range.start,
+    sink: batch,
+  });
+  const prepared = input.map((s) => {
     const segments = resampleColumns(s.times, s.values, range.step, { origin: range.start });
+    return { s, segments, raws: rawSegments(detector, segments, opts(s.labels)) };
+  });
+  await batch.score(detector.detector.forest);
+  let firstShortage: string | undefined;
+  const out = prepared.map(({ s, segments, raws }) => {
     try {
-      const r = scoreSegments(detector, segments, {
-        rawScores: rawScores && ((seg, from) => rawScores(s.labels, seg, from)),
-        from: range.start,
-      });
+      const r = servedSegments(detector, segments, raws, range.start);
       return {
         labels: s.labels,
         scores: r.scores.filter(([t]) => t >= range.start).map(([t, v]) => [ms(t), v]),

@@ -1,0 +1,242 @@
+/**
+ * Isolation Forest scoring on worker threads, for answers with many rows: the first read of 1000 series
+ * sends ~217 000 feature rows through 200 trees, ~2 s of walking on one thread. `ForestBatch` gathers the
+ * rows of every series of an answer (it is the RowSink of detector.ts), and `score()` splits them across
+ * one worker per core, so the walk uses every core and the event loop stays free for health checks,
+ * metrics and other requests meanwhile. Each worker keeps the forests it was sent (by id), so a forest
+ * crosses to a worker once. Scores are the forest's own `scoreMany`, row by row in tree order: the same
+ * bits wherever a row is scored. A batch too small to be worth the round trip, a forest the workers cannot
+ * take, or a worker that fails is scored in-process instead.
+ */
+import * as os from 'node:os';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { IsolationForest } from './isolation-forest';
+import type { RowSink } from './detector';
+import { workerSource } from '../worker-thread';
+
+const WORKER_KIND = 'prescaler-forest-worker';
+
+/** Fewer rows than this are scored in-process: ~10 ms of walking, less than a round trip is worth. */
+export const FOREST_WORKER_MIN_ROWS = 2048;
+/** A worker goes after this long without a batch. */
+export const FOREST_WORKER_IDLE_MS = 60_000;
+/** Forests a worker keeps (the served one, and one being swapped in). */
+const FORESTS_PER_WORKER = 2;
+
+type ToWorker =
+  | { type: 'forest'; forest: number; json: string }
+  | { type: 'score'; job: number; forest: number; rows: Float64Array; width: number };
+type FromWorker =
+  { type: 'scores'; job: number; scores: Float64Array } | { type: 'error'; job: number; message: string };
+
+/** The worker's side: forests by id, and scoring of flat row-major rows. */
+function workerMain(): void {
+  const forests = new Map<number, IsolationForest>();
+  parentPort!.on('message', (m: ToWorker) => {
+    if (m.type === 'forest') {
+      forests.set(m.forest, IsolationForest.fromJSON(JSON.parse(m.json)));
+      while (forests.size > FORESTS_PER_WORKER) forests.delete(forests.keys().next().value!);
+      return;
+    }
+    try {
+      const forest = forests.get(m.forest);
+      if (!forest) throw new Error(`no forest ${m.forest} in this worker`);
+      const rows: Float64Array[] = [];
+      for (let o = 0; o < m.rows.length; o += m.width) rows.push(m.rows.subarray(o, o + m.width));
+      const scores = forest.scoreMany(rows);
+      parentPort!.postMessage({ type: 'scores', job: m.job, scores } satisfies FromWorker, [
+        scores.buffer as ArrayBuffer,
+      ]);
+    } catch (e) {
+      parentPort!.postMessage({
+        type: 'error',
+        job: m.job,
+        message: (e as Error).message,
+      } satisfies FromWorker);
+    }
+  });
+}
+
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === WORKER_KIND) workerMain();
+
+interface Pending {
+  resolve: (s: Float64Array) => void;
+  reject: (e: Error) => void;
+}
+
+class ForestWorker {
+  readonly worker: Worker;
+  /** Forest ids sent to this worker, oldest first. */
+  private readonly sent: number[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private idle?: NodeJS.Timeout;
+
+  constructor(private readonly onGone: (w: ForestWorker) => void) {
+    this.worker = new Worker(workerSource(__filename), {
+      eval: true,
+      workerData: { kind: WORKER_KIND },
+      execArgv: [],
+    });
+    this.worker.on('message', (m: FromWorker) => {
+      const p = this.pending.get(m.job);
+      if (!p) return;
+      this.pending.delete(m.job);
+      if (m.type === 'scores') p.resolve(m.scores);
+      else p.reject(new Error(`forest worker: ${m.message}`));
+      if (this.pending.size === 0) this.rest();
+    });
+    const gone = (e: Error) => {
+      clearTimeout(this.idle);
+      this.onGone(this);
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    this.worker.on('error', gone);
+    this.worker.once('exit', (code) => gone(new Error(`forest worker exited (code ${code})`)));
+    this.rest();
+  }
+
+  score(job: number, forest: { id: number; json: () => string }, rows: Float64Array, width: number) {
+    clearTimeout(this.idle);
+    this.worker.ref();
+    if (!this.sent.includes(forest.id)) {
+      this.post({ type: 'forest', forest: forest.id, json: forest.json() });
+      this.sent.push(forest.id);
+      while (this.sent.length > FORESTS_PER_WORKER) this.sent.shift();
+    }
+    return new Promise<Float64Array>((resolve, reject) => {
+      this.pending.set(job, { resolve, reject });
+      this.post({ type: 'score', job, forest: forest.id, rows, width }, [rows.buffer as ArrayBuffer]);
+    });
+  }
+
+  private post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(m, transfer);
+  }
+
+  /** Idle: it must not keep the process alive, and it ends after FOREST_WORKER_IDLE_MS. */
+  private rest(): void {
+    this.worker.unref();
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => void this.end(), FOREST_WORKER_IDLE_MS);
+    this.idle.unref();
+  }
+
+  end(): Promise<number> {
+    this.onGone(this);
+    return this.worker.terminate();
+  }
+}
+
+const workers: ForestWorker[] = [];
+let nextJob = 1;
+let nextForest = 1;
+const forestIds = new WeakMap<IsolationForest, { id: number; json: () => string }>();
+
+/** One worker per core the process may use. */
+export function forestWorkerCount(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+/** Worker threads running now (tests). */
+export function liveForestWorkers(): number {
+  return workers.length;
+}
+
+/** Ends every forest worker (server shutdown, tests). */
+export async function stopForestWorkers(): Promise<void> {
+  await Promise.all(workers.slice().map((w) => w.end()));
+}
+
+function idOf(forest: IsolationForest): { id: number; json: () => string } {
+  let e = forestIds.get(forest);
+  if (!e) {
+    let text: string | undefined;
+    e = { id: nextForest++, json: () => (text ??= JSON.stringify(forest.toJSON())) };
+    forestIds.set(forest, e);
+  }
+  return e;
+}
+
+function worker(k: number): ForestWorker {
+  while (workers.length <= k) {
+    workers.push(
+      new ForestWorker((gone) => {
+        const i = workers.indexOf(gone);
+        if (i >= 0) workers.splice(i, 1);
+      })
+    );
+  }
+  return workers[k];
+}
+
+/**
+ * `forest.scoreMany` of the rows of `flat` (row-major, `width` values each), split across the workers.
+ * Falls back to scoring in-process when a worker fails; `threads: 1` scores in-process.
+ */
+export async function scoreRows(
+  forest: IsolationForest,
+  flat: Float64Array,
+  width: number,
+  opts: { threads?: number } = {}
+): Promise<Float64Array> {
+  const n = flat.length / width;
+  const threads = Math.min(opts.threads ?? forestWorkerCount(), Math.ceil(n / (FOREST_WORKER_MIN_ROWS / 2)));
+  const inProcess = (from: number, to: number) => {
+    const rows: Float64Array[] = [];
+    for (let r = from; r < to; r++) rows.push(flat.subarray(r * width, (r + 1) * width));
+    return forest.scoreMany(rows);
+  };
+  if (threads <= 1 || n < FOREST_WORKER_MIN_ROWS) return inProcess(0, n);
+  const out = new Float64Array(n);
+  const per = Math.ceil(n / threads);
+  const forestId = idOf(forest);
+  await Promise.all(
+    Array.from({ length: threads }, async (_, k) => {
+      const from = k * per;
+      const to = Math.min(n, from + per);
+      if (from >= to) return;
+      let scores: Float64Array;
+      try {
+        // A copy: the chunk's buffer moves to the worker.
+        scores = await worker(k).score(nextJob++, forestId, flat.slice(from * width, to * width), width);
+      } catch {
+        scores = inProcess(from, to);
+      }
+      out.set(scores, from);
+    })
+  );
+  return out;
+}
+
+/**
+ * Feature rows of many segments, scored together (RowSink): `add` takes a segment's rows and where their
+ * scores go, `score` runs them through the forest and writes the scores there.
+ */
+export class ForestBatch implements RowSink {
+  private readonly parts: Array<{ rows: Float64Array[]; at: number[]; out: Float64Array }> = [];
+  private count = 0;
+
+  get rows(): number {
+    return this.count;
+  }
+
+  add(rows: Float64Array[], at: number[], out: Float64Array): void {
+    if (rows.length === 0) return;
+    this.parts.push({ rows, at, out });
+    this.count += rows.length;
+  }
+
+  async score(forest: IsolationForest, opts: { threads?: number } = {}): Promise<void> {
+    if (this.count === 0) return;
+    const width = this.parts[0].rows[0].length;
+    const flat = new Float64Array(this.count * width);
+    let r = 0;
+    for (const p of this.parts) for (const row of p.rows) flat.set(row, width * r++);
+    const scores = await scoreRows(forest, flat, width, opts);
+    r = 0;
+    for (const p of this.parts) for (let k = 0; k < p.rows.length; k++) p.out[p.at[k]] = scores[r++];
+    this.parts.length = 0;
+    this.count = 0;
+  }
+}
