@@ -4,6 +4,7 @@ import { fitDetector } from './detector';
 import {
   FOREST_WORKER_MIN_ROWS,
   ForestBatch,
+  forestWorkerFailureCount,
   liveForestWorkers,
   scoreRows,
   stopForestWorkers,
@@ -61,6 +62,7 @@ describe('scoreRows', () => {
     await stopForestWorkers(); // terminates the workers while they hold the batch
     expect(same(await scoring, inProcess(f, flat))).toBe(true);
     expect(same(await scoreRows(f, flat, WIDTH, { threads: 2 }), inProcess(f, flat))).toBe(true);
+    expect(forestWorkerFailureCount()).toBe(0); // stopped on purpose: not a failure
   });
 });
 
@@ -89,5 +91,22 @@ describe('ForestBatch', () => {
       expect(same(pending[k], rawScores(detector, values, 1800, undefined, from))).toBe(true);
     });
     expect(batch.rows).toBe(0);
+  });
+});
+
+describe('a worker that fails', () => {
+  // Last in the file: after a failure, batches are scored in-process for a minute.
+  it('has its rows scored in-process, and no worker is started again for a while', async () => {
+    const f = forest(11);
+    const flat = rows(FOREST_WORKER_MIN_ROWS * 2, 12);
+    const broken = Object.assign(Object.create(Object.getPrototypeOf(f)), f) as IsolationForest;
+    broken.toJSON = () => ({ format: 'not a forest' }) as unknown as ReturnType<IsolationForest['toJSON']>;
+    await stopForestWorkers();
+    expect(same(await scoreRows(broken, flat, WIDTH, { threads: 2 }), inProcess(f, flat))).toBe(true);
+    expect(forestWorkerFailureCount()).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(liveForestWorkers()).toBe(0);
+    expect(same(await scoreRows(f, flat, WIDTH, { threads: 2 }), inProcess(f, flat))).toBe(true);
+    expect(liveForestWorkers()).toBe(0);
   });
 });

@@ -22,6 +22,13 @@ export const FOREST_WORKER_MIN_ROWS = 2048;
 export const FOREST_WORKER_IDLE_MS = 60_000;
 /** Forests a worker keeps (the served one, and one being swapped in). */
 const FORESTS_PER_WORKER = 2;
+/** After a worker fails (not stopped), batches are scored in-process for this long before workers are tried again. */
+export const FOREST_WORKER_COOLDOWN_MS = 60_000;
+/** At most this many workers, whatever the core count says (it may not count a container's CPU quota). */
+const MAX_WORKERS = 4;
+
+/** A worker ended on purpose (stopForestWorkers, idle): not a failure. */
+class WorkerStopped extends Error {}
 
 type ToWorker =
   | { type: 'forest'; forest: number; json: string }
@@ -70,6 +77,7 @@ class ForestWorker {
   private readonly sent: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private idle?: NodeJS.Timeout;
+  private stopping = false;
 
   constructor(private readonly onGone: (w: ForestWorker) => void) {
     this.worker = new Worker(workerSource(__filename), {
@@ -92,21 +100,33 @@ class ForestWorker {
       this.pending.clear();
     };
     this.worker.on('error', gone);
-    this.worker.once('exit', (code) => gone(new Error(`forest worker exited (code ${code})`)));
+    this.worker.on('messageerror', gone);
+    this.worker.once('exit', (code) =>
+      gone(
+        this.stopping
+          ? new WorkerStopped('forest worker stopped')
+          : new Error(`forest worker exited (code ${code})`)
+      )
+    );
     this.rest();
   }
 
   score(job: number, forest: { id: number; json: () => string }, rows: Float64Array, width: number) {
-    clearTimeout(this.idle);
-    this.worker.ref();
-    if (!this.sent.includes(forest.id)) {
-      this.post({ type: 'forest', forest: forest.id, json: forest.json() });
-      this.sent.push(forest.id);
-      while (this.sent.length > FORESTS_PER_WORKER) this.sent.shift();
-    }
     return new Promise<Float64Array>((resolve, reject) => {
+      try {
+        if (!this.sent.includes(forest.id)) {
+          this.post({ type: 'forest', forest: forest.id, json: forest.json() });
+          this.sent.push(forest.id);
+          while (this.sent.length > FORESTS_PER_WORKER) this.sent.shift();
+        }
+        this.post({ type: 'score', job, forest: forest.id, rows, width }, [rows.buffer as ArrayBuffer]);
+      } catch (e) {
+        return reject(e);
+      }
       this.pending.set(job, { resolve, reject });
-      this.post({ type: 'score', job, forest: forest.id, rows, width }, [rows.buffer as ArrayBuffer]);
+      // Held while it scores, so a caller with nothing else pending is not cut off.
+      clearTimeout(this.idle);
+      this.worker.ref();
     });
   }
 
@@ -123,6 +143,7 @@ class ForestWorker {
   }
 
   end(): Promise<number> {
+    this.stopping = true;
     this.onGone(this);
     return this.worker.terminate();
   }
@@ -131,11 +152,19 @@ class ForestWorker {
 const workers: ForestWorker[] = [];
 let nextJob = 1;
 let nextForest = 1;
+let coolUntil = 0;
 const forestIds = new WeakMap<IsolationForest, { id: number; json: () => string }>();
 
 /** One worker per core the process may use. */
 export function forestWorkerCount(): number {
-  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  return Math.max(1, Math.min(MAX_WORKERS, os.availableParallelism?.() ?? os.cpus().length));
+}
+
+let forestWorkerFailures = 0;
+
+/** Batches a worker failed to score (they were scored in-process). */
+export function forestWorkerFailureCount(): number {
+  return forestWorkerFailures;
 }
 
 /** Worker threads running now (tests). */
@@ -172,7 +201,9 @@ function worker(k: number): ForestWorker {
 
 /**
  * `forest.scoreMany` of the rows of `flat` (row-major, `width` values each), split across the workers.
- * Falls back to scoring in-process when a worker fails; `threads: 1` scores in-process.
+ * What a failing worker held is scored in-process, and so is everything for FOREST_WORKER_COOLDOWN_MS
+ * after (a worker that cannot start or load the forest is not started again for every request);
+ * `threads: 1` scores in-process.
  */
 export async function scoreRows(
   forest: IsolationForest,
@@ -187,7 +218,7 @@ export async function scoreRows(
     for (let r = from; r < to; r++) rows.push(flat.subarray(r * width, (r + 1) * width));
     return forest.scoreMany(rows);
   };
-  if (threads <= 1 || n < FOREST_WORKER_MIN_ROWS) return inProcess(0, n);
+  if (threads <= 1 || n < FOREST_WORKER_MIN_ROWS || Date.now() < coolUntil) return inProcess(0, n);
   const out = new Float64Array(n);
   const per = Math.ceil(n / threads);
   const forestId = idOf(forest);
@@ -200,7 +231,11 @@ export async function scoreRows(
       try {
         // A copy: the chunk's buffer moves to the worker.
         scores = await worker(k).score(nextJob++, forestId, flat.slice(from * width, to * width), width);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof WorkerStopped)) {
+          coolUntil = Date.now() + FOREST_WORKER_COOLDOWN_MS;
+          forestWorkerFailures++;
+        }
         scores = inProcess(from, to);
       }
       out.set(scores, from);
