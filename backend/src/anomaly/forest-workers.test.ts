@@ -39,9 +39,9 @@ describe('scoreRows', () => {
     const f = forest(1);
     const flat = rows(FOREST_WORKER_MIN_ROWS * 2 + 7, 2);
     const want = inProcess(f, flat);
-    expect(same(await scoreRows(f, flat, WIDTH, { threads: 2 }), want)).toBe(true);
+    expect(same((await scoreRows(f, flat, WIDTH, { threads: 2 })).scores, want)).toBe(true);
     expect(liveForestWorkers()).toBeGreaterThan(0);
-    expect(same(await scoreRows(f, flat, WIDTH, { threads: 1 }), want)).toBe(true);
+    expect(same((await scoreRows(f, flat, WIDTH, { threads: 1 })).scores, want)).toBe(true);
     // The caller's rows are left as they were (each worker gets a copy of its share).
     expect(same(flat, rows(FOREST_WORKER_MIN_ROWS * 2 + 7, 2))).toBe(true);
   });
@@ -50,7 +50,7 @@ describe('scoreRows', () => {
     const forests = [forest(3), forest(4), forest(5)];
     const flat = rows(FOREST_WORKER_MIN_ROWS * 2, 6);
     for (const k of [0, 1, 0, 2, 0, 1]) {
-      const got = await scoreRows(forests[k], flat.slice(), WIDTH, { threads: 2 });
+      const got = (await scoreRows(forests[k], flat.slice(), WIDTH, { threads: 2 })).scores;
       expect(same(got, inProcess(forests[k], flat))).toBe(true);
     }
   });
@@ -60,8 +60,10 @@ describe('scoreRows', () => {
     const flat = rows(FOREST_WORKER_MIN_ROWS * 4, 8);
     const scoring = scoreRows(f, flat, WIDTH, { threads: 2 });
     await stopForestWorkers(); // terminates the workers while they hold the batch
-    expect(same(await scoring, inProcess(f, flat))).toBe(true);
-    expect(same(await scoreRows(f, flat, WIDTH, { threads: 2 }), inProcess(f, flat))).toBe(true);
+    const left = await scoring;
+    expect(same(left.scores, inProcess(f, flat))).toBe(true);
+    expect(left.where).toBe('fallback');
+    expect(same((await scoreRows(f, flat, WIDTH, { threads: 2 })).scores, inProcess(f, flat))).toBe(true);
     expect(forestWorkerFailureCount()).toBe(0); // stopped on purpose: not a failure
   });
 });
@@ -86,7 +88,8 @@ describe('ForestBatch', () => {
     );
     expect(batch.rows).toBeGreaterThan(FOREST_WORKER_MIN_ROWS);
     expect(pending.every((p) => p.every((x) => Number.isNaN(x)))).toBe(true); // nothing scored yet
-    await batch.score(detector.forest, { threads: 2 });
+    expect(await batch.score(detector.forest, { threads: 2 })).toBe('workers');
+    expect(await batch.score(detector.forest)).toBeUndefined(); // nothing left
     inputs.forEach(({ values, from }, k) => {
       expect(same(pending[k], rawScores(detector, values, 1800, undefined, from))).toBe(true);
     });
@@ -102,11 +105,15 @@ describe('a worker that fails', () => {
     const broken = Object.assign(Object.create(Object.getPrototypeOf(f)), f) as IsolationForest;
     broken.toJSON = () => ({ format: 'not a forest' }) as unknown as ReturnType<IsolationForest['toJSON']>;
     await stopForestWorkers();
-    expect(same(await scoreRows(broken, flat, WIDTH, { threads: 2 }), inProcess(f, flat))).toBe(true);
+    const got = await scoreRows(broken, flat, WIDTH, { threads: 2 });
+    expect(same(got.scores, inProcess(f, flat))).toBe(true);
+    expect(got.where).toBe('fallback');
     expect(forestWorkerFailureCount()).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 50));
     expect(liveForestWorkers()).toBe(0);
-    expect(same(await scoreRows(f, flat, WIDTH, { threads: 2 }), inProcess(f, flat))).toBe(true);
+    const later = await scoreRows(f, flat, WIDTH, { threads: 2 });
+    expect(same(later.scores, inProcess(f, flat))).toBe(true);
+    expect(later.where).toBe('in_process');
     expect(liveForestWorkers()).toBe(0);
   });
 });

@@ -210,7 +210,7 @@ export async function scoreRows(
   flat: Float64Array,
   width: number,
   opts: { threads?: number } = {}
-): Promise<Float64Array> {
+): Promise<{ scores: Float64Array; where: ScoredWhere }> {
   const n = flat.length / width;
   const threads = Math.min(opts.threads ?? forestWorkerCount(), Math.ceil(n / (FOREST_WORKER_MIN_ROWS / 2)));
   const inProcess = (from: number, to: number) => {
@@ -218,8 +218,10 @@ export async function scoreRows(
     for (let r = from; r < to; r++) rows.push(flat.subarray(r * width, (r + 1) * width));
     return forest.scoreMany(rows);
   };
-  if (threads <= 1 || n < FOREST_WORKER_MIN_ROWS || Date.now() < coolUntil) return inProcess(0, n);
+  if (threads <= 1 || n < FOREST_WORKER_MIN_ROWS || Date.now() < coolUntil)
+    return { scores: inProcess(0, n), where: 'in_process' };
   const out = new Float64Array(n);
+  let where: ScoredWhere = 'workers';
   const per = Math.ceil(n / threads);
   const forestId = idOf(forest);
   await Promise.all(
@@ -236,13 +238,17 @@ export async function scoreRows(
           coolUntil = Date.now() + FOREST_WORKER_COOLDOWN_MS;
           forestWorkerFailures++;
         }
+        where = 'fallback';
         scores = inProcess(from, to);
       }
       out.set(scores, from);
     })
   );
-  return out;
+  return { scores: out, where };
 }
+
+/** Where a batch was scored: on the workers, in-process (small, or workers cooling down), or partly in-process after a worker failed or was stopped. */
+export type ScoredWhere = 'workers' | 'in_process' | 'fallback';
 
 /**
  * Feature rows of many segments, scored together (RowSink): `add` takes a segment's rows and where their
@@ -262,16 +268,18 @@ export class ForestBatch implements RowSink {
     this.count += rows.length;
   }
 
-  async score(forest: IsolationForest, opts: { threads?: number } = {}): Promise<void> {
-    if (this.count === 0) return;
+  /** Scores the rows gathered (and forgets them); says where, or undefined when there were none. */
+  async score(forest: IsolationForest, opts: { threads?: number } = {}): Promise<ScoredWhere | undefined> {
+    if (this.count === 0) return undefined;
     const width = this.parts[0].rows[0].length;
     const flat = new Float64Array(this.count * width);
     let r = 0;
     for (const p of this.parts) for (const row of p.rows) flat.set(row, width * r++);
-    const scores = await scoreRows(forest, flat, width, opts);
+    const { scores, where } = await scoreRows(forest, flat, width, opts);
     r = 0;
     for (const p of this.parts) for (let k = 0; k < p.rows.length; k++) p.out[p.at[k]] = scores[r++];
     this.parts.length = 0;
     this.count = 0;
+    return where;
   }
 }

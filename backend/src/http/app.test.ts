@@ -133,6 +133,9 @@ describe('POST /api/anomalies over many series', () => {
       expect(alone.body.series[0].scores).toEqual(s.scores);
       expect(alone.body.series[0].anomalies).toEqual(s.anomalies);
     }
+    const metrics = await (await fetch(srv.url + '/metrics')).text();
+    expect(metrics).toMatch(/^prescaler_anomaly_forest_batches_total\{where="workers"\} [1-9]/m);
+    expect(metrics).toMatch(/^prescaler_anomaly_forest_batches_total\{where="in_process"\} [1-9]/m);
   });
 });
 

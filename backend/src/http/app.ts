@@ -9,7 +9,7 @@ import { PrescalerError } from '../errors';
 import type { AnomalyModel } from '../anomaly';
 import { historyToRead, rawSegments, servedSegments, type ScoreOptions } from '../anomaly';
 import type { RowSink } from '../anomaly/detector';
-import { ForestBatch } from '../anomaly/forest-workers';
+import { ForestBatch, type ScoredWhere } from '../anomaly/forest-workers';
 import { ScoreMemo } from '../anomaly/score-memo';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 
@@ -277,7 +277,9 @@ export function createApp(deps: AppDeps): express.Express {
           reuse: !opts.refresh && !opts.bypass,
           keep: !opts.bypass,
         });
-        const answer = await scoreAnswer(detector, range, input, session.raw);
+        const answer = await scoreAnswer(detector, range, input, session.raw, (where) =>
+          metrics.forestBatches.inc({ where })
+        );
         session.done();
         metrics.anomalyPoints.inc({ outcome: 'reused' }, session.stats.reused);
         metrics.anomalyPoints.inc({ outcome: 'scored' }, session.stats.scored);
@@ -331,7 +333,8 @@ async function scoreAnswer(
   detector: AnomalyModel,
   range: RangeParams,
   input: readonly ColumnSeries[],
-  rawScores?: (labels: Labels, segment: Segment, from: number, sink: RowSink) => Float64Array
+  rawScores?: (labels: Labels, segment: Segment, from: number, sink: RowSink) => Float64Array,
+  onBatch?: (where: ScoredWhere) => void
 ) {
   const batch = new ForestBatch();
   const opts = (labels: Labels): ScoreOptions => ({
@@ -343,7 +346,8 @@ async function scoreAnswer(
     const segments = resampleColumns(s.times, s.values, range.step, { origin: range.start });
     return { s, segments, raws: rawSegments(detector, segments, opts(s.labels)) };
   });
-  await batch.score(detector.detector.forest);
+  const where = await batch.score(detector.detector.forest);
+  if (where) onBatch?.(where);
   let firstShortage: string | undefined;
   const out = prepared.map(({ s, segments, raws }) => {
     try {

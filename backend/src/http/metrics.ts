@@ -121,6 +121,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly forestBatches = new client.Counter({
+    name: 'prescaler_anomaly_forest_batches_total',
+    help:
+      'Anomaly answers whose feature rows went through the forest, by where: workers (one thread per core), ' +
+      'in_process (too few rows, or workers cooling down after a failure), fallback (a worker failed or was stopped).',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
+
   readonly anomalyPoints = new client.Counter({
     name: 'prescaler_anomaly_points_total',
     help:
