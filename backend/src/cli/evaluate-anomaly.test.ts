@@ -4,7 +4,7 @@ import * as path from 'path';
 import { fitDetector } from '../anomaly/detector';
 import type { FeatureName } from '../anomaly/features';
 import type { BatchForecaster } from '../forecast/types';
-import type { AnomalyModel } from '../anomaly/index';
+import { loadAnomalyModel, type AnomalyModel } from '../anomaly/index';
 import { mulberry32 } from '../series/random';
 import { PUBLISHED_LIKELIHOOD } from '../anomaly/likelihood';
 import { detectorScores, evaluateAnomaly, readLabelledSeries, trainedOn } from './evaluate-anomaly';
@@ -215,3 +215,38 @@ describe('evaluateAnomaly', () => {
     expect(trainedOn(withTraining(undefined), data)).toBeUndefined();
   });
 });
+
+// The figures the shipped detector's metadata (and the README) report, recomputed from the code and the
+// data. Runs only where the shared data is present (not in a clean clone).
+const SHARED = path.resolve(__dirname, '../../../../shared/data');
+const NAB_CSV = path.join(SHARED, 'canonical/nab-aws-cloudwatch.csv');
+const NAB_REFS = path.join(SHARED, 'nab-aws-cloudwatch/reference-detectors');
+(fs.existsSync(NAB_CSV) && fs.existsSync(NAB_REFS) ? describe : describe.skip)(
+  'the shipped detector on NAB AWS',
+  () => {
+    it('scores what its metadata records, above HTM and Random Cut Forest on the standard profile', async () => {
+      const shipped = loadAnomalyModel(path.resolve(__dirname, '../../../models/anomaly'));
+      const rows = await evaluateAnomaly({
+        data: NAB_CSV,
+        referenceDir: NAB_REFS,
+        model: shipped,
+        log: () => {},
+      });
+      const recorded = (
+        shipped.metadata.evaluation as {
+          results: Array<{ detector: string; profile: string; score: number; heldOut: number }>;
+        }
+      ).results;
+      for (const r of rows) {
+        const want = recorded.find((x) => x.detector === r.detector && x.profile === r.profile)!;
+        expect(r.score).toBeCloseTo(want.score, 1);
+        expect(r.heldOut).toBeCloseTo(want.heldOut, 1);
+      }
+      const standard = (d: string) => rows.find((r) => r.detector === d && r.profile === 'standard')!;
+      for (const other of ['numenta', 'randomCutForest']) {
+        expect(standard(shipped.id).score).toBeGreaterThan(standard(other).score);
+        expect(standard(shipped.id).heldOut).toBeGreaterThan(standard(other).heldOut);
+      }
+    }, 60_000);
+  }
+);
