@@ -3,7 +3,7 @@
  * new points.
  *
  * `/api/anomalies` scores every point of the range shown (and the onset damping's 12 h before it): for
- * 1000 series, ~220 points each through 100 trees, 1.4 s. Ten minutes later the range has moved one step
+ * 1000 series, ~220 points each through 200 trees, ~2 s on two cores. Ten minutes later the range has moved one step
  * and all but one of those points are the same. A point's raw score depends on its feature window only
  * (features.ts sums every window on its own, so not even the rounding depends on where the read starts),
  * so the raw scores of points whose values are unchanged are the ones computing them again would give,
