@@ -12,6 +12,7 @@ import {
   type FeatureConfig,
 } from './features';
 import { mulberry32 } from '../series/random';
+import { trailingRange } from '../series/window';
 
 /**
  * How scores become anomalies: `contamination` takes the (1 − c) quantile of the training scores;
@@ -226,30 +227,13 @@ export function markBreakouts(
   step: number,
   rule: BreakoutRule
 ): Float64Array {
-  const n = values.length;
-  const span = Math.max(1, Math.round(rule.lookbackSeconds / step));
+  const { lo, hi } = trailingRange(values, Math.max(1, Math.round(rule.lookbackSeconds / step)));
   const out = Float64Array.from(scores);
-  // Monotone deques of indices: qmax's head is the greatest of points i − span … i − 1, qmin's the least.
-  const qmax = new Int32Array(n);
-  const qmin = new Int32Array(n);
-  let h1 = 0;
-  let t1 = 0;
-  let h2 = 0;
-  let t2 = 0;
-  for (let i = 0; i < n; i++) {
-    while (h1 < t1 && qmax[h1] < i - span) h1++;
-    while (h2 < t2 && qmin[h2] < i - span) h2++;
+  for (let i = 0; i < values.length; i++) {
+    if (scores[i] !== scores[i] || !(hi[i] > lo[i])) continue;
     const v = values[i];
-    if (h1 < t1 && scores[i] === scores[i]) {
-      const hi = values[qmax[h1]];
-      const lo = values[qmin[h2]];
-      const margin = rule.tolerance * (hi - lo);
-      if (hi > lo && (v > hi + margin || v < lo - margin)) out[i] = 1;
-    }
-    while (h1 < t1 && values[qmax[t1 - 1]] <= v) t1--;
-    qmax[t1++] = i;
-    while (h2 < t2 && values[qmin[t2 - 1]] >= v) t2--;
-    qmin[t2++] = i;
+    const margin = rule.tolerance * (hi[i] - lo[i]);
+    if (v > hi[i] + margin || v < lo[i] - margin) out[i] = 1;
   }
   return out;
 }

@@ -2,6 +2,7 @@
  * Per-point features for the anomaly detector, each computed from the point and its past only (so a
  * stream can be scored as it arrives) and free of the series' unit (so one forest serves every series).
  */
+import { trailingRange } from '../series/window';
 
 export type FeatureName = 'value' | 'diff' | 'zscore' | 'spread_ratio' | 'exceedance' | 'residual';
 
@@ -137,29 +138,8 @@ export function computeFeatures(
   const lag = seasonLag(cfg, step);
   const tol = seasonTolerance(cfg, step);
 
-  // Sliding min and max of the longer past (one season, else 4 windows) for `exceedance`.
-  const long = longSpan(cfg, step);
-  const longLo = new Float64Array(n).fill(NaN);
-  const longHi = new Float64Array(n).fill(NaN);
-  if (cfg.names.includes('exceedance')) {
-    const qmax = new Int32Array(n);
-    const qmin = new Int32Array(n);
-    let h1 = 0,
-      t1 = 0,
-      h2 = 0,
-      t2 = 0;
-    for (let i = 0; i < n; i++) {
-      // State before adding i describes points i−long … i−1.
-      while (h1 < t1 && qmax[h1] < i - long) h1++;
-      while (h2 < t2 && qmin[h2] < i - long) h2++;
-      if (h1 < t1) longHi[i] = values[qmax[h1]];
-      if (h2 < t2) longLo[i] = values[qmin[h2]];
-      while (h1 < t1 && values[qmax[t1 - 1]] <= values[i]) t1--;
-      qmax[t1++] = i;
-      while (h2 < t2 && values[qmin[t2 - 1]] >= values[i]) t2--;
-      qmin[t2++] = i;
-    }
-  }
+  // Least and greatest of the longer past (one season, else 4 windows) for `exceedance`.
+  const long = cfg.names.includes('exceedance') ? trailingRange(values, longSpan(cfg, step)) : undefined;
 
   // Raw (ungated) features, NaN where not computed. Every window statistic is summed over its own window,
   // not taken from prefix sums: then a point's features depend on its window only, not on where the input
@@ -229,7 +209,9 @@ export function computeFeatures(
           break;
         case 'exceedance':
           // Beyond everything the longer past did, in spreads; 0 inside that envelope.
-          f = slog(v > longHi[i] ? (v - longHi[i]) / scale : v < longLo[i] ? (v - longLo[i]) / scale : 0);
+          f = slog(
+            v > long!.hi[i] ? (v - long!.hi[i]) / scale : v < long!.lo[i] ? (v - long!.lo[i]) / scale : 0
+          );
           break;
         case 'residual': {
           const r = residuals![i];

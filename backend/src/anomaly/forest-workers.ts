@@ -36,6 +36,13 @@ type ToWorker =
 type FromWorker =
   { type: 'scores'; job: number; scores: Float64Array } | { type: 'error'; job: number; message: string };
 
+/** Rows `from` … `to` − 1 of row-major `flat` (`width` values each), as views into it. */
+function rowViews(flat: Float64Array, width: number, from: number, to: number): Float64Array[] {
+  const rows: Float64Array[] = [];
+  for (let r = from; r < to; r++) rows.push(flat.subarray(r * width, (r + 1) * width));
+  return rows;
+}
+
 /** The worker's side: forests by id, and scoring of flat row-major rows. */
 function workerMain(): void {
   const forests = new Map<number, IsolationForest>();
@@ -48,9 +55,7 @@ function workerMain(): void {
     try {
       const forest = forests.get(m.forest);
       if (!forest) throw new Error(`no forest ${m.forest} in this worker`);
-      const rows: Float64Array[] = [];
-      for (let o = 0; o < m.rows.length; o += m.width) rows.push(m.rows.subarray(o, o + m.width));
-      const scores = forest.scoreMany(rows);
+      const scores = forest.scoreMany(rowViews(m.rows, m.width, 0, m.rows.length / m.width));
       parentPort!.postMessage({ type: 'scores', job: m.job, scores } satisfies FromWorker, [
         scores.buffer as ArrayBuffer,
       ]);
@@ -213,11 +218,7 @@ export async function scoreRows(
 ): Promise<{ scores: Float64Array; where: ScoredWhere }> {
   const n = flat.length / width;
   const threads = Math.min(opts.threads ?? forestWorkerCount(), Math.ceil(n / (FOREST_WORKER_MIN_ROWS / 2)));
-  const inProcess = (from: number, to: number) => {
-    const rows: Float64Array[] = [];
-    for (let r = from; r < to; r++) rows.push(flat.subarray(r * width, (r + 1) * width));
-    return forest.scoreMany(rows);
-  };
+  const inProcess = (from: number, to: number) => forest.scoreMany(rowViews(flat, width, from, to));
   if (threads <= 1 || n < FOREST_WORKER_MIN_ROWS || Date.now() < coolUntil)
     return { scores: inProcess(0, n), where: 'in_process' };
   const out = new Float64Array(n);

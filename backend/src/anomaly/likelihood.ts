@@ -7,7 +7,7 @@
  * Measured on the NAB AWS series it lowers our Isolation Forest's score (see `evaluate:anomaly
  * --likelihood`), so the shipped detector does not use it; it is kept to make that figure reproducible.
  */
-import { dampRepeats, markBreakouts, rawScores, type AnomalyDetector } from './detector';
+import { rawScores, servedScores, type AnomalyDetector } from './detector';
 
 export interface LikelihoodConfig {
   /** W: raw scores (ending at the current one) whose mean and spread model "normal" (the paper's μ_t, σ_t). */
@@ -146,8 +146,5 @@ export function likelihoodScores(
 ): Float64Array {
   const raw = rawScores(detector, values, step);
   const logScale = anomalyLikelihood(raw, likelihoodConfig(step, params)).map(logLikelihood);
-  const scaled = detector.breakout ? markBreakouts(values, logScale, step, detector.breakout) : logScale;
-  return detector.onsetSeconds > 0
-    ? dampRepeats(scaled, Math.max(1, Math.round(detector.onsetSeconds / step)))
-    : scaled;
+  return servedScores(detector, values, logScale, step);
 }

@@ -354,8 +354,8 @@ async function scoreAnswer(
       const r = servedSegments(detector, segments, raws, range.start);
       return {
         labels: s.labels,
-        scores: r.scores.filter(([t]) => t >= range.start).map(([t, v]) => [ms(t), v]),
-        anomalies: r.anomalies.filter(([t]) => t >= range.start).map(([t, v, sc]) => [ms(t), v, sc]),
+        scores: r.scores.map(([t, v]) => [ms(t), v]),
+        anomalies: r.anomalies.map(([t, v, sc]) => [ms(t), v, sc]),
         threshold: r.threshold,
       };
     } catch (e) {
