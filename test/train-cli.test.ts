@@ -112,7 +112,7 @@ describe('train CLI', () => {
     expect(fs.existsSync(anomalyOut)).toBe(false);
   }, 60_000);
 
-  it('train:anomaly fits on forecast residuals when the features name them, and refuses unknown ones', () => {
+  it('train:anomaly fits on forecast residuals when the features name them, refuses unknown ones, and leaves the breakout rule out when asked', () => {
     const TRAIN_ANOMALY = path.join(ROOT, 'backend', 'src', 'cli', 'train-anomaly.ts');
     const runAnomaly = (args: string[]) =>
       spawnSync(TSX, [TRAIN_ANOMALY, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
@@ -137,5 +137,15 @@ describe('train CLI', () => {
     const bad = runAnomaly(['--data', raw, '--features', 'diff,loudness', '--out', path.join(dir, 'x')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--features: unknown feature "loudness"/);
+    // The breakout rule: in the metadata by default (the residual fit above), left out with --breakout off.
+    expect(meta.breakout).toEqual({ tolerance: 0.05, lookbackSeconds: 604800 });
+    const plain = path.join(dir, 'anomaly-no-breakout');
+    const off = runAnomaly(['--data', raw, '--trees', '10', '--breakout', 'off', '--out', plain]);
+    expect(off.status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(plain, 'metadata.json'), 'utf8')).breakout).toBeUndefined();
+    expect(JSON.parse(fs.readFileSync(path.join(plain, 'forest.json'), 'utf8')).breakout).toBeUndefined();
+    const on = runAnomaly(['--data', raw, '--breakout', 'on', '--out', path.join(dir, 'y')]);
+    expect(on.status).toBe(2);
+    expect(on.stderr).toMatch(/--breakout takes "off"/);
   }, 120_000);
 });
