@@ -29,15 +29,8 @@ import {
   type PolicyResult,
   type SegmentFigures,
 } from './metrics';
-import {
-  HpaPolicy,
-  OraclePolicy,
-  PrescalerPolicy,
-  type BandChoice,
-  type ClusterParams,
-  type HpaParams,
-  type Policy,
-} from './policies';
+import { HpaPolicy, type ClusterParams, type HpaParams } from './hpa-policy';
+import { OraclePolicy, PrescalerPolicy, type BandChoice, type Policy } from './policies';
 
 export interface SimulationOptions {
   /** Seconds per tick = the HPA sync period. */
