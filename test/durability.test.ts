@@ -17,6 +17,7 @@ const ROOT = path.resolve(__dirname, '..');
 // outlive a SIGKILL sent to the first.
 const NODE_ARGS = ['--import', 'tsx', path.join(ROOT, 'backend/src/main.ts')];
 const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789';
 
 jest.setTimeout(Number(process.env.DURABILITY_TIMEOUT ?? 120_000));
 
@@ -45,6 +46,7 @@ function writeConfig(): string {
     `auth:
   tokens:
     - {name: sre, token: "${OPERATOR}", role: operator}
+    - {name: ro, token: "${VIEWER}", role: viewer}
 evaluation: {interval: 3600}
 targets:
   - name: web
@@ -127,6 +129,9 @@ async function recommend(c: Child, fingerprint: string): Promise<string> {
   return body.results[0].recommendationId;
 }
 
+/** A read: with tokens configured every /api route but health needs one (a viewer's is enough). */
+const read = (c: Child, p: string) => fetch(c.url + p, { headers: { authorization: `Bearer ${VIEWER}` } });
+
 const apply = (c: Child, id: string) =>
   fetch(`${c.url}/api/recommendations/${id}/apply`, { method: 'POST', headers: auth });
 
@@ -182,7 +187,7 @@ describe('a crash between "decided" and "done"', () => {
 
     // Run 3: start-up reconciles by reading the (persisted) dry-run state: nothing was acted.
     const third = await startBackend({});
-    const { records } = await (await fetch(`${third.url}/api/audit`)).json();
+    const { records } = await (await read(third, '/api/audit')).json();
     expect(records).toHaveLength(2);
     expect(records[0]).toMatchObject({
       recommendationId: id,
@@ -196,7 +201,7 @@ describe('a crash between "decided" and "done"', () => {
     const again = await apply(third, id);
     expect((await again.json()).record.id).toBe(records[0].id);
     expect(auditRows()).toHaveLength(2);
-    const { targets } = await (await fetch(`${third.url}/api/targets`)).json();
+    const { targets } = await (await read(third, '/api/targets')).json();
     expect(targets[0].state.replicas).toBe(6); // run 1's apply (4 → 6) persisted; run 2's never happened
     await kill(third);
   });
@@ -217,7 +222,7 @@ describe('a crash between "decided" and "done"', () => {
       expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(6);
       expect(auditRows().map((r) => r.outcome)).toEqual(['unknown']);
       const next = await startBackend(env);
-      const { records } = await (await fetch(`${next.url}/api/audit`)).json();
+      const { records } = await (await read(next, '/api/audit')).json();
       expect(records).toEqual([
         expect.objectContaining({
           recommendationId: id,
@@ -226,7 +231,7 @@ describe('a crash between "decided" and "done"', () => {
           dryRun: false,
         }),
       ]);
-      const rec = await (await fetch(`${next.url}/api/recommendations/${id}`)).json();
+      const rec = await (await read(next, `/api/recommendations/${id}`)).json();
       expect(rec.status).toBe('applied');
       expect(k8s.writes()).toHaveLength(1);
       await kill(next);
@@ -235,7 +240,7 @@ describe('a crash between "decided" and "done"', () => {
     it('before the write: reconciled as failed, and the cluster was never written', async () => {
       const id = await crashMidApply(env, 'before-act', 'fp-k2');
       const next = await startBackend(env);
-      const { records } = await (await fetch(`${next.url}/api/audit`)).json();
+      const { records } = await (await read(next, '/api/audit')).json();
       expect(records).toEqual([
         expect.objectContaining({ recommendationId: id, outcome: 'failed', reconciled: true }),
       ]);

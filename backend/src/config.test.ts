@@ -63,6 +63,14 @@ describe('loadConfig', () => {
     expect(c.targets[0]).toMatchObject({ name: 'web', minReplicas: 2, maxReplicas: 20, startup: 120 });
   });
 
+  it('opens reads without a token only when no tokens are configured or auth.anonymousReads says so', () => {
+    expect(loadConfig({}).anonymousReads).toBe(true);
+    const tokens = 'auth:\n  tokens:\n    - {name: g, token: "0123456789abcdef0", role: viewer}\n';
+    expect(withYaml(tokens).anonymousReads).toBe(false);
+    expect(withYaml(tokens + '  anonymousReads: true\n').anonymousReads).toBe(true);
+    expect(withYaml('auth: {anonymousReads: false}\n').anonymousReads).toBe(true); // nothing to present
+  });
+
   it('reads a token from a file', () => {
     const tf = path.join(dir, 'token');
     fs.writeFileSync(tf, 'from-a-file-0123456789\n');

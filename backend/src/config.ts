@@ -71,9 +71,13 @@ const targetSchema = z
 const fileSchema = z
   .object({
     auth: z
-      .object({ tokens: z.array(tokenSchema).default([]) })
+      .object({
+        tokens: z.array(tokenSchema).default([]),
+        /** With tokens configured, reads (every /api route but health) need a token unless this is true. */
+        anonymousReads: z.boolean().default(false),
+      })
       .strict()
-      .default({ tokens: [] }),
+      .default({}),
     targets: z.array(targetSchema).default([]),
     evaluation: z
       .object({ interval: duration.default(60), recommendationTtl: duration.default(900) })
@@ -141,6 +145,11 @@ export interface Config {
   kubeconfig?: string;
   logLevel: string;
   tokens: ApiToken[];
+  /**
+   * Reads without a token. Always true with no tokens configured (the bare demo); with tokens, false
+   * unless `auth.anonymousReads: true`.
+   */
+  anonymousReads: boolean;
   targets: TargetConfig[];
   evaluation: { interval: number; recommendationTtl: number };
   limits: {
@@ -252,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kubeconfig: vars.KUBECONFIG,
     logLevel: vars.LOG_LEVEL,
     tokens,
+    anonymousReads: tokens.length === 0 || file.auth.anonymousReads,
     targets: file.targets,
     evaluation: file.evaluation,
     limits: file.limits,

@@ -2,12 +2,14 @@
 import type { AddressInfo } from 'node:net';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import express from 'express';
 import pino, { type Logger } from 'pino';
 import { ActuationService, createActuator, type Actuator } from './actuate';
 import type { Config } from './config';
 import { loadServedAnomalyModel } from './anomaly';
 import { loadForecaster } from './forecast/lstm';
 import { createApp, type Models } from './http/app';
+import { TokenAuth } from './http/auth';
 import { Metrics } from './http/metrics';
 import { scalingRouters } from './http/routes';
 import { stopSimulationWorker } from './evaluate/simulate/simulate-worker';
@@ -42,6 +44,22 @@ export interface StartOptions {
   startLoop?: boolean;
   /** The evaluation loop's clock, Unix seconds (tests fix it so two rounds read the same data). */
   loopNow?: () => number;
+}
+
+/**
+ * `router` with its `method` `path` route behind the read check (auth.ts), as a route of its own so a
+ * refusal is counted under that path: the what-if router itself knows nothing of tokens.
+ */
+function readsBehindToken(
+  config: Config,
+  method: 'get' | 'post',
+  path: string,
+  router: express.Router
+): express.Router {
+  const guarded = express.Router();
+  guarded[method](path, new TokenAuth(config.tokens, config.anonymousReads).reads());
+  guarded.use(router);
+  return guarded;
 }
 
 export async function loadModels(modelsDir: string, logger: Logger): Promise<Models> {
@@ -104,13 +122,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const routers = [
     ...scalingRouters({ config, store, actuator, service, lastEvaluation: (t) => loop.status(t) }),
-    whatifRouter({
+    readsBehindToken(
       config,
-      source,
-      forecaster: () => models.forecaster,
-      forecasterError: () => models.forecasterError,
-      metrics,
-    }),
+      'post',
+      '/whatif',
+      whatifRouter({
+        config,
+        source,
+        forecaster: () => models.forecaster,
+        forecasterError: () => models.forecasterError,
+        metrics,
+      })
+    ),
   ];
   // Dashboard refreshes re-read mostly the same days of history; the demo source is in-process anyway.
   const cacheBytes = config.historyCache.maxMegabytes * 1024 * 1024;

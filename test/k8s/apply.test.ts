@@ -112,7 +112,9 @@ async function post(p: string, body: unknown, token = OPERATOR) {
   return { status: res.status, body: await res.json() };
 }
 
-const get = async (p: string) => (await fetch(srv.url + p)).json();
+/** A read: with tokens configured every /api route but health needs one (a viewer's is enough). */
+const get = async (p: string) =>
+  (await fetch(srv.url + p, { headers: { authorization: `Bearer ${VIEWER}` } })).json();
 
 async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -370,7 +372,9 @@ describe('GET /api/targets and /api/audit', () => {
   });
 
   it('rejects bad query parameters', async () => {
-    const res = await fetch(srv.url + '/api/audit?limit=0');
+    const res = await fetch(srv.url + '/api/audit?limit=0', {
+      headers: { authorization: `Bearer ${VIEWER}` },
+    });
     expect(res.status).toBe(400);
   });
 });

@@ -21,6 +21,7 @@ import { resampleColumns } from '../series/resample';
 import type { ColumnSeries, Labels, Segment } from '../series/types';
 import { queryColumns, type QueryOptions, type SeriesSource } from '../sources/types';
 import { AnswerMemo } from './answer-memo';
+import { TokenAuth } from './auth';
 import { forecastBody, type ShownSeries } from './forecast-body';
 import { Metrics } from './metrics';
 import { forecastBodySchema, parseBody, rangeBodySchema, resolveRange, type RangeParams } from './validate';
@@ -78,7 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       // Only matched route patterns become label values: raw paths would let any client grow the metrics.
-      const r = req.route ? req.baseUrl + (req.route.path as string) : 'unmatched';
+      const r = routeLabel(req, res) ?? 'unmatched';
       metrics.httpRequests.inc({ method: req.method, route: r, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route: r }, seconds);
       logger.info(
@@ -95,6 +96,9 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use(express.json({ limit: config.limits.maxBodyBytes, strict: true }));
+
+  // Every /api route but health reads behind a token once tokens are configured (auth.ts).
+  const reads = new TokenAuth(config.tokens, config.anonymousReads).reads();
 
   const upstreamHealth = cachedUpstreamHealth(source);
   app.get(
@@ -156,6 +160,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.post(
     '/api/forecast',
+    reads,
     route(async (req, res) => {
       const body = parseBody(forecastBodySchema, req.body);
       const range = resolveRange(body, now(), config.limits.maxPointsPerSeries);
@@ -235,6 +240,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.post(
     '/api/anomalies',
+    reads,
     route(async (req, res) => {
       const body = parseBody(rangeBodySchema, req.body);
       const range = resolveRange(body, now(), config.limits.maxPointsPerSeries);
@@ -288,7 +294,18 @@ export function createApp(deps: AppDeps): express.Express {
     })
   );
 
-  for (const r of deps.routers ?? []) app.use('/api', r);
+  // A router hands an error on with req.baseUrl already back to what it was outside it ('' here, '/api'
+  // in this callback): the route is labelled now, so its errors count under the path its successes do.
+  for (const r of deps.routers ?? []) {
+    app.use('/api', (req, res, next) =>
+      r(req, res, (err?: unknown) => {
+        if (err && err !== 'route' && err !== 'router') res.locals.route ??= routeLabel(req, res);
+        next(err);
+      })
+    );
+  }
+  // Paths under /api that no route serves: refused like a read, so they tell nothing without a token.
+  app.use('/api', reads);
 
   app.get(
     '/metrics',
@@ -408,6 +425,12 @@ function cachedUpstreamHealth(source: SeriesSource): () => Promise<UpstreamHealt
     if (!last || t - last.at >= UPSTREAM_HEALTH_TTL_SECONDS) last = { at: t, value: check() };
     return last.value;
   };
+}
+
+/** The matched route's full pattern (`/api/recommendations/:id/apply`), once a route matched. */
+function routeLabel(req: Request, res: Response): string | undefined {
+  if (typeof res.locals.route === 'string') return res.locals.route;
+  return req.route ? req.baseUrl + (req.route.path as string) : undefined;
 }
 
 /** Maps anything thrown (body-parser errors included) to a PrescalerError. */

@@ -1,6 +1,7 @@
 /**
- * Bearer-token authentication for the routes that act: tokens come from config with a role; the
- * presented token is hashed and compared with every configured digest in constant time, so neither
+ * Bearer-token authentication: tokens come from config with a role. Acting needs an operator token;
+ * reading needs any token once tokens are configured, unless `auth.anonymousReads` opens reads again (with
+ * no tokens configured reads are open and acting is refused: the bare demo). The presented token is hashed and compared with every configured digest in constant time, so neither
  * the comparison nor which token matched leaks through timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -18,8 +19,24 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 export class TokenAuth {
   private readonly entries: Array<{ name: string; role: Role; digest: Buffer }>;
 
-  constructor(tokens: readonly ApiToken[]) {
+  /** `anonymousReads`: `reads()` lets requests without a token through (config.anonymousReads). */
+  constructor(
+    tokens: readonly ApiToken[],
+    private readonly anonymousReads = tokens.length === 0
+  ) {
     this.entries = tokens.map((t) => ({ name: t.name, role: t.role, digest: digest(t.token) }));
+  }
+
+  /**
+   * Express middleware for the routes that read: open with anonymous reads (a token, when one is
+   * presented anyway, is not checked), else a viewer or operator token (401 without).
+   */
+  reads() {
+    const viewer = this.require('viewer');
+    return (req: Request, res: Response, next: NextFunction): void => {
+      if (this.anonymousReads) next();
+      else viewer(req, res, next);
+    };
   }
 
   /** The principal a bearer token belongs to; undefined for an unknown token. */
@@ -39,15 +56,14 @@ export class TokenAuth {
       const header = req.get('authorization') ?? '';
       const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
       res.set('WWW-Authenticate', 'Bearer realm="prescaler"');
-      if (!m) {
+      if (!this.entries.length) {
         next(
-          new PrescalerError(
-            'unauthorized',
-            this.entries.length
-              ? 'missing bearer token'
-              : 'no API tokens are configured (auth.tokens in PRESCALER_CONFIG)'
-          )
+          new PrescalerError('unauthorized', 'no API tokens are configured (auth.tokens in PRESCALER_CONFIG)')
         );
+        return;
+      }
+      if (!m) {
+        next(new PrescalerError('unauthorized', 'missing bearer token'));
         return;
       }
       const who = this.identify(m[1]);

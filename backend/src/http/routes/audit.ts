@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { PrescalerError } from '../../errors';
 import type { Store } from '../../store/store';
 import { route } from '../app';
+import type { TokenAuth } from '../auth';
 import { renderAudit } from './render';
 
 const auditQuery = z
@@ -15,10 +16,11 @@ const auditQuery = z
   })
   .strict();
 
-export function auditRouter(deps: { store: Store }) {
+export function auditRouter(deps: { store: Store; auth: TokenAuth }) {
   const r = express.Router();
   r.get(
     '/audit',
+    deps.auth.reads(),
     route((req, res) => {
       const q = auditQuery.safeParse(req.query);
       if (!q.success)

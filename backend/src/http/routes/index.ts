@@ -18,11 +18,11 @@ export function scalingRouters(deps: {
   service: ActuationService;
   lastEvaluation: (target: string) => TargetEvaluation | undefined;
 }): express.Router[] {
-  const auth = new TokenAuth(deps.config.tokens);
+  const auth = new TokenAuth(deps.config.tokens, deps.config.anonymousReads);
   return [
-    targetsRouter(deps),
+    targetsRouter({ ...deps, auth }),
     recommendationsRouter({ store: deps.store, service: deps.service, auth }),
-    auditRouter({ store: deps.store }),
+    auditRouter({ store: deps.store, auth }),
     webhookRouter({ service: deps.service, auth }),
   ];
 }

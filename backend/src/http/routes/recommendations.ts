@@ -1,4 +1,4 @@
-/** GET /api/recommendations(/:id) and POST /api/recommendations/:id/apply (operator token). */
+/** GET /api/recommendations(/:id) (a token once tokens are configured) and POST /api/recommendations/:id/apply (operator token). */
 import express from 'express';
 import { z } from 'zod';
 import type { ActuationService } from '../../actuate/service';
@@ -28,6 +28,7 @@ export function recommendationsRouter(deps: {
 
   r.get(
     '/recommendations',
+    auth.reads(),
     route((req, res) => {
       const q = listQuery.safeParse(req.query);
       if (!q.success)
@@ -42,6 +43,7 @@ export function recommendationsRouter(deps: {
 
   r.get(
     '/recommendations/:id',
+    auth.reads(),
     route((req, res) => {
       store.expireDue(now());
       const rec = store.getRecommendation(String(req.params.id));

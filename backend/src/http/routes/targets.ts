@@ -5,6 +5,7 @@ import type { Config } from '../../config';
 import type { TargetEvaluation } from '../../loop';
 import type { Store } from '../../store/store';
 import { route } from '../app';
+import type { TokenAuth } from '../auth';
 import { renderRecommendation } from './render';
 
 const ms = (t: number) => Math.round(t * 1000);
@@ -14,11 +15,13 @@ export function targetsRouter(deps: {
   store: Store;
   actuator: Actuator;
   lastEvaluation: (target: string) => TargetEvaluation | undefined;
+  auth: TokenAuth;
 }) {
   const { config, store, actuator } = deps;
   const r = express.Router();
   r.get(
     '/targets',
+    deps.auth.reads(),
     route(async (_req, res) => {
       store.expireDue(Date.now() / 1000);
       const targets = await Promise.all(
