@@ -87,6 +87,18 @@ it('stops with exit code 2 and names the bad key', async () => {
   expect(output()).toMatch(/configuration error: environment PORT: must be a port number/);
 }, 60_000);
 
+it('stops with exit code 2 for a database URL, and creates nothing', async () => {
+  const { child, output } = npmStart({ PRESCALER_DB: 'postgres://prescaler@db:5432/prescaler' });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const made = fs.existsSync(path.join(root, 'postgres:'));
+  fs.rmSync(path.join(root, 'postgres:'), { recursive: true, force: true });
+  expect(output()).toMatch(
+    /configuration error: environment PRESCALER_DB: PostgreSQL is not supported yet: give the path of a SQLite file/
+  );
+  expect(code).toBe(2);
+  expect(made).toBe(false);
+}, 60_000);
+
 it('stays up, degraded, when the model files are corrupt, and answers forecasts with 503', async () => {
   const models = path.join(dir, 'models');
   fs.cpSync(path.join(root, 'models'), models, { recursive: true });

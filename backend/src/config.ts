@@ -190,7 +190,22 @@ const envSchema = z.object({
     .optional(),
   PROMETHEUS_BEARER_TOKEN: z.string().optional(),
   PRESCALER_CONFIG: z.string().optional(),
-  PRESCALER_DB: z.string().default('./data/prescaler.db'),
+  // A path: a URL such as postgres://… would otherwise become a SQLite file under a directory "postgres:".
+  PRESCALER_DB: z
+    .string()
+    .superRefine((v, ctx) => {
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v.trim())?.[1].toLowerCase();
+      if (scheme === undefined) return;
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          (/^postgres(ql)?$/.test(scheme)
+            ? 'PostgreSQL is not supported yet'
+            : `${scheme}:// URLs are not supported`) +
+          ': give the path of a SQLite file (default ./data/prescaler.db)',
+      });
+    })
+    .default('./data/prescaler.db'),
   PRESCALER_MODELS: z.string().default(path.resolve(__dirname, '../../models')),
   PRESCALER_ACTUATOR: z.enum(['dry-run', 'kubernetes']).optional(),
   KUBECONFIG: z.string().optional(),
