@@ -20,6 +20,10 @@ describe('parseTime', () => {
       '2024-01-01T24:00:00Z',
       NaN,
       Infinity,
+      -Infinity,
+      '1' + '0'.repeat(400), // Number() of it is Infinity
+      '-1' + '0'.repeat(400),
+      '1' + '0'.repeat(400) + '.5',
       null,
       {},
     ]) {
@@ -38,7 +42,13 @@ describe('parseDuration', () => {
     expect(parseDuration('250ms')).toBe(0.25);
   });
   it('rejects malformed input', () => {
-    for (const bad of ['', '10x', 'm', '1h 30m', '-5m', 'abc', undefined])
+    for (const bad of ['', '10x', 'm', '1h 30m', '-5m', 'abc', undefined, Infinity, NaN])
       expect(parseDuration(bad)).toBeUndefined();
+  });
+  it('rejects numbers too long to be finite, plain or with a unit', () => {
+    const huge = '1' + '0'.repeat(400);
+    for (const bad of [huge, `${huge}.5`, `${huge}s`, `${huge}ms`, `1h${huge}m`, `${'9'.repeat(307)}y`])
+      expect(parseDuration(bad)).toBeUndefined();
+    expect(parseDuration('9'.repeat(300))).toBe(Number('9'.repeat(300))); // long but finite: still a number
   });
 });

@@ -10,12 +10,15 @@ const DURATION_UNITS: Record<string, number> = {
   y: 31536000,
 };
 
+/** n, or undefined for ±Infinity and NaN: an overlong numeric string such as "1000…000" becomes Infinity. */
+const finite = (n: number): number | undefined => (Number.isFinite(n) ? n : undefined);
+
 /** Unix seconds (number or numeric string) or RFC 3339. Returns undefined when it is neither. */
 export function parseTime(input: unknown): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) ? input : undefined;
   if (typeof input !== 'string' || input.trim() === '') return undefined;
   const s = input.trim();
-  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (/^-?\d+(\.\d+)?$/.test(s)) return finite(Number(s));
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.exec(s);
   if (!m) return undefined;
   // Date.parse rolls impossible dates over (Feb 30 → Mar 2); refuse them instead.
@@ -31,7 +34,7 @@ export function parseDuration(input: unknown): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) ? input : undefined;
   if (typeof input !== 'string' || input.trim() === '') return undefined;
   const s = input.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (/^\d+(\.\d+)?$/.test(s)) return finite(Number(s));
   const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
   let total = 0;
   let matched = 0;
@@ -40,7 +43,7 @@ export function parseDuration(input: unknown): number | undefined {
     total += Number(m[1]) * DURATION_UNITS[m[2]];
     matched += m[0].length;
   }
-  return matched === s.length && matched > 0 ? total : undefined;
+  return matched === s.length && matched > 0 ? finite(total) : undefined;
 }
 
 /** The spacing most of a series' samples have. */
