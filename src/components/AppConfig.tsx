@@ -91,7 +91,7 @@ export function AppConfig({ plugin }: AppConfigProps) {
         </Field>
         <Field
           label="API token"
-          description="A token with role operator from the backend's auth.tokens; Grafana adds it to Apply requests server-side."
+          description="A token with role operator from the backend's auth.tokens. Grafana adds it server-side to the app's routes: Apply (POST, Editors and Admins only) and the app pages' reads (GET). The data source has its own, viewer, token."
         >
           <SecretInput
             id="prescaler-app-token"

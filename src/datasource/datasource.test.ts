@@ -225,6 +225,11 @@ describe('DataSource.testDatasource', () => {
       { error: { code: 'unauthorized', message: 'invalid token' } },
       /refused the API token \(401: invalid token\)/,
     ],
+    [
+      400,
+      'Authentication to data source failed',
+      /refused the API token \(400: Authentication to data source failed\)/,
+    ],
     [404, {}, /No Prescaler API at http:\/\/prescaler:8080: \/api\/health answered 404/],
     [
       503,

@@ -44,6 +44,9 @@ export interface RangeBody {
   horizon?: string;
 }
 
+/** What Grafana's data proxy answers (400, plain text) when the backend refused the data source's token. */
+export const DATA_PROXY_AUTH_FAILED = 'Authentication to data source failed';
+
 export class DataSource extends DataSourceApi<PrescalerQuery, PrescalerJsonData> {
   readonly baseUrl: string;
   readonly backendUrl?: string;
@@ -223,7 +226,8 @@ export class DataSource extends DataSourceApi<PrescalerQuery, PrescalerJsonData>
     if (status === undefined || status === 0 || status === 502 || status === 504) {
       return `Grafana could not reach the Prescaler backend at ${url} (${message}). Check the URL as seen from the Grafana server and that the backend is running.`;
     }
-    if (status === 401 || status === 403) {
+    // Grafana's data proxy turns the backend's 401 into this 400 (pkg/api/pluginproxy/ds_proxy.go).
+    if (status === 401 || status === 403 || (status === 400 && message === DATA_PROXY_AUTH_FAILED)) {
       return `The backend at ${url} refused the API token (${status}: ${message}). Check the token in this data source's settings.`;
     }
     if (status === 404) {

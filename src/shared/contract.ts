@@ -174,6 +174,11 @@ export function decodeError(err: unknown): DecodedError {
     if (typeof proxyMessage === 'string' && proxyMessage) {
       return { status, message: proxyMessage };
     }
+    // Grafana's data proxy answers some refusals in plain text (a 401 upstream becomes a 400 with
+    // "Authentication to data source failed"); keep the first line of it.
+    if (typeof err.data === 'string' && err.data.trim()) {
+      return { status, message: err.data.trim().split('\n')[0].slice(0, 200) };
+    }
     return { status, message: err.statusText || `HTTP ${status}` };
   }
   if (err instanceof Error) {

@@ -47,7 +47,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       </Field>
       <Field
         label="API token"
-        description="Bearer token from the backend's auth.tokens. Stored encrypted; only the Grafana server sends it."
+        description="A token with role viewer from the backend's auth.tokens: every user of this data source reads with it (forecasts, anomalies, health; applying goes through the app with its own token). Stored encrypted; only the Grafana server sends it."
       >
         <SecretInput
           id="prescaler-token"
