@@ -6,9 +6,10 @@ import os from 'os';
 import path from 'path';
 import { BrowserContext, Page, chromium } from 'playwright-core';
 
-import { DEFAULT_STEP } from '../../backend/src/http/validate';
-import { OPERATOR_TOKEN, RunningBackend, startBackend } from './harness/backend';
-import { startHarness } from './harness/server';
+import { OPERATOR_TOKEN, RunningBackend, VIEWER_TOKEN, startBackend } from './harness/backend';
+import { E2E_NOW_MS } from './harness/clock';
+import { backendJson as backendAt, panelRange, pendingRecommendation } from './harness/scenario';
+import { OrgRole, startHarness } from './harness/server';
 import { ROOT, VENDOR_DIR, buildVendorInChild } from './harness/vendor';
 
 const DIST = path.join(ROOT, 'dist');
@@ -19,8 +20,6 @@ const DS_UID = 'prescaler-e2e';
 const SHOTS = path.join(ROOT, process.env.PRESCALER_UPDATE_DOCS === '1' ? 'docs' : 'test/artifacts/e2e');
 const SCREENSHOT = path.join(SHOTS, 'panel.png');
 const APP_SCREENSHOT = path.join(SHOTS, 'app-root.png');
-const HOUR = 3_600_000;
-const STEP_MS = DEFAULT_STEP * 1000; // the data source's default step, equal to the backend's
 
 jest.setTimeout(180_000);
 
@@ -29,32 +28,11 @@ let backend: RunningBackend | undefined;
 let harness: Awaited<ReturnType<typeof startHarness>> | undefined;
 let browser: BrowserContext | undefined;
 let page: Page;
-let role: 'Viewer' | 'Editor' | 'Admin' = 'Editor';
+let role: OrgRole = 'Editor';
 const pageErrors: string[] = [];
 
-interface AnomaliesAnswer {
-  series: Array<{ labels: Record<string, string>; anomalies: Array<[number, number, number]> }>;
-}
-
-async function backendJson<T>(
-  method: string,
-  p: string,
-  body?: unknown,
-  token?: string
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${backend!.url}${p}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // keep text
-  }
-  return { status: res.status, body: parsed as T };
+function backendJson<T>(method: string, p: string, body?: unknown, token?: string) {
+  return backendAt<T>(backend!.url, method, p, body, token);
 }
 
 async function runPanel(params: Record<string, unknown>) {
@@ -94,7 +72,10 @@ beforeAll(async () => {
   }
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-e2e-'));
   // Both at once; wait for both either way so nothing is left running when one fails.
-  const [started, vendor] = await Promise.allSettled([startBackend(ROOT, workDir), buildVendorInChild()]);
+  const [started, vendor] = await Promise.allSettled([
+    startBackend(ROOT, workDir, E2E_NOW_MS),
+    buildVendorInChild(),
+  ]);
   if (started.status === 'fulfilled') {
     backend = started.value;
   }
@@ -108,7 +89,8 @@ beforeAll(async () => {
     vendorDir: VENDOR_DIR,
     appId: APP_ID,
     datasourceUid: DS_UID,
-    datasource: { jsonData: { backendUrl: backend!.url }, secureJsonData: { token: OPERATOR_TOKEN } },
+    // As provisioning/grafana sets them up: the data source with the viewer token, the app with the operator's.
+    datasource: { jsonData: { backendUrl: backend!.url }, secureJsonData: { token: VIEWER_TOKEN } },
     app: { jsonData: { backendUrl: backend!.url }, secureJsonData: { token: OPERATOR_TOKEN } },
     role: () => role,
   });
@@ -127,6 +109,8 @@ beforeAll(async () => {
       '--no-first-run',
     ],
   });
+  // The page lives at the backend's instant too: the panel's "now" line and the app's times read Date.
+  await browser.clock.setFixedTime(E2E_NOW_MS);
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
 }, 180_000);
@@ -146,32 +130,8 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
   let expectedAnomalies: number;
 
   it('loads the app, data source and panel modules through SystemJS and passes the health check', async () => {
-    to = Date.now();
-    // Two days: the detector needs ~32 h of history inside the queried range before it scores a point. Reach
-    // back further if that is what it takes to include the backend's latest anomaly for web.
-    const probe = await backendJson<AnomaliesAnswer>('POST', '/api/anomalies', {
-      query: 'demo_cpu_usage{deployment="web"}',
-      start: Math.floor((to - 7 * 24 * HOUR) / 1000),
-      end: Math.floor(to / 1000),
-    });
-    if (probe.status !== 200) {
-      throw new Error(
-        `the backend's POST /api/anomalies answered ${probe.status}: ${JSON.stringify(probe.body)}`
-      );
-    }
-    const latest = Math.max(...probe.body.series.flatMap((s) => s.anomalies.map((a) => a[0])));
-    from = Number.isFinite(latest) ? Math.min(to - 48 * HOUR, latest - 2 * HOUR) : to - 48 * HOUR;
-    // The data source starts its range on a multiple of the step; start there too, or the probe below
-    // scores a slightly longer history than the panel and may count a different set of anomalies.
-    from = Math.floor(from / STEP_MS) * STEP_MS;
-    // Scores depend on the queried range, so ask for exactly the range the data source will send.
-    const same = await backendJson<AnomaliesAnswer>('POST', '/api/anomalies', {
-      query: 'demo_cpu_usage{deployment="web"}',
-      start: Math.floor(from / 1000),
-      end: Math.floor(to / 1000),
-    });
-    expect(same.status).toBe(200);
-    expectedAnomalies = same.body.series.flatMap((s) => s.anomalies).length;
+    ({ from, to, expectedAnomalies } = await panelRange(backend!.url, VIEWER_TOKEN, E2E_NOW_MS));
+    expect(to).toBe(E2E_NOW_MS);
 
     const result = await runPanel({
       pluginBase: `/public/plugins/${APP_ID}`,
@@ -206,7 +166,8 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
         'POST backend/api/anomalies 200',
       ])
     );
-    expect(dsCalls.every((e) => e.authorization)).toBe(true);
+    // Each with the data source's viewer token, never the operator's.
+    expect(dsCalls.every((e) => e.token === VIEWER_TOKEN)).toBe(true);
     // The panel asked for exactly the range the expected count above was computed on.
     const asked = dsCalls.find((e) => e.path === 'backend/api/anomalies');
     expect(JSON.parse(asked?.body ?? '{}')).toMatchObject({
@@ -239,33 +200,8 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
   });
 
   it('applies the recommendation after confirmation and the backend audit log has the record', async () => {
-    const recs = await backendJson<{
-      recommendations: Array<{
-        id: string;
-        target: string;
-        status: string;
-        currentReplicas: number;
-        recommendedReplicas: number;
-      }>;
-    }>('GET', '/api/recommendations', undefined, OPERATOR_TOKEN);
-    if (recs.status === 404) {
-      throw new Error(
-        'The backend has no GET /api/recommendations yet (404): the Apply flow cannot be exercised until the recommendations/apply/audit endpoints exist.'
-      );
-    }
-    expect(recs.status).toBe(200);
-    // The evaluation loop produces the recommendation; give it a few seconds after start-up.
-    let pending = recs.body.recommendations.find((r) => r.target === 'web' && r.status === 'pending');
-    for (let i = 0; !pending && i < 40; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      const again = await backendJson<typeof recs.body>(
-        'GET',
-        '/api/recommendations',
-        undefined,
-        OPERATOR_TOKEN
-      );
-      pending = again.body.recommendations.find((r) => r.target === 'web' && r.status === 'pending');
-    }
+    // The evaluation loop made it at start-up, on the suite's clock.
+    const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'web');
     expect(pending).toBeDefined();
 
     // Reload so the card shows the recommendation that now exists.
@@ -365,32 +301,70 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
     expect(status).toBe(403);
   });
 
+  it('refuses acting through the data source proxy for every role, and lets a Viewer read through the app route', async () => {
+    const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
+    expect(pending).toBeDefined();
+    const fromPage = (url: string, method: string) =>
+      page.evaluate(
+        ([u, m]) => fetch(u, { method: m }).then(async (r) => ({ status: r.status, body: await r.text() })),
+        [url, method]
+      );
+    const ds = `/api/datasources/proxy/uid/${DS_UID}/backend`;
+    for (const r of ['Viewer', 'Editor', 'Admin'] as const) {
+      role = r;
+      const before = harness!.log.length;
+      // No data source route has these paths and methods, and the data source has no URL of its own: Grafana's
+      // reverse proxy has nowhere to send them (502), and the backend never sees them.
+      for (const [method, p] of [
+        ['POST', `/api/recommendations/${pending!.id}/apply`],
+        ['POST', '/api/alerts/webhook'],
+        ['GET', '/api/recommendations'],
+        ['GET', '/api/forecast'],
+      ]) {
+        expect({ r, method, p, ...(await fromPage(`${ds}${p}`, method)) }).toEqual({
+          r,
+          method,
+          p,
+          status: 502,
+          body: '',
+        });
+      }
+      expect(harness!.log.slice(before).every((e) => e.target === undefined)).toBe(true);
+    }
+    const still = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
+    expect(still?.id).toBe(pending!.id);
+    const audit = await backendJson<{ records: Array<{ recommendationId: string }> }>(
+      'GET',
+      '/api/audit',
+      undefined,
+      VIEWER_TOKEN
+    );
+    expect(audit.body.records.some((rec) => rec.recommendationId === pending!.id)).toBe(false);
+
+    // A Viewer reads through the app's GET route (with the app's token); its POST route stays Editor-only.
+    role = 'Viewer';
+    const before = harness!.log.length;
+    const read = await fromPage(`/api/plugin-proxy/${APP_ID}/api/targets`, 'GET');
+    expect(read.status).toBe(200);
+    expect(JSON.parse(read.body).targets.map((t: { name: string }) => t.name)).toEqual(['web', 'api']);
+    expect(harness!.log.slice(before)).toEqual([
+      expect.objectContaining({ kind: 'app', method: 'GET', status: 200, token: OPERATOR_TOKEN }),
+    ]);
+    const apply = await fromPage(
+      `/api/plugin-proxy/${APP_ID}/api/recommendations/${pending!.id}/apply`,
+      'POST'
+    );
+    expect(apply).toEqual({ status: 403, body: '{"message":"plugin proxy route access denied"}' });
+  });
+
   it("the app's root page lists the real targets and a pending recommendation, and its Apply is audited", async () => {
     role = 'Editor';
-    type Rec = {
-      id: string;
-      target: string;
-      currentReplicas: number;
-      recommendedReplicas: number;
-      reason: string;
-    };
     // The evaluation at start-up left one for `api`, which nothing else in this file applies.
-    let pending: Rec | undefined;
-    for (let i = 0; !pending && i < 40; i++) {
-      const recs = await backendJson<{ recommendations: Rec[] }>(
-        'GET',
-        '/api/recommendations?status=pending'
-      );
-      expect(recs.status).toBe(200);
-      pending = recs.body.recommendations.find((r) => r.target === 'api');
-      if (!pending) {
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
     expect(pending).toBeDefined();
     const targets = await backendJson<{
       targets: Array<{ name: string; state: { replicas: number } | null }>;
-    }>('GET', '/api/targets');
+    }>('GET', '/api/targets', undefined, VIEWER_TOKEN);
     expect(targets.body.targets.map((t) => t.name)).toEqual(['web', 'api']);
 
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -433,7 +407,12 @@ describe('Prescaler plugin in Chromium against the real backend', () => {
     });
     expect(applyCall!.status).toBeLessThan(300);
 
-    const audit = await backendJson<{ records: Array<Record<string, unknown>> }>('GET', '/api/audit');
+    const audit = await backendJson<{ records: Array<Record<string, unknown>> }>(
+      'GET',
+      '/api/audit',
+      undefined,
+      VIEWER_TOKEN
+    );
     const record = audit.body.records.find((r) => r.recommendationId === pending!.id);
     expect(record).toMatchObject({
       target: 'api',

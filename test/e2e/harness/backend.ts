@@ -1,6 +1,6 @@
-// Starts the real Prescaler backend (backend/src/main.ts through tsx) as a child process on a free port, with its
-// own SQLite file and a config that has two targets and two tokens (DESIGN §2): the panel applies `web`'s
-// recommendation, the app's root page `api`'s.
+// Starts the real Prescaler backend as a child process on a free port (backend-main.ts: main.ts's start-up on
+// the suite's injected clock), with its own SQLite file and a config that has two targets and two tokens
+// (DESIGN §2): the panel applies `web`'s recommendation, the app's root page `api`'s.
 import { ChildProcess, spawn } from 'child_process';
 import fs from 'fs';
 import net from 'net';
@@ -55,6 +55,8 @@ export interface RunningBackend {
 export async function startBackend(
   root: string,
   workDir: string,
+  /** The instant the backend process lives at (Unix ms): see clock.ts. */
+  nowMs: number,
   timeoutMs = 60_000
 ): Promise<RunningBackend> {
   const port = await freePort();
@@ -68,6 +70,7 @@ export async function startBackend(
     PRESCALER_CONFIG: configPath,
     PRESCALER_ACTUATOR: 'dry-run',
     LOG_LEVEL: 'warn',
+    PRESCALER_E2E_NOW_MS: String(nowMs),
   };
   // The demo source, not whatever Prometheus the developer's shell points at.
   delete env.PROMETHEUS_URL;
@@ -75,12 +78,16 @@ export async function startBackend(
   delete env.KUBECONFIG;
 
   let output = '';
-  // `node --import tsx` is `tsx backend/src/main.ts` in one process, so a kill reaches the server itself.
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'backend/src/main.ts'], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // `node --import tsx` runs the TypeScript in one process, so a kill reaches the server itself.
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'backend-main.ts')],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }
+  );
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
   let exited: number | null = null;
