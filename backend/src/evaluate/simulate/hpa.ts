@@ -1,9 +1,23 @@
 /**
  * The Kubernetes HorizontalPodAutoscaler (autoscaling/v2) for one CPU-utilisation metric, as the
  * kube-controller-manager runs it: the replica calculator (`hpaDesiredReplicas`, from
- * pkg/controller/podautoscaler/replica_calculator.go) and the controller's behaviour state machine
- * (`HpaController`, from horizontal.go: initial recommendation, min/max clamps, stabilisation windows,
- * scaling policies per period with `selectPolicy`). Behaviour only; no Kubernetes types.
+ * pkg/controller/podautoscaler/replica_calculator.go) and the controller's state across syncs
+ * (`HpaController`, from horizontal.go). One sync (`reconcileAutoscaler`), in the controller's order:
+ * 1. recordInitialRecommendation: the first sync remembers the current size as a recommendation;
+ * 2. `scale.spec.replicas` 0 with minReplicas ≠ 0: scaling disabled; above maxReplicas: maxReplicas; below
+ *    minReplicas: minReplicas (no metrics, no rate limit);
+ * 3. otherwise the metric's desired replicas (no metrics: leave the scale alone), normalised
+ *    - with `spec.behavior` (normalizeDesiredReplicasWithBehaviors): stabilizeRecommendationWithBehaviors
+ *      (the current size brought within the lowest recommendation of the scale-up window and the highest of
+ *      the scale-down window), then convertDesiredReplicasWithBehaviorRate (calculateScaleUpLimitWithScalingRules
+ *      / calculateScaleDownLimitWithBehaviors: per policy, the replicas at the period's start are the current
+ *      ones minus the scale-ups plus the scale-downs inside the period; `selectPolicy` picks among them), then
+ *      min/maxReplicas;
+ *    - without it (normalizeDesiredReplicas): stabilizeRecommendation (the highest recommendation of the last
+ *      `--horizontal-pod-autoscaler-downscale-stabilization`, 300 s), then convertDesiredReplicasWithRules
+ *      (scale-up to at most calculateScaleUpLimit = max(2 × current, 4), no scale-down rate limit);
+ * 4. storeScaleEvent on a rescale (with `spec.behavior` only).
+ * Behaviour only; no Kubernetes types.
  */
 
 export type ScalingPolicy = { type: 'Pods' | 'Percent'; value: number; periodSeconds: number };
@@ -21,9 +35,8 @@ export interface HpaBehavior {
 
 /**
  * The rules the API server fills into a `spec.behavior` that is set but leaves them out (`behavior: {}`;
- * SetDefaults_HorizontalPodAutoscalerBehavior). We simulate that HPA: one with no `behavior` at all takes the
- * controller's older path (normalizeDesiredReplicas: scale-up to at most max(2 × current, 4), the highest
- * recommendation of the last 300 s, no scale-down rate limit), which we do not model.
+ * SetDefaults_HorizontalPodAutoscalerBehavior): the default HPA here. An HPA with no `behavior` at all takes
+ * the controller's older path (`HpaSpec.behavior: null`, see `HpaController`).
  */
 export const DEFAULT_BEHAVIOR: HpaBehavior = {
   scaleUp: {
@@ -41,13 +54,24 @@ export const DEFAULT_BEHAVIOR: HpaBehavior = {
   },
 };
 
-/** kube-controller-manager flag defaults. */
+/** kube-controller-manager flag defaults (`--horizontal-pod-autoscaler-*`). */
 export const HPA_DEFAULTS = {
   syncPeriod: 15,
   tolerance: 0.1,
   cpuInitializationPeriod: 300,
   initialReadinessDelay: 30,
+  /** `--horizontal-pod-autoscaler-downscale-stabilization`: the window of the path without `behavior`. */
+  downscaleStabilization: 300,
 };
+
+/** horizontal.go `scaleUpLimitFactor` and `scaleUpLimitMinimum`: the path without `behavior`. */
+export const SCALE_UP_LIMIT_FACTOR = 2;
+export const SCALE_UP_LIMIT_MINIMUM = 4;
+
+/** calculateScaleUpLimit: the most replicas one sync may scale to on the path without `behavior`. */
+export function calculateScaleUpLimit(currentReplicas: number): number {
+  return Math.trunc(Math.max(SCALE_UP_LIMIT_FACTOR * currentReplicas, SCALE_UP_LIMIT_MINIMUM));
+}
 
 export interface ReplicaCalculation {
   /** `scale.spec.replicas`: the pods the controller believes it has asked for. */
@@ -117,10 +141,21 @@ interface Timestamped {
   value: number;
 }
 
+/** timestampedScaleEvent: replicas added (or removed) at `t`; `outdated` once older than the longest period. */
+interface ScaleEvent extends Timestamped {
+  outdated: boolean;
+}
+
 export interface HpaSpec {
   minReplicas: number;
   maxReplicas: number;
-  behavior?: HpaBehavior;
+  /**
+   * `spec.behavior`: absent = the API server's defaults (`DEFAULT_BEHAVIOR`); `null` = an HPA with no
+   * `behavior`, which the controller normalises on its older path (normalizeDesiredReplicas).
+   */
+  behavior?: HpaBehavior | null;
+  /** `--horizontal-pod-autoscaler-downscale-stabilization`, seconds (the path without `behavior` only). */
+  downscaleStabilization?: number;
 }
 
 /**
@@ -130,17 +165,21 @@ export interface HpaSpec {
  */
 export class HpaController {
   private recommendations: Timestamped[] = [];
-  private scaleUpEvents: Timestamped[] = [];
-  private scaleDownEvents: Timestamped[] = [];
-  private readonly behavior: HpaBehavior;
+  private scaleUpEvents: ScaleEvent[] = [];
+  private scaleDownEvents: ScaleEvent[] = [];
+  private readonly behavior: HpaBehavior | null;
+  private readonly downscaleStabilization: number;
   private readonly longestWindow: number;
 
   constructor(readonly spec: HpaSpec) {
-    this.behavior = spec.behavior ?? DEFAULT_BEHAVIOR;
-    this.longestWindow = Math.max(
-      this.behavior.scaleUp.stabilizationWindowSeconds,
-      this.behavior.scaleDown.stabilizationWindowSeconds
-    );
+    this.behavior = spec.behavior === undefined ? DEFAULT_BEHAVIOR : spec.behavior;
+    this.downscaleStabilization = spec.downscaleStabilization ?? HPA_DEFAULTS.downscaleStabilization;
+    this.longestWindow = this.behavior
+      ? Math.max(
+          this.behavior.scaleUp.stabilizationWindowSeconds,
+          this.behavior.scaleDown.stabilizationWindowSeconds
+        )
+      : this.downscaleStabilization;
   }
 
   /**
@@ -163,11 +202,50 @@ export class HpaController {
     else if (currentReplicas < minReplicas) desired = minReplicas;
     else {
       if (metricDesired === null) return currentReplicas;
-      const stabilized = this.stabilize(now, currentReplicas, metricDesired);
-      desired = this.applyRate(now, currentReplicas, stabilized, minReplicas, maxReplicas);
+      if (this.behavior) {
+        const stabilized = this.stabilize(now, currentReplicas, metricDesired, this.behavior);
+        desired = this.applyRate(now, currentReplicas, stabilized, minReplicas, maxReplicas, this.behavior);
+      } else {
+        desired = this.normalizeWithoutBehavior(
+          now,
+          currentReplicas,
+          metricDesired,
+          minReplicas,
+          maxReplicas
+        );
+      }
     }
-    if (desired !== currentReplicas) this.storeScaleEvent(now, currentReplicas, desired);
+    if (desired !== currentReplicas && this.behavior)
+      this.storeScaleEvent(now, currentReplicas, desired, this.behavior);
     return desired;
+  }
+
+  /**
+   * normalizeDesiredReplicas (no `spec.behavior`): stabilizeRecommendation takes the highest recommendation
+   * not older than the downscale stabilisation window (one exactly that old still counts: only those
+   * `Before(cutoff)` are dropped), this sync's included; convertDesiredReplicasWithRules then clamps it to
+   * [minReplicas, min(maxReplicas, calculateScaleUpLimit(current))]. Unlike the `behavior` path the current size
+   * is not a bound, so a higher recommendation still inside the window scales *up* even when this sync's
+   * metric asks for fewer pods than are running.
+   */
+  private normalizeWithoutBehavior(
+    now: number,
+    current: number,
+    desired: number,
+    minReplicas: number,
+    maxReplicas: number
+  ): number {
+    const cutoff = now - this.downscaleStabilization;
+    this.recommendations = this.recommendations.filter((r) => r.t >= cutoff);
+    let stabilized = desired;
+    for (const r of this.recommendations) stabilized = Math.max(stabilized, r.value);
+    this.recommendations.push({ t: now, value: desired });
+
+    const scaleUpLimit = calculateScaleUpLimit(current);
+    const maximumAllowed = maxReplicas > scaleUpLimit ? scaleUpLimit : maxReplicas;
+    if (stabilized < minReplicas) return minReplicas;
+    if (stabilized > maximumAllowed) return maximumAllowed;
+    return stabilized;
   }
 
   /**
@@ -176,9 +254,9 @@ export class HpaController {
    * So a scale-down never lands above the current size, even when a higher recommendation from an earlier
    * rate-limited scale-up is still inside the 300 s window.
    */
-  private stabilize(now: number, current: number, desired: number): number {
-    const upCutoff = now - this.behavior.scaleUp.stabilizationWindowSeconds;
-    const downCutoff = now - this.behavior.scaleDown.stabilizationWindowSeconds;
+  private stabilize(now: number, current: number, desired: number, behavior: HpaBehavior): number {
+    const upCutoff = now - behavior.scaleUp.stabilizationWindowSeconds;
+    const downCutoff = now - behavior.scaleDown.stabilizationWindowSeconds;
     let upRecommendation = desired;
     let downRecommendation = desired;
     for (const r of this.recommendations) {
@@ -193,27 +271,39 @@ export class HpaController {
     return rec;
   }
 
-  private changeInPeriod(events: Timestamped[], now: number, period: number): number {
+  /** getReplicasChangePerPeriod: replicas changed by events newer than `period` seconds (`After(cutoff)`). */
+  private changeInPeriod(events: ScaleEvent[], now: number, period: number): number {
     let sum = 0;
     for (const e of events) if (e.t > now - period) sum += e.value;
     return sum;
   }
 
+  /**
+   * convertDesiredReplicasWithBehaviorRate. The replicas at the start of each policy's period count both
+   * directions: `current − added + deleted` inside the period (calculateScaleUpLimitWithScalingRules and
+   * calculateScaleDownLimitWithBehaviors alike), so a scale-down just before a scale-up does not shrink the
+   * base the scale-up policy grows from, and a scale-up does not raise the base a scale-down cuts from.
+   */
   private applyRate(
     now: number,
     current: number,
     desired: number,
     minReplicas: number,
-    maxReplicas: number
+    maxReplicas: number,
+    behavior: HpaBehavior
   ): number {
+    const periodStart = (period: number) =>
+      current -
+      this.changeInPeriod(this.scaleUpEvents, now, period) +
+      this.changeInPeriod(this.scaleDownEvents, now, period);
     if (desired > current) {
-      const rules = this.behavior.scaleUp;
+      const rules = behavior.scaleUp;
       let limit: number;
       if (rules.selectPolicy === 'Disabled') limit = current;
       else {
-        limit = rules.selectPolicy === 'Min' ? Infinity : 0;
+        limit = rules.selectPolicy === 'Min' ? Infinity : -Infinity;
         for (const p of rules.policies) {
-          const start = current - this.changeInPeriod(this.scaleUpEvents, now, p.periodSeconds);
+          const start = periodStart(p.periodSeconds);
           const proposed = p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
           limit = rules.selectPolicy === 'Min' ? Math.min(limit, proposed) : Math.max(limit, proposed);
         }
@@ -222,13 +312,13 @@ export class HpaController {
       return Math.min(desired, maxReplicas, limit);
     }
     if (desired < current) {
-      const rules = this.behavior.scaleDown;
+      const rules = behavior.scaleDown;
       let limit: number;
       if (rules.selectPolicy === 'Disabled') limit = current;
       else {
         limit = rules.selectPolicy === 'Min' ? -Infinity : Infinity;
         for (const p of rules.policies) {
-          const start = current + this.changeInPeriod(this.scaleDownEvents, now, p.periodSeconds);
+          const start = periodStart(p.periodSeconds);
           // Go truncates the float to int32 here (no ceil on the way down).
           const proposed = p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
           limit = rules.selectPolicy === 'Min' ? Math.max(limit, proposed) : Math.min(limit, proposed);
@@ -240,17 +330,23 @@ export class HpaController {
     return desired;
   }
 
-  private storeScaleEvent(now: number, from: number, to: number): void {
+  /**
+   * storeScaleEvent: events older than the direction's longest policy period are marked outdated
+   * (markScaleEventsOutdated) and the last outdated one is overwritten by the new event, else it is appended.
+   * Outdated events are not dropped, so one can still count in the other direction's longer period.
+   */
+  private storeScaleEvent(now: number, from: number, to: number, behavior: HpaBehavior): void {
     const up = to > from;
-    const rules = up ? this.behavior.scaleUp : this.behavior.scaleDown;
+    const rules = up ? behavior.scaleUp : behavior.scaleDown;
+    const events = up ? this.scaleUpEvents : this.scaleDownEvents;
     const longest = Math.max(0, ...rules.policies.map((p) => p.periodSeconds));
-    const keep = (e: Timestamped) => e.t >= now - longest;
-    if (up) {
-      this.scaleUpEvents = this.scaleUpEvents.filter(keep);
-      this.scaleUpEvents.push({ t: now, value: to - from });
-    } else {
-      this.scaleDownEvents = this.scaleDownEvents.filter(keep);
-      this.scaleDownEvents.push({ t: now, value: from - to });
-    }
+    let oldIndex = -1;
+    events.forEach((e, i) => {
+      if (e.t < now - longest) e.outdated = true;
+      if (e.outdated) oldIndex = i;
+    });
+    const event: ScaleEvent = { t: now, value: Math.abs(to - from), outdated: false };
+    if (oldIndex >= 0) events[oldIndex] = event;
+    else events.push(event);
   }
 }
