@@ -35,3 +35,26 @@ export class PrescalerError extends Error {
     return ERROR_STATUS[this.code];
   }
 }
+
+/** Characters of a client's input an error message quotes; the rest is cut (a query may be a megabyte). */
+export const ECHO_MAX = 200;
+
+/** The longest error message the API sends. */
+export const MESSAGE_MAX = 2000;
+
+/** `text` cut to `max` characters with an ellipsis and the length it had, for quoting input in a message. */
+export function echo(text: string, max = ECHO_MAX): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max);
+  // Not half a surrogate pair: the message must stay valid UTF-16.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}… (${text.length} characters)`;
+}
+
+/** Input quoted as a JSON string, cut as `echo` cuts it. */
+export function quoted(text: string, max = ECHO_MAX): string {
+  if (text.length <= max) return JSON.stringify(text);
+  const cut = echo(text, max);
+  const at = cut.lastIndexOf('… (');
+  return `${JSON.stringify(cut.slice(0, at))}${cut.slice(at)}`;
+}

@@ -5,7 +5,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import { PrescalerError } from '../errors';
+import { echo, MESSAGE_MAX, PrescalerError } from '../errors';
 import type { AnomalyModel } from '../anomaly';
 import { historyToRead, rawSegments, servedSegments, type ScoreOptions } from '../anomaly';
 import type { RowSink } from '../anomaly/detector';
@@ -316,7 +316,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   app.use((req, _res, next) =>
-    next(new PrescalerError('not_found', `no route for ${req.method} ${req.path}`))
+    next(new PrescalerError('not_found', `no route for ${echo(req.method, 20)} ${echo(req.path)}`))
   );
 
   // The single exit for errors: DESIGN §2 form, never a stack trace, never a crash.
@@ -335,7 +335,8 @@ export function createApp(deps: AppDeps): express.Express {
       res.end();
       return;
     }
-    res.status(e.status).json({ error: { code: e.code, message: e.message } });
+    // Messages quote input cut short where they quote it; this bounds whatever quotes it still.
+    res.status(e.status).json({ error: { code: e.code, message: echo(e.message, MESSAGE_MAX) } });
   });
 
   return app;
@@ -438,13 +439,13 @@ export function toPrescalerError(err: unknown): PrescalerError {
   if (err instanceof PrescalerError) return err;
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.parse.failed')
-    return new PrescalerError('bad_request', `body is not valid JSON: ${e.message}`);
+    return new PrescalerError('bad_request', `body is not valid JSON: ${echo(String(e.message))}`);
   if (e?.type === 'entity.too.large') return new PrescalerError('too_large', 'request body too large');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return new PrescalerError('bad_request', e.message ?? 'unsupported body encoding');
+    return new PrescalerError('bad_request', echo(e.message ?? 'unsupported body encoding'));
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new PrescalerError('bad_request', e.message ?? 'bad request');
+    return new PrescalerError('bad_request', echo(e.message ?? 'bad request'));
   }
   return new PrescalerError('internal', 'internal error');
 }

@@ -92,3 +92,83 @@ describe('numbers too long to be finite (item 7)', () => {
     }
   });
 });
+
+describe('error messages quote input cut short (item 8)', () => {
+  /** Asserts an error answer whose message quotes at most ~200 characters of `input`. */
+  function expectCut(res: { text: string; body: { error: { message: string } } }, input: string) {
+    expect(res.text.length).toBeLessThan(2000);
+    expect(res.body.error.message).toContain(`… (${input.length} characters)`);
+  }
+
+  it('a 0.99 MB query the demo source cannot parse', async () => {
+    const query = 'demo_cpu_usage{deployment="web"} ' + 'x'.repeat(990_000);
+    const res = await post('/api/forecast', { query, end: END });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('bad_query');
+    expectCut(res, query);
+  });
+
+  it('an unknown metric with a long name', async () => {
+    const res = await post('/api/anomalies', { query: 'x'.repeat(100_000), end: END });
+    expect(res.status).toBe(400);
+    expect(res.text.length).toBeLessThan(2000);
+    expect(res.body.error.message).toMatch(
+      /^unknown metric x{100}… \(100000 characters\) in "x{200}"… \(100000/
+    );
+  });
+
+  it.each(['start', 'end', 'step', 'horizon'])('a long %s that is not a time or duration', async (field) => {
+    const value = 'now'.repeat(50_000);
+    const res = await post('/api/forecast', { query: WEB, [field]: value });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(
+      new RegExp(`^${field}: "[now]{200}"… \\(150000 characters\\) is not a`)
+    );
+    expectCut(res, value);
+  });
+
+  it('many long unknown fields', async () => {
+    const body: Record<string, number> = { query: 1 };
+    for (let i = 0; i < 900; i++) body[`${i}-${'k'.repeat(1000)}`] = i;
+    const res = await post('/api/forecast', { ...body, query: WEB });
+    expect(res.status).toBe(400);
+    expect(res.text.length).toBeLessThan(2000);
+    expect(res.body.error.message).toMatch(/^body: unknown field\(s\): .* and 895 more$/);
+  });
+
+  it('a body that is not JSON', async () => {
+    const text = '{"query": ' + 'x'.repeat(500_000);
+    const res = await post('/api/forecast', text);
+    expect(res.status).toBe(400);
+    expect(res.text.length).toBeLessThan(2000);
+    expect(res.body.error.message).toMatch(/^body is not valid JSON/);
+  });
+
+  it('a long what-if target', async () => {
+    const target = 't'.repeat(100_000);
+    const res = await post('/api/whatif', { target });
+    expect(res.status).toBe(404);
+    expectCut(res, target);
+  });
+
+  it('a long recommendation id, status filter and path', async () => {
+    const id = 'i'.repeat(8000);
+    const one = await fetch(`${url}/api/recommendations/${id}`);
+    expect(one.status).toBe(404);
+    const oneText = await one.text();
+    expectCut({ text: oneText, body: JSON.parse(oneText) }, id);
+
+    const status = 's'.repeat(8000);
+    const list = await fetch(`${url}/api/recommendations?status=${status}`);
+    expect(list.status).toBe(400);
+    const listText = await list.text();
+    expect(listText.length).toBeLessThan(2000);
+    expect(JSON.parse(listText).error.message).toMatch(/^status: Invalid enum value/);
+
+    const path = '/api/' + 'p'.repeat(8000);
+    const none = await fetch(url + path);
+    expect(none.status).toBe(404);
+    const noneText = await none.text();
+    expectCut({ text: noneText, body: JSON.parse(noneText) }, path);
+  });
+});

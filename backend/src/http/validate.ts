@@ -1,12 +1,15 @@
 /** Request bodies: zod schemas and the conversion of their times and durations to seconds. */
 import { z } from 'zod';
-import { PrescalerError } from '../errors';
+import { ECHO_MAX, echo, PrescalerError, quoted } from '../errors';
 import { parseDuration, parseTime } from '../series/time';
 
 export const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const t = parseTime(v);
   if (t === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a Unix time in seconds or an RFC 3339 time` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${quoted(String(v))} is not a Unix time in seconds or an RFC 3339 time`,
+    });
     return z.NEVER;
   }
   return t;
@@ -17,7 +20,7 @@ export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => 
   if (d === undefined) {
     ctx.addIssue({
       code: 'custom',
-      message: `"${v}" is not a duration in seconds or Prometheus form (90s, 10m, 1h)`,
+      message: `${quoted(String(v))} is not a duration in seconds or Prometheus form (90s, 10m, 1h)`,
     });
     return z.NEVER;
   }
@@ -55,12 +58,23 @@ export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.i
   }
   const r = schema.safeParse(body);
   if (!r.success) {
-    const i = r.error.issues[0];
-    const where = i.path.length ? i.path.join('.') : 'body';
-    const msg = i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message;
-    throw new PrescalerError('bad_request', `${where}: ${msg}`);
+    throw new PrescalerError('bad_request', issueMessage(r.error.issues[0]));
   }
   return r.data;
+}
+
+/**
+ * One zod issue as `field: what is wrong`. Field names and zod's messages can carry the client's input
+ * (an unknown key, an enum's received value): each is cut to a few hundred characters.
+ */
+export function issueMessage(i: z.ZodIssue, at = 'body'): string {
+  const where = i.path.length ? echo(i.path.join('.')) : at;
+  if (i.code === 'unrecognized_keys') {
+    const shown = i.keys.slice(0, 5).map((k) => echo(k, 50));
+    const more = i.keys.length > 5 ? ` and ${i.keys.length - 5} more` : '';
+    return `${where}: unknown field(s): ${shown.join(', ')}${more}`;
+  }
+  return `${where}: ${echo(i.message, 2 * ECHO_MAX)}`;
 }
 
 /** Fills the DESIGN §2 defaults (end now, start end−24h, step 600 s) and checks the range. */

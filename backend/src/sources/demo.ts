@@ -3,7 +3,7 @@
  * anomalies) so the backend runs on a bare machine. Every value is a pure function of (seed, series,
  * time): hashing, not a sequential RNG, so a point is the same whatever range it is queried in.
  */
-import { PrescalerError } from '../errors';
+import { echo, PrescalerError, quoted } from '../errors';
 import type { Labels, Point, Series } from '../series/types';
 import { assertRange, DEFAULT_MAX_POINTS_PER_SERIES, rangeTimes } from './range';
 import type { RangeQuery, SeriesSource } from './types';
@@ -418,7 +418,7 @@ function knownMetricsHint(): string {
 export function parseSelector(query: string): Matcher[] {
   const src = query.trim();
   const fail = (why: string): never => {
-    throw new PrescalerError('bad_query', `${why} in ${JSON.stringify(query)}: ${knownMetricsHint()}`);
+    throw new PrescalerError('bad_query', `${why} in ${quoted(query)}: ${knownMetricsHint()}`);
   };
   let i = 0;
   const skipSpace = () => {
@@ -431,9 +431,11 @@ export function parseSelector(query: string): Matcher[] {
     const metric = nameMatch[0];
     const next = src.slice(metric.length).trimStart();
     if (next.startsWith('(') || /^(by|without)\b/.test(next)) {
-      fail(`not a plain selector (functions and aggregations such as ${metric}(…) are not supported)`);
+      fail(
+        `not a plain selector (functions and aggregations such as ${echo(metric, 100)}(…) are not supported)`
+      );
     }
-    if (!(DEMO_METRICS as readonly string[]).includes(metric)) fail(`unknown metric ${metric}`);
+    if (!(DEMO_METRICS as readonly string[]).includes(metric)) fail(`unknown metric ${echo(metric, 100)}`);
     matchers.push({ name: '__name__', test: (v) => v === metric });
     i = metric.length;
     skipSpace();
@@ -453,7 +455,7 @@ export function parseSelector(query: string): Matcher[] {
       i += name.length;
       skipSpace();
       const op = /^(=~|!~|!=|=)/.exec(src.slice(i));
-      if (!op) fail(`expected =, !=, =~ or !~ after ${name}`);
+      if (!op) fail(`expected =, !=, =~ or !~ after ${echo(name, 100)}`);
       i += op![0].length;
       skipSpace();
       const value = readString();
@@ -501,7 +503,7 @@ export function parseSelector(query: string): Matcher[] {
     try {
       re = new RegExp(`^(?:${value})$`);
     } catch (err) {
-      return fail(`invalid regular expression ${JSON.stringify(value)} (${(err as Error).message})`);
+      return fail(`invalid regular expression ${quoted(value)} (${echo((err as Error).message)})`);
     }
     return op === '=~' ? { name, test: (v) => re.test(v) } : { name, test: (v) => !re.test(v) };
   }

@@ -185,6 +185,17 @@ describe('PrometheusSource', () => {
     expect(outcomes).toEqual(['bad_query']);
   });
 
+  it('cuts Prometheus’ text short when it quotes a long query', async () => {
+    const text = `1:1: parse error: unexpected character in ${'x'.repeat(100_000)}`;
+    server = await fakePrometheus([
+      { status: 400, body: { status: 'error', errorType: 'bad_data', error: text } },
+    ]);
+    const err = await rejection(new PrometheusSource({ baseUrl: server.url, retryDelayMs: 1 }).queryRange(q));
+    expect(err.code).toBe('bad_query');
+    expect(err.message.length).toBeLessThan(600);
+    expect(err.message).toMatch(/^1:1: parse error: unexpected character in x+… \(100042 characters\)$/);
+  });
+
   it('maps 422 execution to bad_query', async () => {
     const text = 'query processing would load too many samples into memory in query execution';
     server = await fakePrometheus([

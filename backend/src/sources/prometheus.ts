@@ -2,7 +2,7 @@
  * Range queries over the Prometheus HTTP API. Anything that speaks it works (Thanos, Mimir,
  * VictoriaMetrics): the base URL may carry a path prefix such as `http://mimir/prometheus`.
  */
-import { PrescalerError } from '../errors';
+import { echo, PrescalerError } from '../errors';
 import { toPoints } from '../series/columns';
 import type { ColumnSeries, Labels, Series } from '../series/types';
 import { parseJsonBytes, sampleValueFromText, SamplePairs } from './json-bytes';
@@ -236,7 +236,8 @@ export class PrometheusSource implements SeriesSource {
     }
     // Only the start: messages show an excerpt, and an answer may be 64 MiB.
     const text = () => utf8.decode(body.subarray(0, 8192));
-    const apiError = isRecord(json) && typeof json.error === 'string' ? json.error : undefined;
+    // Prometheus' own messages may quote the query, which may be a megabyte long.
+    const apiError = isRecord(json) && typeof json.error === 'string' ? echo(json.error, 500) : undefined;
     const errorType = isRecord(json) && typeof json.errorType === 'string' ? json.errorType : undefined;
 
     if (status >= 200 && status < 300) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { PrescalerError } from '../../errors';
 import type { Store } from '../../store/store';
 import { route } from '../app';
+import { issueMessage } from '../validate';
 import type { TokenAuth } from '../auth';
 import { renderAudit } from './render';
 
@@ -26,7 +27,7 @@ export function auditRouter(deps: { store: Store; auth: TokenAuth }) {
       if (!q.success)
         throw new PrescalerError(
           'bad_request',
-          q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')
+          q.error.issues.map((i) => issueMessage(i, 'query')).join('; ')
         );
       res.json({ records: deps.store.listAudit(q.data).map(renderAudit) });
     })

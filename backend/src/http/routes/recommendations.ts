@@ -2,9 +2,10 @@
 import express from 'express';
 import { z } from 'zod';
 import type { ActuationService } from '../../actuate/service';
-import { PrescalerError } from '../../errors';
+import { PrescalerError, quoted } from '../../errors';
 import type { Store } from '../../store/store';
 import { route } from '../app';
+import { issueMessage } from '../validate';
 import type { Principal, TokenAuth } from '../auth';
 import { renderAudit, renderRecommendation } from './render';
 
@@ -34,7 +35,7 @@ export function recommendationsRouter(deps: {
       if (!q.success)
         throw new PrescalerError(
           'bad_request',
-          q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')
+          q.error.issues.map((i) => issueMessage(i, 'query')).join('; ')
         );
       store.expireDue(now());
       res.json({ recommendations: store.listRecommendations(q.data).map(renderRecommendation) });
@@ -47,7 +48,7 @@ export function recommendationsRouter(deps: {
     route((req, res) => {
       store.expireDue(now());
       const rec = store.getRecommendation(String(req.params.id));
-      if (!rec) throw new PrescalerError('not_found', `no recommendation ${req.params.id}`);
+      if (!rec) throw new PrescalerError('not_found', `no recommendation ${quoted(String(req.params.id))}`);
       const audit = store.auditForRecommendation(rec.id);
       res.json({ ...renderRecommendation(rec), audit: audit ? renderAudit(audit) : null });
     })

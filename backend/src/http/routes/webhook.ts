@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { ActuationService, EmergencyOutcome } from '../../actuate/service';
 import { PrescalerError } from '../../errors';
 import { route } from '../app';
+import { issueMessage } from '../validate';
 import type { TokenAuth } from '../auth';
 import { renderAudit } from './render';
 
@@ -63,7 +64,7 @@ export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth
       if (!parsed.success) {
         const detail = parsed.error.issues
           .slice(0, 3)
-          .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+          .map((i) => issueMessage(i))
           .join('; ');
         throw new PrescalerError('bad_request', `not a Grafana or Alertmanager webhook payload: ${detail}`);
       }

@@ -6,7 +6,7 @@
 import express from 'express';
 import { z } from 'zod';
 import type { Config, TargetConfig } from '../../config';
-import { PrescalerError } from '../../errors';
+import { PrescalerError, quoted } from '../../errors';
 import type { SimulationOptions, SimulationResult } from '../../evaluate/simulate/simulate';
 import { simulateInWorker } from '../../evaluate/simulate/simulate-worker';
 import type { LstmForecaster } from '../../forecast/lstm';
@@ -183,7 +183,7 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
       if (!t) {
         throw new PrescalerError(
           'not_found',
-          `no configured target "${body.target}"; configured: ${config.targets.map((x) => x.name).join(', ') || 'none'}`
+          `no configured target ${quoted(body.target)}; configured: ${config.targets.map((x) => x.name).join(', ') || 'none'}`
         );
       }
       const forecaster = deps.forecaster();
