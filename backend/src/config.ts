@@ -49,7 +49,10 @@ const targetSchema = z
     unit: z.string().max(32).optional(),
     /** Dry-run only: the replica count assumed before anything is applied (default minReplicas). */
     initialReplicas: z.number().int().min(0).optional(),
+    /** Utilisation a replica is planned to run at when demand reaches the forecast band's peak. */
     targetUtilization: z.number().gt(0).max(1).default(0.7),
+    /** The forecast band recommendations size for: lower, mean or upper (the LSTM's p10, p50, p90). */
+    quantile: z.enum(['lower', 'mean', 'upper']).default('upper'),
     minReplicas: z.number().int().min(0).default(1),
     maxReplicas: z.number().int().positive(),
     /** Pod start-up time; the recommendation looks this far ahead (plus the evaluation interval). */
@@ -80,7 +83,12 @@ const fileSchema = z
       .default({}),
     targets: z.array(targetSchema).default([]),
     evaluation: z
-      .object({ interval: duration.default(60), recommendationTtl: duration.default(900) })
+      .object({
+        interval: duration.default(60),
+        recommendationTtl: duration.default(900),
+        /** How late a sample reaches Prometheus (scrape interval and rate window): added to the lead. */
+        metricLag: z.union([z.literal(0), duration]).default(30),
+      })
       .strict()
       .default({}),
     limits: z
@@ -151,7 +159,7 @@ export interface Config {
    */
   anonymousReads: boolean;
   targets: TargetConfig[];
-  evaluation: { interval: number; recommendationTtl: number };
+  evaluation: { interval: number; recommendationTtl: number; metricLag: number };
   limits: {
     maxPointsPerSeries: number;
     maxSeriesPerQuery: number;

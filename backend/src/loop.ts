@@ -16,12 +16,16 @@ import { forecastSeries, maxHorizon } from './forecast/serve';
 import { historySeconds } from './forecast/types';
 import type { Models } from './http/app';
 import type { Metrics } from './http/metrics';
-import { quantileLabel, recommendReplicas } from './recommend/replicas';
+import { peakToMeanRatio } from './recommend/peak';
+import { quantileLabel } from './recommend/replicas';
+import { decideForTarget } from './recommend/target';
 import { resample } from './series/resample';
 import type { SeriesSource } from './sources/types';
 import type { Store } from './store/store';
 
 const DEFAULT_STEP = 600;
+/** Step of the day-long read the peak-to-mean ratio is learned from. */
+const PEAK_STEP = 60;
 
 export interface TargetEvaluation {
   target: string;
@@ -150,6 +154,31 @@ export class EvaluationLoop {
     return result;
   }
 
+  /**
+   * The target's peak-to-mean ratio over the last day, read at PEAK_STEP: how far above a forecast bucket's
+   * mean its demand peaks. A failed read sizes for the means (1) and is counted, never fatal.
+   */
+  private async peakFactor(t: TargetConfig, now: number, step: number): Promise<number> {
+    const perBucket = Math.round(step / PEAK_STEP);
+    if (perBucket < 2) return 1;
+    try {
+      const [s] = await this.deps.source.queryRange({
+        query: t.query,
+        start: now - 86400,
+        end: now,
+        step: PEAK_STEP,
+      });
+      if (!s) return 1;
+      const values = new Float64Array(s.points.length);
+      s.points.forEach(([, v], i) => (values[i] = v));
+      return peakToMeanRatio(values, perBucket);
+    } catch (e) {
+      this.deps.metrics.evaluationErrors.inc({ target: t.name, reason: 'peak_read' });
+      this.deps.logger.warn({ target: t.name, err: (e as Error).message }, 'peak-to-mean read failed');
+      return 1;
+    }
+  }
+
   private async evaluate(t: TargetConfig, now: number): Promise<TargetEvaluation> {
     const { config, source, models, store, actuator, metrics, logger } = this.deps;
     const forecaster = models.forecaster;
@@ -217,16 +246,18 @@ export class EvaluationLoop {
     metrics.capacity.set({ target: t.name }, current * t.capacityPerReplica);
 
     const recent = (this.recent.get(t.name) ?? []).filter((r) => r.at >= now - t.scaleDownStabilization);
-    const q = quantileLabel(forecaster.metadata?.interval?.nominal);
-    const rec = recommendReplicas({
-      policy: t,
+    const nominal = forecaster.metadata?.interval?.nominal;
+    const q = quantileLabel(nominal, t.quantile);
+    const rec = decideForTarget(t, {
       interval: config.evaluation.interval,
+      metricLag: config.evaluation.metricLag,
       origin,
       now,
       forecast: f.forecast,
       currentReplicas: current,
       recent,
-      quantileLabel: q,
+      peakFactor: await this.peakFactor(t, now, step),
+      nominal,
     });
     recent.push({ at: now, replicas: rec.desiredReplicas });
     this.recent.set(t.name, recent);
@@ -260,6 +291,8 @@ export class EvaluationLoop {
               demand: rec.demand,
               demandAt: ms(rec.demandAt),
               leadTime: rec.leadTime,
+              peakFactor: rec.peakFactor,
+              utilization: t.targetUtilization,
               desiredReplicas: rec.desiredReplicas,
               limitedBy: rec.limitedBy,
               model: `${forecaster.metadata?.id}@${forecaster.metadata?.version}`,

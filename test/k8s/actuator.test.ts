@@ -26,6 +26,7 @@ const target = (
   query: 'x',
   capacityPerReplica: 0.5,
   targetUtilization: 0.7,
+  quantile: 'upper',
   minReplicas: 1,
   maxReplicas: 20,
   startup: 120,

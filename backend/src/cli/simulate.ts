@@ -24,7 +24,7 @@ const DEFAULT_MODEL_DIR = path.join(__dirname, '..', '..', '..', 'models', 'fore
 const USAGE = `usage: npm run -s simulate -- --data FILE [--series NAME] [--json] [--report out.html]
   [--peak-replicas 20] [--startup 120] [--target 0.7] [--min-replicas 1] [--max-replicas 40]
   [--forecaster ${FORECASTERS.join('|')}] (default ${DEFAULT_FORECASTER}) [--model-dir DIR] [--coverage 0.9]
-  [--quantile lower|mean|upper] [--lead SECONDS] [--prescaler-target (default = --target)] [--floor-utilization 1]`;
+  [--quantile lower|mean|upper] [--prescaler-target (default = --target)] [--floor-utilization 1]`;
 
 function fail(msg: string): never {
   process.stderr.write(`${msg}\n${USAGE}\n`);
@@ -71,7 +71,6 @@ async function main(): Promise<void> {
       'model-dir': { type: 'string' },
       coverage: { type: 'string' },
       quantile: { type: 'string' },
-      lead: { type: 'string' },
       'prescaler-target': { type: 'string' },
       'floor-utilization': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -109,7 +108,6 @@ async function main(): Promise<void> {
   set('target', num(a.target, 'target'));
   set('minReplicas', num(a['min-replicas'], 'min-replicas'));
   set('maxReplicas', num(a['max-replicas'], 'max-replicas'));
-  set('lead', num(a.lead, 'lead'));
   set('prescalerTarget', num(a['prescaler-target'], 'prescaler-target'));
   set('floorUtilization', num(a['floor-utilization'], 'floor-utilization'));
   set('quantile', a.quantile as BandChoice | undefined);

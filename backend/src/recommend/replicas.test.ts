@@ -37,7 +37,7 @@ describe('recommendReplicas', () => {
     expect(r.recommendedReplicas).toBe(12);
     expect(r.leadTime).toBe(180);
     expect(r.demand).toBe(4.2);
-    expect(r.reason).toBe('p90 forecast 4.2 cores in 10 min → 12 replicas at 70 %; now 4');
+    expect(r.reason).toBe('p90 forecast 4.2 cores in 10 min (lead 3 min) → 12 replicas at 70 %; now 4');
   });
 
   it('takes the highest upper value across a longer lead time', () => {

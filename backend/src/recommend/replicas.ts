@@ -1,15 +1,25 @@
 /**
- * Forecast → replica count, the way an SRE would reason about it: enough replicas for the forecast's
- * upper quantile over the time a new pod needs to become useful, inside the target's bounds, limited
- * in step size, slow to scale down, and unchanged when the difference is within tolerance. Pure.
+ * Forecast → replica count: the one scaling decision Prescaler makes. The live loop (`loop.ts`), the
+ * simulator (`evaluate/simulate/policies.ts`) and `/api/whatif` all call `recommendReplicas`, so a replay
+ * shows what the product would have done. The way an SRE would reason: enough replicas for a chosen
+ * quantile of the forecast's *peak* over the time a new pod needs to become useful (start-up + the time
+ * the decision holds + the metric's lag), each bucket's forecast raised by the series' own peak-to-mean
+ * ratio, at a planned utilisation; inside the target's bounds, limited in step size, held back on the way
+ * down, and unchanged when the difference is within tolerance. Pure.
  */
 
 /** [t seconds, mean, lower, upper]: one forecast horizon (forecast/serve.ts). */
 export type ForecastPoint = [t: number, v: number, lower: number, upper: number];
 
+/** Which band of the forecast is sized for: the LSTM's lower, mean and upper are p10, p50 and p90. */
+export type ForecastBand = 'lower' | 'mean' | 'upper';
+
 export interface ScalingPolicy {
   capacityPerReplica: number;
+  /** Utilisation a replica is planned to run at when demand reaches the chosen band's peak. */
   targetUtilization: number;
+  /** The band sized for (default upper). */
+  quantile?: ForecastBand;
   minReplicas: number;
   maxReplicas: number;
   /** Pod start-up, seconds. */
@@ -35,19 +45,27 @@ export interface RecommendInput {
   recent: ReadonlyArray<{ at: number; replicas: number }>;
   /** When this evaluation happens (for the stabilisation window); defaults to origin. */
   now?: number;
-  /** How to name the upper band in the reason, e.g. "p90". */
+  /** How to name the chosen band in the reason, e.g. "p90". */
   quantileLabel?: string;
+  /** Seconds between the demand a sample describes and the decision that reads it (default 0). */
+  metricLag?: number;
+  /**
+   * Peak within a forecast bucket over the bucket's mean, learned from the series' own recent history
+   * (`peakToMeanRatio`); ≥ 1, default 1 (size for the bucket means).
+   */
+  peakFactor?: number;
 }
 
 export interface Recommendation {
   recommendedReplicas: number;
   /** ⌈demand / (capacity × utilisation)⌉ clamped to bounds, before tolerance, stabilisation and steps. */
   desiredReplicas: number;
-  /** The forecast's upper quantile at its highest within the lead time. */
+  /** The chosen band × peak factor at its highest within the lead time. */
   demand: number;
   demandAt: number;
-  /** Start-up + interval, seconds. */
+  /** Start-up + interval + metric lag, seconds: how far ahead from `now` the decision must hold. */
   leadTime: number;
+  peakFactor: number;
   /** Which rules changed the raw count, in order. */
   limitedBy: Array<'min' | 'max' | 'tolerance' | 'stabilization' | 'maxStepUp' | 'maxStepDown'>;
   change: boolean;
@@ -69,6 +87,8 @@ export function leadWindow(
   return forecast.length ? [forecast[0]] : [];
 }
 
+const BAND_INDEX = { mean: 1, lower: 2, upper: 3 } as const;
+
 const fmt = (v: number) =>
   Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2);
 
@@ -80,15 +100,22 @@ function minutes(seconds: number): string {
 export function recommendReplicas(input: RecommendInput): Recommendation {
   const { policy: p, forecast, origin, currentReplicas: current } = input;
   const now = input.now ?? origin;
-  const leadTime = p.startup + input.interval;
-  const window = leadWindow(forecast, origin, leadTime);
+  const leadTime = p.startup + input.interval + (input.metricLag ?? 0);
+  const peakFactor = input.peakFactor ?? 1;
+  if (!(peakFactor >= 1 && Number.isFinite(peakFactor)))
+    throw new RangeError(`peakFactor must be a finite number ≥ 1 (got ${peakFactor})`);
+  // Horizons count from the forecast's origin; the decision must hold from now, which may be later.
+  const window = leadWindow(forecast, origin, leadTime + Math.max(0, now - origin));
   if (!window.length) throw new RangeError('recommendReplicas needs at least one forecast point');
-  let [demandAt, , , demand] = window[0];
-  for (const [t, , , upper] of window) {
-    if (upper > demand) [demand, demandAt] = [upper, t];
+  const band = BAND_INDEX[p.quantile ?? 'upper'];
+  let demandAt = window[0][0];
+  let demand = window[0][band];
+  for (const point of window) {
+    if (point[band] > demand) [demand, demandAt] = [point[band], point[0]];
   }
-  if (!Number.isFinite(demand)) throw new RangeError(`forecast upper quantile is not finite (${demand})`);
-  demand = Math.max(0, demand);
+  if (!Number.isFinite(demand))
+    throw new RangeError(`forecast ${p.quantile ?? 'upper'} band is not finite (${demand})`);
+  demand = Math.max(0, demand) * peakFactor;
 
   const perReplica = p.capacityPerReplica * p.targetUtilization;
   const exact = demand / perReplica;
@@ -149,10 +176,11 @@ export function recommendReplicas(input: RecommendInput): Recommendation {
   next = Math.min(p.maxReplicas, Math.max(p.minReplicas, next));
 
   const unit = p.unit ? ` ${p.unit}` : '';
-  const q = input.quantileLabel ?? 'upper';
+  const q = input.quantileLabel ?? p.quantile ?? 'upper';
+  const peak = peakFactor > 1 ? ` (peak ×${peakFactor.toFixed(2)})` : '';
   const head =
-    `${q} forecast ${fmt(demand)}${unit} in ${minutes(demandAt - origin)} → ${desired} replica${desired === 1 ? '' : 's'} ` +
-    `at ${Math.round(p.targetUtilization * 100)} %; now ${current}`;
+    `${q} forecast${peak} ${fmt(demand)}${unit} in ${minutes(demandAt - origin)} (lead ${minutes(leadTime)}) → ` +
+    `${desired} replica${desired === 1 ? '' : 's'} at ${Math.round(p.targetUtilization * 100)} %; now ${current}`;
   const change = next !== current;
   const tail = change
     ? notes.length
@@ -167,14 +195,17 @@ export function recommendReplicas(input: RecommendInput): Recommendation {
     demand,
     demandAt,
     leadTime,
+    peakFactor,
     limitedBy,
     change,
     reason: head + tail,
   };
 }
 
-/** Upper-band name from the forecaster's nominal two-sided coverage: 0.8 → "p90". */
-export function quantileLabel(nominal: number | undefined): string {
-  if (nominal === undefined || !(nominal > 0 && nominal < 1)) return 'upper';
-  return `p${Math.round(((1 + nominal) / 2) * 100)}`;
+/** A band's name from the forecaster's nominal two-sided coverage: upper at 0.8 → "p90", mean → "p50". */
+export function quantileLabel(nominal: number | undefined, band: ForecastBand = 'upper'): string {
+  if (band === 'mean') return 'p50';
+  if (nominal === undefined || !(nominal > 0 && nominal < 1)) return band;
+  const p = band === 'upper' ? (1 + nominal) / 2 : (1 - nominal) / 2;
+  return `p${Math.round(p * 100)}`;
 }

@@ -30,6 +30,8 @@ export interface DemandOptions {
   tick: number;
   peakReplicas: number;
   capacityPerReplica: number;
+  /** Only points before this time (Unix seconds) set the scale; default all. */
+  scaleUntil?: number;
   /** Points further apart than this many median spacings start a new segment. Default 2 (DESIGN §3). */
   maxGapSpacings?: number;
 }
@@ -51,12 +53,18 @@ export function demandSegments(points: readonly Point[], opts: DemandOptions): D
     throw new PrescalerError('bad_request', `demand needs at least 2 finite points, got ${pts.length}`);
   }
   let peak = 0;
-  for (const [, v] of pts) {
+  const until = opts.scaleUntil ?? Infinity;
+  for (const [t, v] of pts) {
     if (v < 0) throw new PrescalerError('bad_request', `demand must not be negative (got ${v})`);
-    if (v > peak) peak = v;
+    if (v > peak && t < until) peak = v;
   }
   if (!(peak > 0))
-    throw new PrescalerError('bad_request', 'demand is zero everywhere: there is nothing to scale');
+    throw new PrescalerError(
+      'bad_request',
+      opts.scaleUntil === undefined
+        ? 'demand is zero everywhere: there is nothing to scale'
+        : 'demand is zero everywhere before the scored part: there is nothing to scale it by'
+    );
   const scale = (opts.peakReplicas * opts.capacityPerReplica) / peak;
 
   const gaps: number[] = [];

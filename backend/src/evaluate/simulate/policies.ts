@@ -11,6 +11,9 @@ import {
   type HpaParams,
 } from './hpa-policy';
 import type { ForecastTrack } from './forecasts';
+import { peakToMeanRatio } from '../../recommend/peak';
+import type { ForecastBand, ForecastPoint, Recommendation } from '../../recommend/replicas';
+import { decideForTarget, type DecisionTarget } from '../../recommend/target';
 
 /** What a policy sees of the simulated workload at a tick. */
 export interface WorkloadView {
@@ -28,42 +31,97 @@ export interface Policy {
   decide(view: WorkloadView): number;
 }
 
-export type BandChoice = 'lower' | 'mean' | 'upper';
+export type BandChoice = ForecastBand;
+
+/** What can be tuned of Prescaler (DESIGN §3: its quantile, utilisation, lead and HPA target). */
+export interface PrescalerSetting {
+  /** The forecast band sized for. */
+  quantile: ForecastBand;
+  /** Utilisation a replica is planned to run at when demand reaches that band's peak. */
+  utilization: number;
+  /** HPA target behind the floor: HPA stays the safety net for what the forecast misses. */
+  hpaTarget: number;
+}
+
+/** How the product is deployed around the decision: its loop, the floor it writes, and how it is approved. */
+export interface Deployment {
+  /** Seconds between evaluations (`evaluation.interval`). */
+  interval: number;
+  /** How long a written floor holds (`floorTtl`); rewritten at every evaluation while it is applied. */
+  floorTtl: number;
+  /** Seconds from a recommendation to its floor being written: 0 = auto-apply, else an SRE's delay. */
+  approvalDelay: number;
+  /** The recommendation's own scale-down stabilisation (`scaleDownStabilization`), seconds. */
+  scaleDownStabilization: number;
+  /** The recommendation's tolerance (`tolerance`). */
+  tolerance: number;
+}
 
 export interface PrescalerParams {
   forecasts: ForecastTrack;
   /** Cores per unit of the forecast (the demand scale). */
   scale: number;
-  quantile: BandChoice;
-  /** Seconds ahead the floor covers; ≥ startup. */
-  lead: number;
-  /** Utilisation of a replica the floor plans for at the chosen quantile (1 = exactly full). */
-  floorUtilization: number;
-  /** HPA target while a forecast stands behind it; without one the plain HPA target applies. */
-  targetUtilization: number;
+  setting: PrescalerSetting;
+  deployment: Deployment;
   /** A forecast older than this (seconds after its last bucket closed) is not used. */
   maxForecastAge: number;
+  /** The forecaster's nominal band coverage, to name the band in reasons (p90). */
+  nominal?: number;
 }
 
+/** The simulated workload as a configured target (config.ts TargetConfig): what the decision reads. */
+export function simulatedTarget(cluster: ClusterParams, p: PrescalerParams): DecisionTarget {
+  return {
+    capacityPerReplica: cluster.capacityPerReplica,
+    targetUtilization: p.setting.utilization,
+    quantile: p.setting.quantile,
+    minReplicas: cluster.minReplicas,
+    maxReplicas: cluster.maxReplicas,
+    startup: cluster.startup,
+    scaleDownStabilization: p.deployment.scaleDownStabilization,
+    tolerance: p.deployment.tolerance,
+  };
+}
+
+/** Seconds of replayed demand the peak factor is learned from, and how often it is learned again. */
+const PEAK_HISTORY = 86400;
+const PEAK_RELEARN = 3600;
+
 /**
- * Prescaler: sets the HPA's minReplicas from the forecast — replicas to carry the chosen quantile of every
- * forecast bucket overlapping [t, t + lead] — and leaves the HPA running behind that floor. A forecast is
- * usable once its last bucket has closed and the sample reached Prometheus (`metricLag` later).
+ * Prescaler as the product runs it in front of an HPA: every `interval` the loop takes the newest forecast
+ * it could have read, calls the product's decision (`recommendReplicas`) and writes the result as the HPA's
+ * `minReplicas` floor (after `approvalDelay`, for `floorTtl`); the HPA keeps syncing every tick behind that
+ * floor at `hpaTarget`. A forecast is usable once its last bucket has closed and the sample reached
+ * Prometheus (`metricLag` later). Without a usable forecast the floor lapses and HPA alone decides.
  */
 export class PrescalerPolicy implements Policy {
   readonly name = 'prescaler';
   private readonly hpaPolicy: HpaPolicy;
+  private readonly target: DecisionTarget;
+  private readonly everyTicks: number;
   private next = 0;
+  private recent: Array<{ at: number; replicas: number }> = [];
+  /** Floors decided, in order: each holds from `from` until `until` or until the next one starts. */
+  private floors: Array<{ from: number; until: number; replicas: number }> = [];
+  private peakFactor = 1;
+  private peakLearnedAt = -Infinity;
+  /** The last decision, for tests and traces. */
+  last?: Recommendation;
 
   constructor(
-    hist: History,
+    private readonly hist: History,
     private readonly cluster: ClusterParams,
     private readonly hpa: HpaParams,
     private readonly p: PrescalerParams
   ) {
-    if (p.lead < cluster.startup)
-      throw new RangeError(`lead ${p.lead} s is shorter than pod start-up ${cluster.startup} s`);
+    const d = p.deployment;
+    if (!(d.interval > 0 && Number.isInteger(d.interval / cluster.tick)))
+      throw new RangeError(
+        `interval ${d.interval} s must be a positive multiple of the ${cluster.tick} s sync`
+      );
     this.hpaPolicy = new HpaPolicy(hist, cluster, hpa, 'prescaler');
+    this.target = simulatedTarget(cluster, p);
+    this.everyTicks = d.interval / cluster.tick;
   }
 
   initialReplicas(): number {
@@ -81,30 +139,83 @@ export class PrescalerPolicy implements Policy {
     return i;
   }
 
-  /** The floor at t, or null without a usable forecast. */
-  floorAt(t: number): number | null {
-    const i = this.forecastAt(t);
-    if (i < 0) return null;
-    const { origins, step, horizons } = this.p.forecasts;
-    const band = this.p.forecasts[this.p.quantile];
-    const T = origins[i];
-    const hFrom = Math.max(1, Math.floor((t - T) / step));
-    const hTo = Math.min(horizons, Math.floor((t + this.p.lead - T) / step));
-    let peak = 0;
-    for (let h = hFrom; h <= Math.max(hFrom, hTo) && h <= horizons; h++) {
-      peak = Math.max(peak, band[i * horizons + h - 1] * this.p.scale);
+  /** True when a forecast is usable at t (the scored part of a segment starts at the first such tick). */
+  hasForecastAt(t: number): boolean {
+    return this.forecastAt(t) >= 0;
+  }
+
+  /**
+   * The forecast of row i as the live loop hands it to the decision: [t, mean, lower, upper] in cores, each
+   * point at the end of the bucket it describes (a Prometheus sample describes the window that ends at its
+   * timestamp), counted from the end of the last observed bucket.
+   */
+  private forecastPoints(i: number): { origin: number; points: ForecastPoint[] } {
+    const { origins, step, horizons, mean, lower, upper } = this.p.forecasts;
+    const s = this.p.scale;
+    const origin = origins[i] + step;
+    const points: ForecastPoint[] = [];
+    for (let h = 1; h <= horizons; h++) {
+      const j = i * horizons + h - 1;
+      points.push([origin + h * step, mean[j] * s, lower[j] * s, upper[j] * s]);
     }
-    return clamp(
-      ceilReplicas(peak, this.cluster.capacityPerReplica * this.p.floorUtilization),
-      this.cluster.minReplicas,
-      this.cluster.maxReplicas
-    );
+    return { origin, points };
+  }
+
+  /** Learns the peak-to-mean ratio from the demand replayed so far, as the loop reads it (metricLag late). */
+  private learnPeak(k: number, t: number): void {
+    if (t - this.peakLearnedAt < PEAK_RELEARN) return;
+    this.peakLearnedAt = t;
+    const tick = this.hist.tick;
+    const end = k - Math.ceil(this.hpa.metricLag / tick - 1e-9);
+    const from = Math.max(0, end - Math.round(PEAK_HISTORY / tick));
+    const perBucket = Math.max(1, Math.round(this.p.forecasts.step / tick));
+    if (end <= from) return;
+    const demand = this.hist.demand;
+    const values = ArrayBuffer.isView(demand)
+      ? (demand as unknown as Float64Array).subarray(from, end)
+      : Array.prototype.slice.call(demand, from, end);
+    this.peakFactor = peakToMeanRatio(values, perBucket);
+  }
+
+  /** One evaluation of the loop at tick k: the product's decision, written as a floor. */
+  evaluate(k: number, t: number, currentReplicas: number): Recommendation | undefined {
+    const i = this.forecastAt(t);
+    if (i < 0) return undefined;
+    this.learnPeak(k, t);
+    const d = this.p.deployment;
+    const f = this.forecastPoints(i);
+    this.recent = this.recent.filter((r) => r.at >= t - d.scaleDownStabilization);
+    const rec = decideForTarget(this.target, {
+      interval: d.interval,
+      metricLag: this.hpa.metricLag,
+      origin: f.origin,
+      now: t,
+      forecast: f.points,
+      currentReplicas,
+      recent: this.recent,
+      peakFactor: this.peakFactor,
+      nominal: this.p.nominal,
+    });
+    this.recent.push({ at: t, replicas: rec.desiredReplicas });
+    const from = t + d.approvalDelay;
+    this.floors.push({ from, until: from + d.floorTtl, replicas: rec.recommendedReplicas });
+    this.last = rec;
+    return rec;
+  }
+
+  /** The HPA's minReplicas at t: the newest floor in force, else the target's own minimum. */
+  floorAt(t: number): number {
+    // Floors start in decision order; drop those a newer one has replaced.
+    while (this.floors.length > 1 && this.floors[1].from <= t) this.floors.shift();
+    const f = this.floors[0];
+    return f && f.from <= t && t < f.until
+      ? Math.max(f.replicas, this.cluster.minReplicas)
+      : this.cluster.minReplicas;
   }
 
   decide(view: WorkloadView): number {
-    const floor = this.floorAt(view.t);
-    if (floor === null) return this.hpaPolicy.decide(view);
-    return this.hpaPolicy.sync(view, this.p.targetUtilization, floor);
+    if (view.k % this.everyTicks === 0) this.evaluate(view.k, view.t, view.pods.length);
+    return this.hpaPolicy.sync(view, this.p.setting.hpaTarget, this.floorAt(view.t));
   }
 }
 

@@ -30,7 +30,14 @@ import {
   type SegmentFigures,
 } from './metrics';
 import { HpaPolicy, type ClusterParams, type HpaParams } from './hpa-policy';
-import { OraclePolicy, PrescalerPolicy, type BandChoice, type Policy } from './policies';
+import {
+  OraclePolicy,
+  PrescalerPolicy,
+  type BandChoice,
+  type Policy,
+  type PrescalerParams,
+  type PrescalerSetting,
+} from './policies';
 
 export interface SimulationOptions {
   /** Seconds per tick = the HPA sync period. */
@@ -49,16 +56,29 @@ export interface SimulationOptions {
   cpuInitializationPeriod: number;
   behavior: HpaBehavior;
   utilizationCap: number;
-  /** Prescaler: which band of the forecast sets the floor. */
+  /** Prescaler: which band of the forecast its decision sizes for. */
   quantile: BandChoice;
-  /** Prescaler: seconds ahead its floor covers (≥ startup; default = startup). */
-  lead?: number;
-  /** Prescaler: utilisation the floor plans for at the chosen quantile. */
+  /** Prescaler: utilisation its decision plans for at that band's peak (the target's `targetUtilization`). */
   floorUtilization: number;
   /** Prescaler: HPA target behind the floor (default: the HPA's own `target`; higher trades headroom for cost). */
   prescalerTarget?: number;
+  /** Prescaler: seconds between the loop's evaluations (`evaluation.interval`). */
+  interval: number;
+  /** Prescaler: how long a written floor holds (`floorTtl`). */
+  floorTtl: number;
+  /** Prescaler: seconds from a recommendation to its floor: 0 = auto-apply, more = an SRE approving. */
+  approvalDelay: number;
+  /** Prescaler: its decision's scale-down stabilisation (`scaleDownStabilization`), seconds. */
+  scaleDownStabilization: number;
   /** Prescaler: oldest usable forecast, seconds after its last bucket closed (default: one forecast step). */
   maxForecastAge?: number;
+  /** The forecaster's nominal band coverage (names the band in reasons). */
+  nominal?: number;
+  /**
+   * Demand is scaled so the peak of the points before this time (Unix seconds) needs `peakReplicas`; later
+   * points (a test slice) then cannot change how earlier ones are replayed. Default: all points.
+   */
+  scaleUntil?: number;
   /** Return per-tick traces (for plots). */
   keepTraces: boolean;
 }
@@ -72,13 +92,17 @@ export const SIMULATION_DEFAULTS: SimulationOptions = {
   minReplicas: 1,
   maxReplicas: 40,
   tolerance: HPA_DEFAULTS.tolerance,
-  metricLag: 60,
+  metricLag: 30,
   metricWindow: 15,
   cpuInitializationPeriod: HPA_DEFAULTS.cpuInitializationPeriod,
   behavior: DEFAULT_BEHAVIOR,
-  utilizationCap: Infinity,
+  utilizationCap: 1,
   quantile: 'upper',
-  floorUtilization: 1,
+  floorUtilization: 0.7,
+  interval: 60,
+  floorTtl: 1800,
+  approvalDelay: 0,
+  scaleDownStabilization: 300,
   keepTraces: false,
 };
 
@@ -110,7 +134,6 @@ export interface SimulationResult {
   /** Cores per unit of the trace's value. */
   demandScale: number;
   options: Omit<SimulationOptions, 'behavior' | 'keepTraces'> & {
-    lead: number;
     maxForecastAge: number;
     prescalerTarget: number;
   };
@@ -131,7 +154,16 @@ function validate(o: SimulationOptions): void {
     o.prescalerTarget === undefined || (o.prescalerTarget > 0 && o.prescalerTarget <= 1),
     'prescalerTarget must be in (0, 1]'
   );
-  check(o.floorUtilization > 0, 'floorUtilization must be > 0');
+  check(o.floorUtilization > 0 && o.floorUtilization <= 1.5, 'floorUtilization must be in (0, 1.5]');
+  check(
+    o.interval > 0 && Number.isInteger(o.interval / o.tick),
+    `interval must be a positive multiple of the ${o.tick} s tick`
+  );
+  check(o.floorTtl > 0, 'floorTtl must be > 0');
+  check(o.approvalDelay >= 0, 'approvalDelay must be ≥ 0');
+  check(o.scaleDownStabilization >= 0, 'scaleDownStabilization must be ≥ 0');
+  check(o.metricLag >= 0, 'metricLag must be ≥ 0');
+  check(o.utilizationCap > 0, 'utilizationCap must be > 0');
   check(Number.isInteger(o.minReplicas) && o.minReplicas >= 1, 'minReplicas must be an integer ≥ 1');
   check(
     Number.isInteger(o.maxReplicas) && o.maxReplicas >= o.minReplicas,
@@ -140,7 +172,12 @@ function validate(o: SimulationOptions): void {
   check(['lower', 'mean', 'upper'].includes(o.quantile), 'quantile must be lower, mean or upper');
 }
 
-function runPolicy(seg: DemandSegment, policy: Policy, startup: number, ready: Int32Array): PolicyTrace {
+export function runPolicy(
+  seg: DemandSegment,
+  policy: Policy,
+  startup: number,
+  ready: Int32Array
+): PolicyTrace {
   const n = seg.values.length;
   const replicas = new Int32Array(n);
   const pods: number[] = [];
@@ -161,22 +198,31 @@ function runPolicy(seg: DemandSegment, policy: Policy, startup: number, ready: I
   return { policy: policy.name, initial, ready, replicas };
 }
 
-export function simulateAll(
+/** Everything a replay of one trace shares across policies and settings. */
+export interface SimulationContext {
+  o: SimulationOptions;
+  split: ReturnType<typeof demandSegments>;
+  cluster: ClusterParams;
+  hpa: HpaParams;
+  forecasts: ForecastTrack | null;
+  maxForecastAge: number;
+  prescalerTarget: number;
+}
+
+export function simulationContext(
   points: readonly Point[],
   forecasts: ForecastTrack | null,
   options: Partial<SimulationOptions> = {}
-): SimulationResult {
+): SimulationContext {
   const o: SimulationOptions = { ...SIMULATION_DEFAULTS, ...options };
   validate(o);
-  const lead = o.lead ?? o.startup;
-  check(lead >= o.startup, `lead (${lead} s) must be ≥ startup (${o.startup} s)`);
   const prescalerTarget = o.prescalerTarget ?? o.target;
   const maxForecastAge = o.maxForecastAge ?? forecasts?.step ?? 600;
-
   const split = demandSegments(points, {
     tick: o.tick,
     peakReplicas: o.peakReplicas,
     capacityPerReplica: o.capacityPerReplica,
+    scaleUntil: o.scaleUntil,
   });
   const cluster: ClusterParams = {
     tick: o.tick,
@@ -194,16 +240,80 @@ export function simulateAll(
     behavior: o.behavior,
     utilizationCap: o.utilizationCap,
   };
+  return { o, split, cluster, hpa, forecasts, maxForecastAge, prescalerTarget };
+}
 
-  const prescalerParams = forecasts && {
-    forecasts,
-    scale: split.scale,
-    quantile: o.quantile,
-    lead,
-    floorUtilization: o.floorUtilization,
-    targetUtilization: prescalerTarget,
-    maxForecastAge,
+/** Prescaler's parameters for a setting (default: the options' own). */
+export function prescalerParams(
+  ctx: SimulationContext,
+  setting?: Partial<PrescalerSetting>
+): PrescalerParams {
+  const { o } = ctx;
+  return {
+    forecasts: ctx.forecasts!,
+    scale: ctx.split.scale,
+    setting: {
+      quantile: setting?.quantile ?? o.quantile,
+      utilization: setting?.utilization ?? o.floorUtilization,
+      hpaTarget: setting?.hpaTarget ?? ctx.prescalerTarget,
+    },
+    deployment: {
+      interval: o.interval,
+      floorTtl: o.floorTtl,
+      approvalDelay: o.approvalDelay,
+      scaleDownStabilization: o.scaleDownStabilization,
+      tolerance: o.tolerance,
+    },
+    maxForecastAge: ctx.maxForecastAge,
+    nominal: o.nominal,
   };
+}
+
+/** The first tick of a segment at which Prescaler has a usable forecast, or -1 (none: the segment is not scored). */
+export function firstForecastTick(ctx: SimulationContext, seg: DemandSegment): number {
+  if (!ctx.forecasts) return 0;
+  const hist = {
+    start: seg.start,
+    tick: seg.tick,
+    demand: seg.values,
+    ready: new Int32Array(0),
+    initialReady: 0,
+  };
+  const probe = new PrescalerPolicy(hist, ctx.cluster, ctx.hpa, prescalerParams(ctx));
+  for (let k = 0; k < seg.values.length; k++) if (probe.hasForecastAt(seg.start + k * seg.tick)) return k;
+  return -1;
+}
+
+/** One policy replayed over one segment: `hpa` at `hpaTarget`, `prescaler` at a setting, or the `oracle`. */
+export function replay(
+  ctx: SimulationContext,
+  seg: DemandSegment,
+  policy:
+    | { name: 'hpa'; hpaTarget?: number }
+    | { name: 'prescaler'; setting?: Partial<PrescalerSetting> }
+    | { name: 'oracle' }
+): PolicyTrace {
+  const ready = new Int32Array(seg.values.length);
+  const hist = { start: seg.start, tick: seg.tick, demand: seg.values, ready, initialReady: 0 };
+  let p: Policy;
+  if (policy.name === 'hpa')
+    p = new HpaPolicy(hist, ctx.cluster, {
+      ...ctx.hpa,
+      targetUtilization: policy.hpaTarget ?? ctx.hpa.targetUtilization,
+    });
+  else if (policy.name === 'oracle') p = new OraclePolicy(seg.values, ctx.cluster);
+  else p = new PrescalerPolicy(hist, ctx.cluster, ctx.hpa, prescalerParams(ctx, policy.setting));
+  hist.initialReady = p.initialReplicas();
+  return runPolicy(seg, p, ctx.o.startup, ready);
+}
+
+export function simulateAll(
+  points: readonly Point[],
+  forecasts: ForecastTrack | null,
+  options: Partial<SimulationOptions> = {}
+): SimulationResult {
+  const ctx = simulationContext(points, forecasts, options);
+  const { o, split, maxForecastAge, prescalerTarget } = ctx;
   const names = forecasts ? ['hpa', 'prescaler', 'oracle'] : ['hpa', 'oracle'];
   const figures = new Map<string, SegmentFigures[]>(names.map((n) => [n, []]));
   const traces: SegmentTrace[] = [];
@@ -211,30 +321,12 @@ export function simulateAll(
   let evaluatedSeconds = 0;
 
   for (const seg of split.segments) {
-    const n = seg.values.length;
-    const policyTraces: PolicyTrace[] = [];
-    let from = 0;
-    for (const name of names) {
-      const ready = new Int32Array(n);
-      const hist = { start: seg.start, tick: seg.tick, demand: seg.values, ready, initialReady: 0 };
-      let policy: Policy;
-      if (name === 'hpa') policy = new HpaPolicy(hist, cluster, hpa);
-      else if (name === 'oracle') policy = new OraclePolicy(seg.values, cluster);
-      else {
-        policy = new PrescalerPolicy(hist, cluster, hpa, prescalerParams!);
-        // The first tick with a usable forecast starts the scored part of the segment.
-        const probe = new PrescalerPolicy(hist, cluster, hpa, prescalerParams!);
-        from = -1;
-        for (let k = 0; k < n && from < 0; k++)
-          if (probe.floorAt(seg.start + k * seg.tick) !== null) from = k;
-      }
-      hist.initialReady = policy.initialReplicas();
-      policyTraces.push(runPolicy(seg, policy, o.startup, ready));
-    }
+    const from = firstForecastTick(ctx, seg);
     if (from < 0) {
       skipped++;
       continue;
     }
+    const policyTraces = names.map((name) => replay(ctx, seg, { name } as { name: 'hpa' }));
     policyTraces.forEach((pt, i) => {
       figures.get(names[i])!.push(
         segmentFigures(
@@ -251,7 +343,7 @@ export function simulateAll(
         )
       );
     });
-    evaluatedSeconds += (n - from) * seg.tick;
+    evaluatedSeconds += (seg.values.length - from) * seg.tick;
     if (o.keepTraces)
       traces.push({ start: seg.start, tick: seg.tick, from, demand: seg.values, policies: policyTraces });
   }
@@ -280,7 +372,7 @@ export function simulateAll(
     segments: split.segments.length,
     skippedSegments: skipped,
     demandScale: split.scale,
-    options: { ...rest, lead, maxForecastAge, prescalerTarget },
+    options: { ...rest, maxForecastAge, prescalerTarget },
     ...(o.keepTraces ? { traces } : {}),
   };
 }

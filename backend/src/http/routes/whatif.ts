@@ -138,6 +138,7 @@ export function whatifRange(
  */
 export function whatifOptions(
   t: TargetConfig,
+  evaluation: Config['evaluation'],
   points: readonly Point[],
   body: Pick<WhatifBody, 'peakReplicas' | 'startup' | 'targetUtilization'>
 ): Partial<SimulationOptions> & { peakReplicas: number } {
@@ -162,6 +163,14 @@ export function whatifOptions(
     target: body.targetUtilization ?? t.targetUtilization,
     minReplicas,
     maxReplicas,
+    // Prescaler exactly as this target is configured: the decision the loop makes for it.
+    quantile: t.quantile,
+    floorUtilization: t.targetUtilization,
+    interval: evaluation.interval,
+    metricLag: evaluation.metricLag,
+    floorTtl: t.floorTtl,
+    scaleDownStabilization: t.scaleDownStabilization,
+    tolerance: t.tolerance,
   };
 }
 
@@ -227,7 +236,7 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
           );
         }
         points = series[0].points;
-        options = whatifOptions(t, points, body);
+        options = whatifOptions(t, config.evaluation, points, body);
         try {
           sim = await simulateInWorker(points, forecaster, options, { signal });
         } catch (e) {
@@ -266,7 +275,9 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
           maxReplicas: options.maxReplicas,
           tick: sim.options.tick,
           quantile: sim.options.quantile,
-          lead: sim.options.lead,
+          floorUtilization: sim.options.floorUtilization,
+          interval: sim.options.interval,
+          metricLag: sim.options.metricLag,
         },
         results: sim.results.map((x) => ({
           policy: x.policy,
