@@ -26,6 +26,20 @@ describe('hpaDesiredReplicas (replica calculator)', () => {
     ).toBe(5);
   });
 
+  it('truncates the average utilisation to a whole per cent (GetResourceUtilizationRatio)', () => {
+    // 3 pods at 93.5 %: int32(93.5) = 93 → 93 / 70 = 1.329 → ceil(1.329 × 3) = ceil(3.986) = 4
+    // (unrounded, 0.935 / 0.7 × 3 = 4.007 would give 5).
+    expect(
+      hpaDesiredReplicas({
+        currentReplicas: 3,
+        targetUtilization: 0.7,
+        podUtilizations: [0.935, 0.935, 0.935],
+        ignoredPods: 0,
+        missingPods: 0,
+      })
+    ).toBe(4);
+  });
+
   it('counts unready pods as 0 % on a scale-up', () => {
     // 4 ready at 80 %, 2 unready, target 70 %: ratio 1.143 → rebalanced (3.2 / 6) / 0.7 = 0.762 < 1 flips the
     // direction, so the count stays at 6 (ignoring the unready pods would give ceil(1.143 × 4) = 5).

@@ -90,6 +90,8 @@ export interface ReplicaCalculation {
 /**
  * Desired replicas for a resource-utilisation metric, or `null` when no pod has a usable metric (the
  * controller then reports FailedGetResourceMetric and leaves the scale alone).
+ * - the usage ratio is GetResourceUtilizationRatio's: the pods' average utilisation truncated to a whole
+ *   per cent (`int32(metricsTotal × 100 / requestsTotal)`), over the target's whole per cent;
  * - no ignored/missing pods: inside tolerance keep `currentReplicas`, else `ceil(ratio × pods with metrics)`;
  * - missing pods count as 100 % of request on a scale-down and 0 % on a scale-up;
  * - ignored (unready) pods count as 0 % on a scale-up and are left out on a scale-down;
@@ -101,7 +103,10 @@ export function hpaDesiredReplicas(c: ReplicaCalculation): number | null {
   if (n === 0) return null;
   let sum = 0;
   for (const u of c.podUtilizations) sum += u;
-  const usageRatio = sum / n / c.targetUtilization;
+  // `averageUtilization` is an integer per cent in the HPA spec.
+  const targetPercent = Math.max(1, Math.round(c.targetUtilization * 100));
+  const ratio = (total: number, pods: number) => Math.floor((total * 100) / pods + 1e-9) / targetPercent;
+  const usageRatio = ratio(sum, n);
 
   const rebalanceIgnored = c.ignoredPods > 0 && usageRatio > 1;
   if (!rebalanceIgnored && c.missingPods === 0) {
@@ -117,7 +122,7 @@ export function hpaDesiredReplicas(c: ReplicaCalculation): number | null {
     count += c.missingPods;
   } else if (c.missingPods > 0 && usageRatio > 1) count += c.missingPods;
   if (rebalanceIgnored) count += c.ignoredPods;
-  const newUsageRatio = newSum / count / c.targetUtilization;
+  const newUsageRatio = ratio(newSum, count);
 
   if (
     Math.abs(1 - newUsageRatio) <= tolerance ||
