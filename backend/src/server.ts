@@ -10,6 +10,7 @@ import { loadServedAnomalyModel } from './anomaly';
 import { loadForecaster } from './forecast/lstm';
 import { createApp, type Models } from './http/app';
 import { TokenAuth } from './http/auth';
+import { answerClientError } from './http/client-error';
 import { Metrics } from './http/metrics';
 import { scalingRouters } from './http/routes';
 import { stopSimulationWorker } from './evaluate/simulate/simulate-worker';
@@ -155,6 +156,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // Slow clients must not pin sockets forever; a forecast over 1000 series still fits well inside.
   server.requestTimeout = 120_000;
   server.headersTimeout = 30_000;
+  // What Node's parser refuses (400, 431, 408) in the documented error shape, not an empty body.
+  server.on(
+    'clientError',
+    answerClientError((code) => metrics.errors.inc({ code }))
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

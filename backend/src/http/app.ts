@@ -95,7 +95,12 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  app.use(express.json({ limit: config.limits.maxBodyBytes, strict: true }));
+  // Only requests that act or query carry a body: a GET's is ignored, so nothing a probe sends can turn
+  // `GET /api/health` ("always 200") into a 400.
+  const json = express.json({ limit: config.limits.maxBodyBytes, strict: true });
+  app.use((req, res, next) =>
+    req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next)
+  );
 
   // Every /api route but health reads behind a token once tokens are configured (auth.ts).
   const reads = new TokenAuth(config.tokens, config.anonymousReads).reads();

@@ -2,7 +2,10 @@
  * Input a careless or hostile client sends (issue 21's black-box findings), against the real server in
  * process on the demo source: each answered in the documented error shape with the documented status.
  */
+import * as http from 'node:http';
+import * as net from 'node:net';
 import { startTestServer, type TestServer } from '../../../test/helpers/server';
+import { answerClientError } from './client-error';
 
 let h: TestServer;
 let url: string;
@@ -170,5 +173,125 @@ describe('error messages quote input cut short (item 8)', () => {
     expect(none.status).toBe(404);
     const noneText = await none.text();
     expectCut({ text: noneText, body: JSON.parse(noneText) }, path);
+  });
+});
+
+/** Sends raw bytes to the server and reads what comes back until it closes the connection. */
+function raw(bytes: string): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let got = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => (got += d));
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+    socket.end(bytes);
+  });
+}
+
+/** The status line and the parsed JSON body of a raw HTTP answer. */
+function parsed(answer: string): { statusLine: string; headers: string; body: unknown } {
+  const at = answer.indexOf('\r\n\r\n');
+  const head = answer.slice(0, at);
+  return { statusLine: head.split('\r\n')[0], headers: head, body: JSON.parse(answer.slice(at + 4)) };
+}
+
+describe("what Node's HTTP parser refuses, in the documented shape (item 9)", () => {
+  it('a malformed request line: 400 bad_request with a JSON body', async () => {
+    const a = parsed(await raw('NOT HTTP AT ALL\r\n\r\n'));
+    expect(a.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(a.headers).toMatch(/content-type: application\/json/i);
+    expect(a.body).toEqual({ error: { code: 'bad_request', message: 'malformed HTTP request' } });
+  });
+
+  it('a malformed header: 400', async () => {
+    const a = parsed(await raw('GET /api/health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'));
+    expect(a.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(a.body).toMatchObject({ error: { code: 'bad_request' } });
+  });
+
+  it('headers over the limit: 431 too_large', async () => {
+    const a = parsed(
+      await raw(`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`)
+    );
+    expect(a.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(a.body).toEqual({ error: { code: 'too_large', message: 'request headers too large' } });
+  });
+
+  it('a request not received in time: 408 request_timeout (the listener on a real socket)', async () => {
+    // Node only checks its request timeout every 30 s; the listener gets the error Node would pass it.
+    const server = net.createServer((socket) => {
+      const err = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+      answerClientError()(err, socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const got = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(port, '127.0.0.1');
+        let text = '';
+        c.setEncoding('utf8');
+        c.on('data', (d) => (text += d));
+        c.on('end', () => resolve(text));
+        c.on('error', reject);
+      });
+      const a = parsed(got);
+      expect(a.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+      expect(a.body).toEqual({
+        error: { code: 'request_timeout', message: 'the request was not received in time' },
+      });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a socket already gone or mid-answer is closed without writing', () => {
+    const calls: string[] = [];
+    const fake = (writable: boolean, headersSent = false) =>
+      ({
+        writable,
+        _httpMessage: { headersSent },
+        destroy: () => calls.push('destroy'),
+        end: () => calls.push('end'),
+      }) as unknown as net.Socket;
+    const listener = answerClientError((code) => calls.push(code));
+    listener(Object.assign(new Error('x'), { code: 'HPE_INVALID_METHOD' }), fake(false));
+    listener(Object.assign(new Error('x'), { code: 'HPE_INVALID_METHOD' }), fake(true, true));
+    listener(Object.assign(new Error('x'), { code: 'ECONNRESET' }), fake(true));
+    expect(calls).toEqual(['destroy', 'destroy', 'destroy']);
+    listener(Object.assign(new Error('x'), { code: 'HPE_INVALID_METHOD' }), fake(true));
+    expect(calls.slice(3)).toEqual(['end', 'bad_request']);
+  });
+
+  it('GET /api/health with a broken JSON body still answers 200', async () => {
+    const { port } = new URL(url);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          port: Number(port),
+          host: '127.0.0.1',
+          path: '/api/health',
+          method: 'GET',
+          headers: { 'content-type': 'application/json', 'content-length': '11' },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        }
+      );
+      req.on('error', reject);
+      req.end('{"broken": ');
+    });
+    expect(answer).toMatchObject({ status: 200 });
+    expect(JSON.parse(answer.body)).toMatchObject({ source: 'demo' });
+  });
+
+  it('stays up and counts what it refused', async () => {
+    expect((await fetch(url + '/api/health')).status).toBe(200);
+    const text = await (await fetch(url + '/metrics')).text();
+    expect(text).toMatch(/prescaler_errors_total\{code="too_large"\} [1-9]/);
   });
 });
