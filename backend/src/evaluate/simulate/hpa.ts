@@ -76,7 +76,7 @@ export function calculateScaleUpLimit(currentReplicas: number): number {
 export interface ReplicaCalculation {
   /** `scale.spec.replicas`: the pods the controller believes it has asked for. */
   currentReplicas: number;
-  /** Target average utilisation as a fraction of the request (0.7 for 70 %). */
+  /** Target average utilisation as a fraction of the request (0.7 for 70 %; whole per cents, as in the spec). */
   targetUtilization: number;
   /** Utilisation (fraction of request) of every pod whose metric counts. */
   podUtilizations: readonly number[];
