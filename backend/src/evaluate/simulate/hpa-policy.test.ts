@@ -35,7 +35,8 @@ function flatHistory(n: number, demand: (k: number) => number, ready: number): H
  */
 function run(demand: number[], c: ClusterParams, h: HpaParams) {
   const n = demand.length;
-  const hist: History = { start: 0, tick: 15, demand, ready: new Int32Array(n), initialReady: 0 };
+  const readyCounts = new Int32Array(n);
+  const hist: History = { start: 0, tick: 15, demand, ready: readyCounts, initialReady: 0 };
   const policy = new HpaPolicy(hist, c, h);
   hist.initialReady = policy.initialReplicas();
   const pods: number[] = Array.from({ length: hist.initialReady }, () => -Infinity);
@@ -47,7 +48,7 @@ function run(demand: number[], c: ClusterParams, h: HpaParams) {
     while (pods.length < want) pods.push(t);
     while (pods.length > want) pods.pop();
     const r = pods.filter((a) => a + c.startup <= t).length;
-    hist.ready[k] = r;
+    readyCounts[k] = r;
     replicas.push(pods.length);
     ready.push(r);
   }
