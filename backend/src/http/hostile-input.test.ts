@@ -295,3 +295,38 @@ describe("what Node's HTTP parser refuses, in the documented shape (item 9)", ()
     expect(text).toMatch(/prescaler_errors_total\{code="too_large"\} [1-9]/);
   });
 });
+
+describe('a regex matcher that backtracks in JavaScript (item 5)', () => {
+  const HOSTILE = '{__name__=~"(.*.*.*.*.*.*.*.*.*.*.*.*.*.*.*)X"}';
+
+  it('is answered at once, and health answers while it runs', async () => {
+    const t0 = Date.now();
+    const [anomalies, health] = await Promise.all([
+      post('/api/anomalies', { query: HOSTILE, end: END }),
+      fetch(url + '/api/health').then((r) => r.status),
+    ]);
+    // No demo metric ends in X: nothing matches, as in Prometheus.
+    expect(anomalies.status).toBe(200);
+    expect(JSON.parse(anomalies.text)).toEqual({ series: [] });
+    expect(health).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(2000); // backtracking took 20 s
+  });
+
+  it('matches with RE2 semantics: anchored, and a pattern RE2 refuses is a 400 naming it', async () => {
+    const matching = await post('/api/forecast', {
+      query: '{__name__=~"(?i)DEMO_CPU_.*", deployment="web"}',
+      end: END,
+    });
+    expect(matching.status).toBe(200);
+    expect(JSON.parse(matching.text).series).toHaveLength(1);
+    const refused = await post('/api/anomalies', {
+      query: 'demo_cpu_usage{deployment=~"(?=web)"}',
+      end: END,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({
+      code: 'bad_query',
+      message: expect.stringMatching(/^invalid regular expression "\(\?=web\)" \(lookaround/),
+    });
+  });
+});

@@ -4,6 +4,7 @@
  * time): hashing, not a sequential RNG, so a point is the same whatever range it is queried in.
  */
 import { echo, PrescalerError, quoted } from '../errors';
+import { compileAnchored, RegexSyntaxError } from './re2';
 import type { Labels, Point, Series } from '../series/types';
 import { assertRange, DEFAULT_MAX_POINTS_PER_SERIES, rangeTimes } from './range';
 import type { RangeQuery, SeriesSource } from './types';
@@ -499,13 +500,15 @@ export function parseSelector(query: string): Matcher[] {
   function makeMatcher(name: string, op: string, value: string): Matcher {
     if (op === '=') return { name, test: (v) => v === value };
     if (op === '!=') return { name, test: (v) => v !== value };
-    let re: RegExp;
+    // RE2 semantics in linear time (re2.ts): JavaScript's RegExp can backtrack for minutes on one pattern.
+    let matches: (v: string) => boolean;
     try {
-      re = new RegExp(`^(?:${value})$`);
+      matches = compileAnchored(value);
     } catch (err) {
-      return fail(`invalid regular expression ${quoted(value)} (${echo((err as Error).message)})`);
+      if (!(err instanceof RegexSyntaxError)) throw err;
+      return fail(`invalid regular expression ${quoted(value)} (${echo(err.message)})`);
     }
-    return op === '=~' ? { name, test: (v) => re.test(v) } : { name, test: (v) => !re.test(v) };
+    return op === '=~' ? { name, test: matches } : { name, test: (v) => !matches(v) };
   }
 }
 
