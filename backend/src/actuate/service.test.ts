@@ -136,6 +136,134 @@ describe('emergencies: one per alert occurrence', () => {
   });
 });
 
+/** The dry-run actuator whose applies wait for `release()`: an apply in flight for as long as a test needs. */
+function gatedActuator(): { actuator: Actuator; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const dry = new DryRunActuator(store);
+  return {
+    release,
+    actuator: {
+      kind: 'dry-run',
+      dryRun: true,
+      read: (t) => dry.read(t),
+      revertFloor: (t, f) => dry.revertFloor(t, f),
+      apply: async (t, n, o) => {
+        await gate;
+        return dry.apply(t, n, o);
+      },
+    },
+  };
+}
+
+/** A pending forecast recommendation for `target`, made at its current count. */
+function forecastRec(target: string, from: number, to: number): StoredRecommendation {
+  const r: StoredRecommendation = {
+    id: `rec-forecast-${target}-${to}`,
+    target,
+    kind: 'forecast',
+    createdAt: clock,
+    expiresAt: clock + 900,
+    currentReplicas: from,
+    recommendedReplicas: to,
+    reason: 'forecast',
+    forecast: null,
+    status: 'pending',
+    statusAt: clock,
+    origin: null,
+  };
+  store.addRecommendation(r, []);
+  return r;
+}
+
+describe('emergencies: an alert that arrives while an apply is in flight', () => {
+  it('is not used up: once the apply supersedes its emergency, the next repeat raises a usable one', async () => {
+    store.setDryRunState('batch', { replicas: 2 });
+    const { actuator, release } = gatedActuator();
+    const s = service(actuator);
+    const f = forecastRec('batch', 2, 3);
+    const applying = s.apply(f.id, 'token:sre');
+    const during = await s.raiseEmergency(alert({ target: 'batch' }));
+    expect(during.status).toBe('pending');
+    release();
+    expect((await applying).record.outcome).toBe('applied');
+    expect(store.getRecommendation(during.recommendationId!)!.status).toBe('superseded');
+
+    clock += 5 * 60; // Alertmanager's group_interval / a Grafana re-send
+    const repeat = await s.raiseEmergency(alert({ target: 'batch' }));
+    expect(repeat.status).toBe('pending');
+    expect(repeat.recommendationId).not.toBe(during.recommendationId);
+    expect(repeat.message).toMatch(`replaces ${during.recommendationId}, superseded by another action`);
+    const fresh = store.getRecommendation(repeat.recommendationId!)!;
+    expect(fresh).toMatchObject({ status: 'pending', currentReplicas: 3, kind: 'emergency' });
+    // Usable: made at the count the workload runs now, so applying it is not refused as stale.
+    const applied = await s.apply(fresh.id, 'token:sre');
+    expect(applied.error).toBeUndefined();
+    expect(replicas('batch')).toBe(fresh.recommendedReplicas);
+
+    // Now something was done for the occurrence: further repeats are duplicates of the fresh one.
+    clock += 4 * HOUR;
+    expect(await s.raiseEmergency(alert({ target: 'batch' }))).toMatchObject({
+      status: 'duplicate',
+      recommendationId: fresh.id,
+    });
+    expect(store.listAudit().map((a) => [a.recommendationId, a.outcome])).toEqual([
+      [fresh.id, 'applied'],
+      [f.id, 'applied'],
+    ]);
+  });
+
+  it('auto-apply: refused while the other action is in flight, answered (not thrown), raised again later', async () => {
+    const { actuator, release } = gatedActuator();
+    const s = service(actuator);
+    const f = forecastRec('web', 2, 3);
+    const applying = s.apply(f.id, 'token:sre');
+    const during = await s.raiseEmergency(alert());
+    expect(during).toMatchObject({ status: 'auto-apply-failed' });
+    expect(during.message).toMatch(/^web has an action without an outcome yet/);
+    release();
+    await applying;
+    expect(replicas('web')).toBe(3);
+
+    clock += 5 * 60;
+    const repeat = await s.raiseEmergency(alert());
+    expect(repeat.status).toBe('auto-applied');
+    expect(replicas('web')).toBeGreaterThan(3);
+    expect(store.listAudit()).toHaveLength(2); // the forecast's apply and the emergency's: no more
+  });
+
+  it('stays a duplicate while its emergency is pending, and once a resolved occurrence is over', async () => {
+    store.setDryRunState('batch', { replicas: 2 });
+    const { actuator, release } = gatedActuator();
+    const s = service(actuator);
+    const applying = s.apply(forecastRec('batch', 2, 3).id, 'token:sre');
+    const during = await s.raiseEmergency(alert({ target: 'batch' }));
+    // Still pending (the apply has not landed): a repeat is a duplicate of it.
+    expect(await s.raiseEmergency(alert({ target: 'batch' }))).toMatchObject({
+      status: 'duplicate',
+      recommendationId: during.recommendationId,
+    });
+    release();
+    await applying;
+    s.resolveAlert({ target: 'batch', fingerprint: 'fp-1', startsAt: alert().startsAt });
+    // A late copy of the resolved occurrence raises nothing.
+    expect((await s.raiseEmergency(alert({ target: 'batch' }))).status).toBe('duplicate');
+  });
+
+  it('stays a duplicate when another emergency is pending for the target', async () => {
+    store.setDryRunState('batch', { replicas: 2 });
+    const { actuator, release } = gatedActuator();
+    const s = service(actuator);
+    const applying = s.apply(forecastRec('batch', 2, 3).id, 'token:sre');
+    await s.raiseEmergency(alert({ target: 'batch' }));
+    release();
+    await applying;
+    const other = await s.raiseEmergency(alert({ target: 'batch', fingerprint: 'fp-2', alertName: 'Other' }));
+    expect(other.status).toBe('pending');
+    expect((await s.raiseEmergency(alert({ target: 'batch' }))).status).toBe('duplicate');
+  });
+});
+
 describe('apply', () => {
   function rec(over: Partial<StoredRecommendation> = {}): StoredRecommendation {
     const r: StoredRecommendation = {

@@ -367,10 +367,22 @@ export class ActuationService {
       if (rec) store.settleAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, rec.id);
       else store.releaseAlertOccurrence(t.name, alert.fingerprint, alert.startsAt);
     }
+    // A repeat whose first emergency was overtaken by another action before anyone applied it.
+    if (claim.replaces)
+      reason = `${reason} (replaces ${claim.replaces}, superseded by another action before it was applied)`;
     if (!rec) return { ...base, status: 'no-change', message: reason };
     if (!t.autoApplyEmergency?.enabled)
       return { ...base, status: 'pending', message: reason, recommendationId: rec.id };
-    const r = await this.apply(rec.id, `policy:autoApplyEmergency (alert ${alert.alertName})`);
+    let r: ApplyResult;
+    try {
+      r = await this.apply(rec.id, `policy:autoApplyEmergency (alert ${alert.alertName})`);
+    } catch (e) {
+      // Refused before anything was written (another action on the target in flight): the emergency
+      // stays pending for an operator, and if that action supersedes it, the alert's next repeat raises
+      // a fresh one. The other alerts of the notification are still handled.
+      if (!(e instanceof PrescalerError)) throw e;
+      return { ...base, status: 'auto-apply-failed', message: e.message, recommendationId: rec.id };
+    }
     return {
       ...base,
       status: r.error ? 'auto-apply-failed' : 'auto-applied',

@@ -280,19 +280,39 @@ export class Store {
   /**
    * Claims an alert occurrence for the notification being handled: `claimed` unless this occurrence
    * (same fingerprint and startsAt) was seen before, resolved or not, with no time limit. Without a
-   * startsAt only a resolved notification ends the occurrence.
+   * startsAt only a resolved notification ends the occurrence. One exception: a firing occurrence whose
+   * emergency was superseded before anyone applied it (another action on the target landed first, so its
+   * count was stale) had nothing done for it, and is claimed again (`replaces` names that emergency),
+   * unless another emergency is pending for the target.
    */
   claimAlertOccurrence(
     target: string,
     fingerprint: string,
     startsAt: string,
     now: number
-  ): { claimed: true } | { claimed: false; occurrence: AlertOccurrence } {
+  ): { claimed: true; replaces?: string } | { claimed: false; occurrence: AlertOccurrence } {
+    type Claim = { claimed: true; replaces?: string } | { claimed: false; occurrence: AlertOccurrence };
     return this.db
-      .transaction((): { claimed: true } | { claimed: false; occurrence: AlertOccurrence } => {
+      .transaction((): Claim => {
         const row = this.db
           .prepare('SELECT * FROM alert_occurrences WHERE target = ? AND fingerprint = ? AND starts_at = ?')
           .get(target, fingerprint, startsAt) as AlertOccurrenceRow | undefined;
+        if (row && row.resolved_at === null && row.recommendation_id !== null) {
+          const raised = this.getRecommendation(row.recommendation_id);
+          const unused =
+            raised?.status === 'superseded' &&
+            !this.auditForRecommendation(raised.id) &&
+            !this.pendingRecommendation(target, 'emergency');
+          if (unused) {
+            this.db
+              .prepare(
+                `UPDATE alert_occurrences SET recommendation_id = NULL
+                 WHERE target = ? AND fingerprint = ? AND starts_at = ?`
+              )
+              .run(target, fingerprint, startsAt);
+            return { claimed: true, replaces: raised.id };
+          }
+        }
         if (row) {
           // A resolved occurrence with a startsAt stays answered: a firing notification for it is a late
           // delivery (a new firing has a new startsAt).
