@@ -43,8 +43,15 @@ out labelled series: those are for scoring it).
   --max-per-series N   most training windows taken from one series (default ${D.maxPerSeries})
   --max-per-dataset N  most training windows taken from one file (default ${D.maxPerDataset})
   --max-minutes M      stop training after M minutes (default ${D.maxSeconds / 60})
+  --train-fraction F   part of each series training reads, in time order (default ${D.trainFraction}; the
+                       simulator's cost-at-equal-violations replays need 0.7: its validation slice starts there)
   --id ID              model id (default prescaler-lstm)
 `;
+
+function trainFraction(f: number): number {
+  if (!(f > 0.1 && f <= 1)) fail(NAME, `--train-fraction must be in (0.1, 1], got ${f}`);
+  return f;
+}
 
 /** Reads and fingerprints the files once, for both models; exits with a message naming a file that fails. */
 function readFiles(name: string, files: string[]): TrainingFile[] {
@@ -80,6 +87,7 @@ function parseOptions() {
     'max-per-series': { type: 'string' },
     'max-per-dataset': { type: 'string' },
     'max-minutes': { type: 'string' },
+    'train-fraction': { type: 'string' },
     id: { type: 'string' },
   });
 }
@@ -147,6 +155,7 @@ function forecasterOptions(
     maxPerSeries: num('max-per-series', D.maxPerSeries),
     maxPerDataset: num('max-per-dataset', D.maxPerDataset),
     maxSeconds: num('max-minutes', D.maxSeconds / 60) * 60,
+    trainFraction: trainFraction(num('train-fraction', D.trainFraction)),
     nominal: D.nominal,
     onInfo: (m) => process.stderr.write(`${m}\n`),
     onEpoch: (e) => {

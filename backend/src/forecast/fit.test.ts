@@ -19,28 +19,31 @@ const opts: FitOptions = {
   maxPerSeries: 400,
   maxPerDataset: 500,
   maxSeconds: 60,
+  trainFraction: 0.8,
   nominal: 0.8,
 };
 
-// Four days at 600 s with a daily wave; `test` replaces the values of the last 20 % (the backtest's test part).
+// Four days at 600 s with a daily wave; `test` replaces the values from `from` on (by default the last 20 %,
+// the backtest's test part).
 function series(
   name: string,
   phase: number,
-  test?: (i: number) => number
+  test?: (i: number) => number,
+  from = 0.8
 ): { name: string; points: Point[] } {
   const n = 4 * 144;
   return {
     name,
     points: Array.from({ length: n }, (_, i) => {
       const v = 10 + 5 * Math.sin((2 * Math.PI * i) / 144 + phase) + ((i * 7919) % 13) / 13;
-      return [1_700_000_000 + i * 600, test && i >= n * 0.8 ? test(i) : v] as Point;
+      return [1_700_000_000 + i * 600, test && i >= n * from ? test(i) : v] as Point;
     }),
   };
 }
 
-const datasets = (test?: (i: number) => number): DatasetInput[] => [
-  { name: 'one.csv', series: [series('a', 0, test)] },
-  { name: 'many.csv', series: [1, 2, 3, 4].map((k) => series(`m${k}`, k, test)) },
+const datasets = (test?: (i: number) => number, from?: number): DatasetInput[] => [
+  { name: 'one.csv', series: [series('a', 0, test, from)] },
+  { name: 'many.csv', series: [1, 2, 3, 4].map((k) => series(`m${k}`, k, test, from)) },
 ];
 
 // Two small trainings per test: quick alone, but give them room on a shared machine.
@@ -60,6 +63,28 @@ describe('fitForecaster', () => {
     expect(b.metadata.interval).toEqual(a.metadata.interval);
     a.forecaster.model.dispose();
     b.forecaster.model.dispose();
+  });
+
+  it('with trainFraction 0.7 never reads the last 30 % (the simulation validation and test slices)', async () => {
+    const o = { ...opts, trainFraction: 0.7 };
+    const a = await fitForecaster(datasets(), o);
+    const b = await fitForecaster(
+      datasets((i) => 1e6 * Math.cos(i), 0.7),
+      o
+    );
+    expect(b.result.trainLoss).toBe(a.result.trainLoss);
+    expect(b.result.valLoss).toBe(a.result.valLoss);
+    expect((a.metadata.training as { split: string }).split).toBe(
+      'per series by time: first 60 % train, next 11 % validation, last 30 % never read (test part)'
+    );
+    // …while at 0.8 the same change reaches what training reads.
+    const c = await fitForecaster(
+      datasets((i) => 1e6 * Math.cos(i), 0.7),
+      opts
+    );
+    const d = await fitForecaster(datasets(), opts);
+    expect(c.result.trainLoss).not.toBe(d.result.trainLoss);
+    for (const f of [a, b, c, d]) f.forecaster.model.dispose();
   });
 
   it('balances windows across datasets and describes itself in valid metadata', async () => {

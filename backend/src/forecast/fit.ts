@@ -42,10 +42,14 @@ export interface FitOptions {
   /** Most training windows from one dataset, shared evenly by its series (so 97 jobs do not drown 1 cluster). */
   maxPerDataset: number;
   maxSeconds: number;
+  /** Part of each series (by count, in time order) training may read; the rest is never read. */
+  trainFraction: number;
   nominal: number;
   onEpoch?: Parameters<typeof trainLstm>[2]['onEpoch'];
   onInfo?: (message: string) => void;
 }
+
+const pct = (x: number) => Math.round(x * 100);
 
 export const FIT_DEFAULTS = {
   step: 600,
@@ -62,6 +66,7 @@ export const FIT_DEFAULTS = {
   maxPerDataset: 12000,
   // With the data loading before it, `npm run train` on all ten datasets stays under 10 minutes.
   maxSeconds: 9 * 60,
+  trainFraction: 0.8,
   nominal: 0.8,
 } satisfies Partial<FitOptions>;
 
@@ -98,7 +103,7 @@ export async function fitForecaster(datasets: DatasetInput[], opts: FitOptions):
   const caps: number[] = [];
   const skipped: Array<{ name: string; reason: SkipReason }> = [];
   for (const d of datasets) {
-    const r = splitSeries(d.series, { step: opts.step });
+    const r = splitSeries(d.series, { step: opts.step, trainFraction: opts.trainFraction });
     skipped.push(...r.skipped);
     const perSeries = Math.min(
       opts.maxPerSeries,
@@ -168,7 +173,7 @@ export async function fitForecaster(datasets: DatasetInput[], opts: FitOptions):
       seriesUsed: split.length,
       seriesSkipped: skipped,
       windows: { train: train.count, validation: val.count },
-      split: 'per series by time: first 68 % train, next 12 % validation, last 20 % never read (test part)',
+      split: `per series by time: first ${pct(opts.trainFraction * 0.85)} % train, next ${pct(opts.trainFraction * 0.15)} % validation, last ${pct(1 - opts.trainFraction)} % never read (test part)`,
       seed: opts.seed,
       units: opts.units,
       loss: opts.huberDelta ? `huber(${opts.huberDelta})` : 'mse',
