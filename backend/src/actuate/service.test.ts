@@ -264,6 +264,17 @@ describe('emergencies: an alert that arrives while an apply is in flight', () =>
   });
 });
 
+describe('input quoted in answers', () => {
+  it('is cut short: an unknown recommendation id, an alert for an unknown target', async () => {
+    const s = service();
+    const id = 'x'.repeat(100_000);
+    await expect(s.apply(id, 'test')).rejects.toThrow(/^no recommendation "x{200}"… \(100000 characters\)$/);
+    const o = await s.raiseEmergency(alert({ target: 't'.repeat(100_000) }));
+    expect(o.status).toBe('ignored');
+    expect(o.message).toMatch(/^no configured target "t{200}"… \(100000 characters\)$/);
+  });
+});
+
 describe('apply', () => {
   function rec(over: Partial<StoredRecommendation> = {}): StoredRecommendation {
     const r: StoredRecommendation = {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config, TargetConfig } from '../config';
-import { PrescalerError } from '../errors';
+import { PrescalerError, quoted } from '../errors';
 import { emergencyReplicas } from '../recommend/emergency';
 import type { AuditRecord, StoredRecommendation, Store } from '../store/store';
 import { testSeamCrashPoint } from './test-seam';
@@ -84,7 +84,7 @@ export class ActuationService {
     let target: TargetConfig | undefined;
     let expectedReplicas: number | undefined;
     const decided = store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
-      if (!rec) throw new PrescalerError('not_found', `no recommendation ${id}`);
+      if (!rec) throw new PrescalerError('not_found', `no recommendation ${quoted(id)}`);
       if (rec.status !== 'pending') {
         throw new PrescalerError(
           'conflict',
@@ -312,7 +312,7 @@ export class ActuationService {
     const { store, actuator, config } = this.deps;
     const base = { target: alert.target, alert: alert.alertName };
     const t = this.target(alert.target);
-    if (!t) return { ...base, status: 'ignored', message: `no configured target "${alert.target}"` };
+    if (!t) return { ...base, status: 'ignored', message: `no configured target ${quoted(alert.target)}` };
     const now = this.now();
     const claim = store.claimAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, now);
     if (!claim.claimed) {

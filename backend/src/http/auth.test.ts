@@ -98,6 +98,8 @@ describe('with tokens configured', () => {
     await call(h.srv.url, { method: 'GET', path: '/api/audit' });
     await call(h.srv.url, { method: 'GET', path: '/api/audit' }, VIEWER);
     await call(h.srv.url, { method: 'POST', path: '/api/whatif', body: {} });
+    await call(h.srv.url, { method: 'POST', path: '/api/recommendations/x/apply' }, OPERATOR);
+    await call(h.srv.url, { method: 'GET', path: '/api/recommendations/x' }, VIEWER);
     const text = await (await fetch(h.srv.url + '/metrics')).text();
     const count = (route: string, status: string) =>
       new RegExp(
@@ -108,6 +110,8 @@ describe('with tokens configured', () => {
     expect(count('/api/audit', '401')).toBe(true);
     expect(count('/api/audit', '200')).toBe(true);
     expect(count('/api/whatif', '401')).toBe(true);
+    expect(count('/api/recommendations/:id/apply', '404')).toBe(true);
+    expect(count('/api/recommendations/:id', '404')).toBe(true);
     // Nothing mounted under /api is counted without its /api prefix.
     expect(text).not.toMatch(/route="\/(recommendations|audit|targets|whatif|alerts)/);
   });

@@ -168,6 +168,10 @@ describe('error messages quote input cut short (item 8)', () => {
     expect(listText.length).toBeLessThan(2000);
     expect(JSON.parse(listText).error.message).toMatch(/^status: Invalid enum value/);
 
+    const apply = await fetch(`${url}/api/recommendations/${id}/apply`, { method: 'POST' });
+    expect(apply.status).toBe(401); // no tokens here: refused before the id is looked at
+    expect((await apply.text()).length).toBeLessThan(2000);
+
     const path = '/api/' + 'p'.repeat(8000);
     const none = await fetch(url + path);
     expect(none.status).toBe(404);
