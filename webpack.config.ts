@@ -47,6 +47,10 @@ export const externals: Configuration['externals'] = [
   '@grafana/slate-react',
   'react',
   'react-dom',
+  // The JSX runtime is React's too: bundling React 18's makes elements React 19 (Grafana 13) rejects. Grafana
+  // shares both from 12.3 on (create-plugin's React 19 migration adds the same two).
+  'react/jsx-runtime',
+  'react/jsx-dev-runtime',
   'react-redux',
   'redux',
   'rxjs',

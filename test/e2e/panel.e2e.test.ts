@@ -1,6 +1,7 @@
 // The built plugin in a real browser: dist/**/module.js loaded through SystemJS next to the real Grafana
 // packages, the data source talking to the real backend through a Grafana-style proxy, the panel drawn
 // in headless Chromium, and an Apply that must land in the backend's audit log; then the app's root page.
+// Every case runs twice: on Grafana 12.4's packages with React 18 and on Grafana 13's with React 19.
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -10,423 +11,449 @@ import { OPERATOR_TOKEN, RunningBackend, VIEWER_TOKEN, startBackend } from './ha
 import { E2E_NOW_MS } from './harness/clock';
 import { backendJson as backendAt, panelRange, pendingRecommendation } from './harness/scenario';
 import { OrgRole, startHarness } from './harness/server';
-import { ROOT, VENDOR_DIR, buildVendorInChild } from './harness/vendor';
+import { PACKAGE_SETS, PackageSet, ROOT, buildVendorInChild, uiPublicImg, vendorDir } from './harness/vendor';
 
 const DIST = path.join(ROOT, 'dist');
 const APP_ID = 'prescaler-autoscaling-app';
 const DS_UID = 'prescaler-e2e';
 // Screenshots land in test/artifacts (ignored by git); PRESCALER_UPDATE_DOCS=1 writes the README's own copies
 // in docs/ instead, so a test run does not rewrite tracked files.
-const SHOTS = path.join(ROOT, process.env.PRESCALER_UPDATE_DOCS === '1' ? 'docs' : 'test/artifacts/e2e');
-const SCREENSHOT = path.join(SHOTS, 'panel.png');
-const APP_SCREENSHOT = path.join(SHOTS, 'app-root.png');
+// The docs show the Grafana 12.4 run; the other set's pictures stay in test/artifacts beside it.
+function shots(set: PackageSet) {
+  const dir = path.join(
+    ROOT,
+    process.env.PRESCALER_UPDATE_DOCS === '1' && set === PACKAGE_SETS[0] ? 'docs' : 'test/artifacts/e2e'
+  );
+  const suffix = set === PACKAGE_SETS[0] ? '' : `-${set.id}`;
+  return { panel: path.join(dir, `panel${suffix}.png`), app: path.join(dir, `app-root${suffix}.png`) };
+}
 
 jest.setTimeout(180_000);
 
-let workDir: string;
-let backend: RunningBackend | undefined;
-let harness: Awaited<ReturnType<typeof startHarness>> | undefined;
-let browser: BrowserContext | undefined;
-let page: Page;
-let role: OrgRole = 'Editor';
-const pageErrors: string[] = [];
+describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s', (_title, set) => {
+  const SCREENSHOT = shots(set).panel;
+  const APP_SCREENSHOT = shots(set).app;
 
-function backendJson<T>(method: string, p: string, body?: unknown, token?: string) {
-  return backendAt<T>(backend!.url, method, p, body, token);
-}
+  let workDir: string;
+  let backend: RunningBackend | undefined;
+  let harness: Awaited<ReturnType<typeof startHarness>> | undefined;
+  let browser: BrowserContext | undefined;
+  let page: Page;
+  let role: OrgRole = 'Editor';
+  const pageErrors: string[] = [];
 
-async function runPanel(params: Record<string, unknown>) {
-  await page.goto(harness!.url, { waitUntil: 'load' });
-  await page.waitForFunction(() => 'prescalerHarness' in window, undefined, { timeout: 30_000 });
-  return page.evaluate(
-    (p) =>
-      (
-        window as unknown as { prescalerHarness: { run: (x: unknown) => Promise<unknown> } }
-      ).prescalerHarness.run(p),
-    params
-  ) as Promise<{
-    appPlugin: boolean;
-    health: { status: string; message: string };
-    frames: Array<{ kind?: string; length: number }>;
-    errors: string[];
-  }>;
-}
-
-async function runApp(params: Record<string, unknown>) {
-  await page.goto(harness!.url, { waitUntil: 'load' });
-  await page.waitForFunction(() => 'prescalerHarness' in window, undefined, { timeout: 30_000 });
-  return page.evaluate(
-    (p) =>
-      (
-        window as unknown as { prescalerHarness: { runApp: (x: unknown) => Promise<unknown> } }
-      ).prescalerHarness.runApp(p),
-    params
-  ) as Promise<{ root: boolean }>;
-}
-
-beforeAll(async () => {
-  for (const f of ['plugin.json', 'module.js', 'datasource/module.js', 'panel/module.js']) {
-    if (!fs.existsSync(path.join(DIST, f))) {
-      throw new Error(`dist/${f} is missing: run \`npm run build\` first (npm run test:e2e does).`);
-    }
+  function backendJson<T>(method: string, p: string, body?: unknown, token?: string) {
+    return backendAt<T>(backend!.url, method, p, body, token);
   }
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-e2e-'));
-  // Both at once; wait for both either way so nothing is left running when one fails.
-  const [started, vendor] = await Promise.allSettled([
-    startBackend(ROOT, workDir, E2E_NOW_MS),
-    buildVendorInChild(),
-  ]);
-  if (started.status === 'fulfilled') {
-    backend = started.value;
+
+  async function runPanel(params: Record<string, unknown>) {
+    await page.goto(harness!.url, { waitUntil: 'load' });
+    await page.waitForFunction(() => 'prescalerHarness' in window, undefined, { timeout: 30_000 });
+    return page.evaluate(
+      (p) =>
+        (
+          window as unknown as { prescalerHarness: { run: (x: unknown) => Promise<unknown> } }
+        ).prescalerHarness.run(p),
+      params
+    ) as Promise<{
+      appPlugin: boolean;
+      health: { status: string; message: string };
+      frames: Array<{ kind?: string; length: number }>;
+      errors: string[];
+    }>;
   }
-  for (const r of [started, vendor]) {
-    if (r.status === 'rejected') {
-      throw r.reason;
-    }
+
+  async function runApp(params: Record<string, unknown>) {
+    await page.goto(harness!.url, { waitUntil: 'load' });
+    await page.waitForFunction(() => 'prescalerHarness' in window, undefined, { timeout: 30_000 });
+    return page.evaluate(
+      (p) =>
+        (
+          window as unknown as { prescalerHarness: { runApp: (x: unknown) => Promise<unknown> } }
+        ).prescalerHarness.runApp(p),
+      params
+    ) as Promise<{ root: boolean }>;
   }
-  harness = await startHarness({
-    distDir: DIST,
-    vendorDir: VENDOR_DIR,
-    appId: APP_ID,
-    datasourceUid: DS_UID,
-    // As provisioning/grafana sets them up: the data source with the viewer token, the app with the operator's.
-    datasource: { jsonData: { backendUrl: backend!.url }, secureJsonData: { token: VIEWER_TOKEN } },
-    app: { jsonData: { backendUrl: backend!.url }, secureJsonData: { token: OPERATOR_TOKEN } },
-    role: () => role,
-  });
-  // A fresh profile per run; playwright takes the user-data-dir here rather than as an argument.
-  browser = await chromium.launchPersistentContext(path.join(workDir, 'chromium'), {
-    executablePath: '/usr/bin/chromium',
-    viewport: { width: 1100, height: 460 },
-    deviceScaleFactor: 1,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  // The page lives at the backend's instant too: the panel's "now" line and the app's times read Date.
-  await browser.clock.setFixedTime(E2E_NOW_MS);
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-}, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await harness?.close();
-  await backend?.stop();
-  if (workDir) {
-    fs.rmSync(workDir, { recursive: true, force: true });
-  }
-});
-
-describe('Prescaler plugin in Chromium against the real backend', () => {
-  let from: number;
-  let to: number;
-  let expectedAnomalies: number;
-
-  it('loads the app, data source and panel modules through SystemJS and passes the health check', async () => {
-    ({ from, to, expectedAnomalies } = await panelRange(backend!.url, VIEWER_TOKEN, E2E_NOW_MS));
-    expect(to).toBe(E2E_NOW_MS);
-
-    const result = await runPanel({
-      pluginBase: `/public/plugins/${APP_ID}`,
-      datasourceUid: DS_UID,
-      backendUrl: backend!.url,
-      role: 'Editor',
-      theme: 'dark',
-      variables: { deployment: { value: 'web' } },
-      query: {
-        expr: 'demo_cpu_usage{deployment="$deployment"}',
-        horizon: '1h',
-        legendFormat: '{{deployment}}',
-        frames: ['actual', 'forecast', 'band', 'anomalies'],
-      },
-      from,
-      to,
-      width: 1060,
-      height: 400,
-    });
-    expect(pageErrors).toEqual([]);
-    expect(result.appPlugin).toBe(true);
-    expect(result.health).toMatchObject({ status: 'success' });
-    expect(result.health.message).toMatch(/^Prescaler backend is ok: demo source/);
-    expect(result.errors).toEqual([]);
-    expect(result.frames.map((f) => f.kind)).toEqual(['actual', 'forecast', 'band', 'anomalies']);
-    // Both data source calls went through the proxy route with the token added there, never by the page.
-    const dsCalls = harness!.log.filter((e) => e.kind === 'datasource');
-    expect(dsCalls.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(
-      expect.arrayContaining([
-        'GET backend/api/health 200',
-        'POST backend/api/forecast 200',
-        'POST backend/api/anomalies 200',
-      ])
-    );
-    // Each with the data source's viewer token, never the operator's.
-    expect(dsCalls.every((e) => e.token === VIEWER_TOKEN)).toBe(true);
-    // The panel asked for exactly the range the expected count above was computed on.
-    const asked = dsCalls.find((e) => e.path === 'backend/api/anomalies');
-    expect(JSON.parse(asked?.body ?? '{}')).toMatchObject({
-      start: Math.floor(from / 1000),
-      end: Math.floor(to / 1000),
-    });
-  });
-
-  it('draws the forecast band, the forecast line and one marker per anomaly, and saves a screenshot', async () => {
-    const band = page.getByTestId('prescaler-band');
-    await band.waitFor();
-    const d = (await band.getAttribute('d')) ?? '';
-    expect(d).toMatch(/^M[\d.-]+,[\d.-]+(L[\d.-]+,[\d.-]+)+Z/);
-    const box = await band.boundingBox();
-    expect(box!.width).toBeGreaterThan(5);
-    expect(box!.height).toBeGreaterThan(1);
-    expect(await page.getByTestId('prescaler-forecast').count()).toBe(1);
-    expect(await page.getByTestId('prescaler-actual').count()).toBe(1);
-    expect(await page.getByTestId('prescaler-now').count()).toBe(1);
-    expect(expectedAnomalies).toBeGreaterThan(0);
-    expect(await page.getByTestId('prescaler-anomaly').count()).toBe(expectedAnomalies);
-    // Wait for the recommendation card to settle (loaded or explained) before the picture.
-    await page.getByTestId('prescaler-recommendation').waitFor();
-    await page.waitForFunction(() => !document.body.textContent?.includes('Loading…'), undefined, {
-      timeout: 15_000,
-    });
-    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.locator('#panel').screenshot({ path: SCREENSHOT });
-    expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
-  });
-
-  it('applies the recommendation after confirmation and the backend audit log has the record', async () => {
-    // The evaluation loop made it at start-up, on the suite's clock.
-    const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'web');
-    expect(pending).toBeDefined();
-
-    // Reload so the card shows the recommendation that now exists.
-    await runPanel({
-      pluginBase: `/public/plugins/${APP_ID}`,
-      datasourceUid: DS_UID,
-      backendUrl: backend!.url,
-      role: 'Editor',
-      theme: 'dark',
-      variables: { deployment: { value: 'web' } },
-      query: {
-        expr: 'demo_cpu_usage{deployment="$deployment"}',
-        horizon: '1h',
-        legendFormat: '{{deployment}}',
-      },
-      from,
-      to,
-      width: 1060,
-      height: 400,
-    });
-    const apply = page.getByRole('button', { name: 'Apply recommendation' });
-    await apply.waitFor();
-    expect(await apply.isEnabled()).toBe(true);
-    await apply.click();
-    const summary = page.getByTestId('prescaler-apply-summary');
-    await summary.waitFor();
-    expect(await summary.textContent()).toContain(
-      `${pending!.currentReplicas} → ${pending!.recommendedReplicas}`
-    );
-    await page.getByRole('button', { name: `Scale to ${pending!.recommendedReplicas}` }).click();
-
-    const shown = page.getByTestId('prescaler-audit-record').first();
-    await shown.waitFor({ timeout: 15_000 });
-    const applyCall = harness!.log.find((e) => e.kind === 'app' && e.method === 'POST');
-    expect(applyCall).toMatchObject({
-      path: `api/recommendations/${pending!.id}/apply`,
-      target: `${backend!.url}/api/recommendations/${pending!.id}/apply`,
-      authorization: true,
-    });
-    expect(applyCall!.status).toBeLessThan(300);
-
-    const audit = await backendJson<{ records: Array<Record<string, unknown>> }>(
-      'GET',
-      '/api/audit',
-      undefined,
-      OPERATOR_TOKEN
-    );
-    expect(audit.status).toBe(200);
-    const record = audit.body.records.find((r) => r.recommendationId === pending!.id);
-    expect(record).toMatchObject({
-      target: 'web',
-      // The backend names the actor after the token Grafana sent (the app's operator token "grafana").
-      actor: expect.stringContaining('grafana'),
-      fromReplicas: pending!.currentReplicas,
-      toReplicas: pending!.recommendedReplicas,
-      dryRun: true,
-    });
-    expect(await shown.textContent()).toContain(String(record!.id));
-  });
-
-  it('shows a Viewer the Apply button disabled with the reason, in the light theme', async () => {
-    role = 'Viewer';
-    await runPanel({
-      pluginBase: `/public/plugins/${APP_ID}`,
-      datasourceUid: DS_UID,
-      backendUrl: backend!.url,
-      role: 'Viewer',
-      theme: 'light',
-      variables: { deployment: { value: 'web' } },
-      query: { expr: 'demo_cpu_usage{deployment="$deployment"}' },
-      from,
-      to,
-      width: 1060,
-      height: 400,
-    });
-    await page.getByTestId('prescaler-band').waitFor();
-    // Grafana's light canvas is near-white; the dark one (#111217) would fail this.
-    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number);
-    expect(Math.min(r, g, b)).toBeGreaterThan(200);
-    const apply = page.getByRole('button', { name: 'Apply recommendation' });
-    const blocked = page.getByTestId('prescaler-apply-blocked');
-    await apply.waitFor();
-    expect(await apply.isDisabled()).toBe(true);
-    // The role is checked before the recommendation's own state, so this holds even after the apply above.
-    expect(await blocked.textContent()).toBe(
-      'Applying needs the Editor role in this organization; you are a Viewer.'
-    );
-    // And Grafana's reqRole would refuse the apply route for this user anyway.
-    const status = await page.evaluate(
-      (id) =>
-        fetch(`/api/plugin-proxy/${id}/api/recommendations/x/apply`, { method: 'POST' }).then(
-          (r) => r.status
-        ),
-      APP_ID
-    );
-    expect(status).toBe(403);
-  });
-
-  it('refuses acting through the data source proxy for every role, and lets a Viewer read through the app route', async () => {
-    const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
-    expect(pending).toBeDefined();
-    const fromPage = (url: string, method: string) =>
-      page.evaluate(
-        ([u, m]) => fetch(u, { method: m }).then(async (r) => ({ status: r.status, body: await r.text() })),
-        [url, method]
-      );
-    const ds = `/api/datasources/proxy/uid/${DS_UID}/backend`;
-    for (const r of ['Viewer', 'Editor', 'Admin'] as const) {
-      role = r;
-      const before = harness!.log.length;
-      // No data source route has these paths and methods, and the data source has no URL of its own: Grafana's
-      // reverse proxy has nowhere to send them (502), and the backend never sees them.
-      for (const [method, p] of [
-        ['POST', `/api/recommendations/${pending!.id}/apply`],
-        ['POST', '/api/alerts/webhook'],
-        ['GET', '/api/recommendations'],
-        ['GET', '/api/forecast'],
-      ]) {
-        expect({ r, method, p, ...(await fromPage(`${ds}${p}`, method)) }).toEqual({
-          r,
-          method,
-          p,
-          status: 502,
-          body: '',
-        });
+  beforeAll(async () => {
+    for (const f of ['plugin.json', 'module.js', 'datasource/module.js', 'panel/module.js']) {
+      if (!fs.existsSync(path.join(DIST, f))) {
+        throw new Error(`dist/${f} is missing: run \`npm run build\` first (npm run test:e2e does).`);
       }
-      expect(harness!.log.slice(before).every((e) => e.target === undefined)).toBe(true);
     }
-    const still = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
-    expect(still?.id).toBe(pending!.id);
-    const audit = await backendJson<{ records: Array<{ recommendationId: string }> }>(
-      'GET',
-      '/api/audit',
-      undefined,
-      VIEWER_TOKEN
-    );
-    expect(audit.body.records.some((rec) => rec.recommendationId === pending!.id)).toBe(false);
-
-    // A Viewer reads through the app's GET route (with the app's token); its POST route stays Editor-only.
-    role = 'Viewer';
-    const before = harness!.log.length;
-    const read = await fromPage(`/api/plugin-proxy/${APP_ID}/api/targets`, 'GET');
-    expect(read.status).toBe(200);
-    expect(JSON.parse(read.body).targets.map((t: { name: string }) => t.name)).toEqual(['web', 'api']);
-    expect(harness!.log.slice(before)).toEqual([
-      expect.objectContaining({ kind: 'app', method: 'GET', status: 200, token: OPERATOR_TOKEN }),
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-e2e-'));
+    // Both at once; wait for both either way so nothing is left running when one fails.
+    const [started, vendor] = await Promise.allSettled([
+      startBackend(ROOT, workDir, E2E_NOW_MS),
+      buildVendorInChild(set),
     ]);
-    const apply = await fromPage(
-      `/api/plugin-proxy/${APP_ID}/api/recommendations/${pending!.id}/apply`,
-      'POST'
-    );
-    expect(apply).toEqual({ status: 403, body: '{"message":"plugin proxy route access denied"}' });
+    if (started.status === 'fulfilled') {
+      backend = started.value;
+    }
+    for (const r of [started, vendor]) {
+      if (r.status === 'rejected') {
+        throw r.reason;
+      }
+    }
+    harness = await startHarness({
+      distDir: DIST,
+      vendorDir: vendorDir(set),
+      uiPublicImg: uiPublicImg(set),
+      appId: APP_ID,
+      datasourceUid: DS_UID,
+      // As provisioning/grafana sets them up: the data source with the viewer token, the app with the operator's.
+      datasource: { jsonData: { backendUrl: backend!.url }, secureJsonData: { token: VIEWER_TOKEN } },
+      app: { jsonData: { backendUrl: backend!.url }, secureJsonData: { token: OPERATOR_TOKEN } },
+      role: () => role,
+    });
+    // A fresh profile per run; playwright takes the user-data-dir here rather than as an argument.
+    browser = await chromium.launchPersistentContext(path.join(workDir, 'chromium'), {
+      executablePath: '/usr/bin/chromium',
+      viewport: { width: 1100, height: 460 },
+      deviceScaleFactor: 1,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    // The page lives at the backend's instant too: the panel's "now" line and the app's times read Date.
+    await browser.clock.setFixedTime(E2E_NOW_MS);
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await harness?.close();
+    await backend?.stop();
+    if (workDir) {
+      fs.rmSync(workDir, { recursive: true, force: true });
+    }
   });
 
-  it("the app's root page lists the real targets and a pending recommendation, and its Apply is audited", async () => {
-    role = 'Editor';
-    // The evaluation at start-up left one for `api`, which nothing else in this file applies.
-    const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
-    expect(pending).toBeDefined();
-    const targets = await backendJson<{
-      targets: Array<{ name: string; state: { replicas: number } | null }>;
-    }>('GET', '/api/targets', undefined, VIEWER_TOKEN);
-    expect(targets.body.targets.map((t) => t.name)).toEqual(['web', 'api']);
+  describe('Prescaler plugin in Chromium against the real backend', () => {
+    let from: number;
+    let to: number;
+    let expectedAnomalies: number;
 
-    await page.setViewportSize({ width: 1280, height: 900 });
-    const result = await runApp({
-      pluginBase: `/public/plugins/${APP_ID}`,
-      backendUrl: backend!.url,
-      role: 'Editor',
-      theme: 'dark',
-      width: 1240,
+    it('loads the app, data source and panel modules through SystemJS and passes the health check', async () => {
+      ({ from, to, expectedAnomalies } = await panelRange(backend!.url, VIEWER_TOKEN, E2E_NOW_MS));
+      expect(to).toBe(E2E_NOW_MS);
+
+      const result = await runPanel({
+        pluginBase: `/public/plugins/${APP_ID}`,
+        datasourceUid: DS_UID,
+        backendUrl: backend!.url,
+        role: 'Editor',
+        theme: 'dark',
+        variables: { deployment: { value: 'web' } },
+        query: {
+          expr: 'demo_cpu_usage{deployment="$deployment"}',
+          horizon: '1h',
+          legendFormat: '{{deployment}}',
+          frames: ['actual', 'forecast', 'band', 'anomalies'],
+        },
+        from,
+        to,
+        width: 1060,
+        height: 400,
+      });
+      expect(pageErrors).toEqual([]);
+      // The page really ran this set: React's own version string and the bundled Grafana packages.
+      const versions = await page.evaluate(() =>
+        (
+          window as unknown as {
+            prescalerHarness: {
+              versions: () => Record<'react' | 'reactDom' | 'grafanaData' | 'grafanaUi', string>;
+            };
+          }
+        ).prescalerHarness.versions()
+      );
+      expect(Number(versions.react.split('.')[0])).toBe(set.expect.react);
+      expect(Number(versions.reactDom.split('.')[0])).toBe(set.expect.react);
+      expect(Number(versions.grafanaData.split('.')[0])).toBe(set.expect.grafana);
+      expect(Number(versions.grafanaUi.split('.')[0])).toBe(set.expect.grafana);
+      expect(result.appPlugin).toBe(true);
+      expect(result.health).toMatchObject({ status: 'success' });
+      expect(result.health.message).toMatch(/^Prescaler backend is ok: demo source/);
+      expect(result.errors).toEqual([]);
+      expect(result.frames.map((f) => f.kind)).toEqual(['actual', 'forecast', 'band', 'anomalies']);
+      // Both data source calls went through the proxy route with the token added there, never by the page.
+      const dsCalls = harness!.log.filter((e) => e.kind === 'datasource');
+      expect(dsCalls.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(
+        expect.arrayContaining([
+          'GET backend/api/health 200',
+          'POST backend/api/forecast 200',
+          'POST backend/api/anomalies 200',
+        ])
+      );
+      // Each with the data source's viewer token, never the operator's.
+      expect(dsCalls.every((e) => e.token === VIEWER_TOKEN)).toBe(true);
+      // The panel asked for exactly the range the expected count above was computed on.
+      const asked = dsCalls.find((e) => e.path === 'backend/api/anomalies');
+      expect(JSON.parse(asked?.body ?? '{}')).toMatchObject({
+        start: Math.floor(from / 1000),
+        end: Math.floor(to / 1000),
+      });
     });
-    expect(result.root).toBe(true);
 
-    for (const t of targets.body.targets) {
-      const row = page.getByTestId(`prescaler-target-${t.name}`);
-      await row.waitFor({ timeout: 15_000 });
-      expect(await row.locator('td').nth(1).textContent()).toMatch(new RegExp(`^${t.state!.replicas}`));
-    }
-    const row = page.getByTestId(`prescaler-recommendation-${pending!.id}`);
-    await row.waitFor();
-    const text = (await row.textContent()) ?? '';
-    expect(text).toContain(pending!.reason);
-    expect(text).toContain(`${pending!.currentReplicas} → ${pending!.recommendedReplicas}`);
-    const calls = harness!.log.filter((e) => e.kind === 'app' && e.method === 'GET').map((e) => e.path);
-    expect(calls).toEqual(expect.arrayContaining(['api/targets', 'api/recommendations', 'api/audit']));
-
-    // The picture for docs/grafana-app.md: both targets, and `api`'s advice with its Apply button.
-    await page.locator('#app').screenshot({ path: APP_SCREENSHOT });
-    expect(fs.statSync(APP_SCREENSHOT).size).toBeGreaterThan(10_000);
-
-    const before = harness!.log.length;
-    await page.getByRole('button', { name: 'Apply recommendation for api' }).click();
-    await page.getByTestId('prescaler-apply-summary').waitFor();
-    await page.getByRole('button', { name: `Scale to ${pending!.recommendedReplicas}` }).click();
-    const shown = page.getByTestId('prescaler-audit-record');
-    await shown.waitFor({ timeout: 15_000 });
-    const applyCall = harness!.log.slice(before).find((e) => e.kind === 'app' && e.method === 'POST');
-    expect(applyCall).toMatchObject({
-      path: `api/recommendations/${pending!.id}/apply`,
-      authorization: true,
+    it('draws the forecast band, the forecast line and one marker per anomaly, and saves a screenshot', async () => {
+      const band = page.getByTestId('prescaler-band');
+      await band.waitFor();
+      const d = (await band.getAttribute('d')) ?? '';
+      expect(d).toMatch(/^M[\d.-]+,[\d.-]+(L[\d.-]+,[\d.-]+)+Z/);
+      const box = await band.boundingBox();
+      expect(box!.width).toBeGreaterThan(5);
+      expect(box!.height).toBeGreaterThan(1);
+      expect(await page.getByTestId('prescaler-forecast').count()).toBe(1);
+      expect(await page.getByTestId('prescaler-actual').count()).toBe(1);
+      expect(await page.getByTestId('prescaler-now').count()).toBe(1);
+      expect(expectedAnomalies).toBeGreaterThan(0);
+      expect(await page.getByTestId('prescaler-anomaly').count()).toBe(expectedAnomalies);
+      // Wait for the recommendation card to settle (loaded or explained) before the picture.
+      await page.getByTestId('prescaler-recommendation').waitFor();
+      await page.waitForFunction(() => !document.body.textContent?.includes('Loading…'), undefined, {
+        timeout: 15_000,
+      });
+      fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+      await page.locator('#panel').screenshot({ path: SCREENSHOT });
+      expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     });
-    expect(applyCall!.status).toBeLessThan(300);
 
-    const audit = await backendJson<{ records: Array<Record<string, unknown>> }>(
-      'GET',
-      '/api/audit',
-      undefined,
-      VIEWER_TOKEN
-    );
-    const record = audit.body.records.find((r) => r.recommendationId === pending!.id);
-    expect(record).toMatchObject({
-      target: 'api',
-      actor: expect.stringContaining('grafana'),
-      fromReplicas: pending!.currentReplicas,
-      toReplicas: pending!.recommendedReplicas,
-      dryRun: true,
+    it('applies the recommendation after confirmation and the backend audit log has the record', async () => {
+      // The evaluation loop made it at start-up, on the suite's clock.
+      const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'web');
+      expect(pending).toBeDefined();
+
+      // Reload so the card shows the recommendation that now exists.
+      await runPanel({
+        pluginBase: `/public/plugins/${APP_ID}`,
+        datasourceUid: DS_UID,
+        backendUrl: backend!.url,
+        role: 'Editor',
+        theme: 'dark',
+        variables: { deployment: { value: 'web' } },
+        query: {
+          expr: 'demo_cpu_usage{deployment="$deployment"}',
+          horizon: '1h',
+          legendFormat: '{{deployment}}',
+        },
+        from,
+        to,
+        width: 1060,
+        height: 400,
+      });
+      const apply = page.getByRole('button', { name: 'Apply recommendation' });
+      await apply.waitFor();
+      expect(await apply.isEnabled()).toBe(true);
+      await apply.click();
+      const summary = page.getByTestId('prescaler-apply-summary');
+      await summary.waitFor();
+      expect(await summary.textContent()).toContain(
+        `${pending!.currentReplicas} → ${pending!.recommendedReplicas}`
+      );
+      await page.getByRole('button', { name: `Scale to ${pending!.recommendedReplicas}` }).click();
+
+      const shown = page.getByTestId('prescaler-audit-record').first();
+      await shown.waitFor({ timeout: 15_000 });
+      const applyCall = harness!.log.find((e) => e.kind === 'app' && e.method === 'POST');
+      expect(applyCall).toMatchObject({
+        path: `api/recommendations/${pending!.id}/apply`,
+        target: `${backend!.url}/api/recommendations/${pending!.id}/apply`,
+        authorization: true,
+      });
+      expect(applyCall!.status).toBeLessThan(300);
+
+      const audit = await backendJson<{ records: Array<Record<string, unknown>> }>(
+        'GET',
+        '/api/audit',
+        undefined,
+        OPERATOR_TOKEN
+      );
+      expect(audit.status).toBe(200);
+      const record = audit.body.records.find((r) => r.recommendationId === pending!.id);
+      expect(record).toMatchObject({
+        target: 'web',
+        // The backend names the actor after the token Grafana sent (the app's operator token "grafana").
+        actor: expect.stringContaining('grafana'),
+        fromReplicas: pending!.currentReplicas,
+        toReplicas: pending!.recommendedReplicas,
+        dryRun: true,
+      });
+      expect(await shown.textContent()).toContain(String(record!.id));
     });
-    expect(await shown.textContent()).toContain(String(record!.id));
 
-    // Behind the modal the page fetched again: the record is in its audit table, the advice left the list.
-    await page.getByRole('button', { name: 'Close' }).last().click();
-    await page.getByTestId(`prescaler-audit-${record!.id}`).waitFor({ timeout: 15_000 });
-    expect(await page.getByTestId(`prescaler-recommendation-${pending!.id}`).count()).toBe(0);
-    expect(pageErrors).toEqual([]);
+    it('shows a Viewer the Apply button disabled with the reason, in the light theme', async () => {
+      role = 'Viewer';
+      await runPanel({
+        pluginBase: `/public/plugins/${APP_ID}`,
+        datasourceUid: DS_UID,
+        backendUrl: backend!.url,
+        role: 'Viewer',
+        theme: 'light',
+        variables: { deployment: { value: 'web' } },
+        query: { expr: 'demo_cpu_usage{deployment="$deployment"}' },
+        from,
+        to,
+        width: 1060,
+        height: 400,
+      });
+      await page.getByTestId('prescaler-band').waitFor();
+      // Grafana's light canvas is near-white; the dark one (#111217) would fail this.
+      const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number);
+      expect(Math.min(r, g, b)).toBeGreaterThan(200);
+      const apply = page.getByRole('button', { name: 'Apply recommendation' });
+      const blocked = page.getByTestId('prescaler-apply-blocked');
+      await apply.waitFor();
+      expect(await apply.isDisabled()).toBe(true);
+      // The role is checked before the recommendation's own state, so this holds even after the apply above.
+      expect(await blocked.textContent()).toBe(
+        'Applying needs the Editor role in this organization; you are a Viewer.'
+      );
+      // And Grafana's reqRole would refuse the apply route for this user anyway.
+      const status = await page.evaluate(
+        (id) =>
+          fetch(`/api/plugin-proxy/${id}/api/recommendations/x/apply`, { method: 'POST' }).then(
+            (r) => r.status
+          ),
+        APP_ID
+      );
+      expect(status).toBe(403);
+    });
+
+    it('refuses acting through the data source proxy for every role, and lets a Viewer read through the app route', async () => {
+      const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
+      expect(pending).toBeDefined();
+      const fromPage = (url: string, method: string) =>
+        page.evaluate(
+          ([u, m]) => fetch(u, { method: m }).then(async (r) => ({ status: r.status, body: await r.text() })),
+          [url, method]
+        );
+      const ds = `/api/datasources/proxy/uid/${DS_UID}/backend`;
+      for (const r of ['Viewer', 'Editor', 'Admin'] as const) {
+        role = r;
+        const before = harness!.log.length;
+        // No data source route has these paths and methods, and the data source has no URL of its own: Grafana's
+        // reverse proxy has nowhere to send them (502), and the backend never sees them.
+        for (const [method, p] of [
+          ['POST', `/api/recommendations/${pending!.id}/apply`],
+          ['POST', '/api/alerts/webhook'],
+          ['GET', '/api/recommendations'],
+          ['GET', '/api/forecast'],
+        ]) {
+          expect({ r, method, p, ...(await fromPage(`${ds}${p}`, method)) }).toEqual({
+            r,
+            method,
+            p,
+            status: 502,
+            body: '',
+          });
+        }
+        expect(harness!.log.slice(before).every((e) => e.target === undefined)).toBe(true);
+      }
+      const still = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
+      expect(still?.id).toBe(pending!.id);
+      const audit = await backendJson<{ records: Array<{ recommendationId: string }> }>(
+        'GET',
+        '/api/audit',
+        undefined,
+        VIEWER_TOKEN
+      );
+      expect(audit.body.records.some((rec) => rec.recommendationId === pending!.id)).toBe(false);
+
+      // A Viewer reads through the app's GET route (with the app's token); its POST route stays Editor-only.
+      role = 'Viewer';
+      const before = harness!.log.length;
+      const read = await fromPage(`/api/plugin-proxy/${APP_ID}/api/targets`, 'GET');
+      expect(read.status).toBe(200);
+      expect(JSON.parse(read.body).targets.map((t: { name: string }) => t.name)).toEqual(['web', 'api']);
+      expect(harness!.log.slice(before)).toEqual([
+        expect.objectContaining({ kind: 'app', method: 'GET', status: 200, token: OPERATOR_TOKEN }),
+      ]);
+      const apply = await fromPage(
+        `/api/plugin-proxy/${APP_ID}/api/recommendations/${pending!.id}/apply`,
+        'POST'
+      );
+      expect(apply).toEqual({ status: 403, body: '{"message":"plugin proxy route access denied"}' });
+    });
+
+    it("the app's root page lists the real targets and a pending recommendation, and its Apply is audited", async () => {
+      role = 'Editor';
+      // The evaluation at start-up left one for `api`, which nothing else in this file applies.
+      const pending = await pendingRecommendation(backend!.url, VIEWER_TOKEN, 'api');
+      expect(pending).toBeDefined();
+      const targets = await backendJson<{
+        targets: Array<{ name: string; state: { replicas: number } | null }>;
+      }>('GET', '/api/targets', undefined, VIEWER_TOKEN);
+      expect(targets.body.targets.map((t) => t.name)).toEqual(['web', 'api']);
+
+      await page.setViewportSize({ width: 1280, height: 900 });
+      const result = await runApp({
+        pluginBase: `/public/plugins/${APP_ID}`,
+        backendUrl: backend!.url,
+        role: 'Editor',
+        theme: 'dark',
+        width: 1240,
+      });
+      expect(result.root).toBe(true);
+
+      for (const t of targets.body.targets) {
+        const row = page.getByTestId(`prescaler-target-${t.name}`);
+        await row.waitFor({ timeout: 15_000 });
+        expect(await row.locator('td').nth(1).textContent()).toMatch(new RegExp(`^${t.state!.replicas}`));
+      }
+      const row = page.getByTestId(`prescaler-recommendation-${pending!.id}`);
+      await row.waitFor();
+      const text = (await row.textContent()) ?? '';
+      expect(text).toContain(pending!.reason);
+      expect(text).toContain(`${pending!.currentReplicas} → ${pending!.recommendedReplicas}`);
+      const calls = harness!.log.filter((e) => e.kind === 'app' && e.method === 'GET').map((e) => e.path);
+      expect(calls).toEqual(expect.arrayContaining(['api/targets', 'api/recommendations', 'api/audit']));
+
+      // The picture for docs/grafana-app.md: both targets, and `api`'s advice with its Apply button.
+      await page.locator('#app').screenshot({ path: APP_SCREENSHOT });
+      expect(fs.statSync(APP_SCREENSHOT).size).toBeGreaterThan(10_000);
+
+      const before = harness!.log.length;
+      await page.getByRole('button', { name: 'Apply recommendation for api' }).click();
+      await page.getByTestId('prescaler-apply-summary').waitFor();
+      await page.getByRole('button', { name: `Scale to ${pending!.recommendedReplicas}` }).click();
+      const shown = page.getByTestId('prescaler-audit-record');
+      await shown.waitFor({ timeout: 15_000 });
+      const applyCall = harness!.log.slice(before).find((e) => e.kind === 'app' && e.method === 'POST');
+      expect(applyCall).toMatchObject({
+        path: `api/recommendations/${pending!.id}/apply`,
+        authorization: true,
+      });
+      expect(applyCall!.status).toBeLessThan(300);
+
+      const audit = await backendJson<{ records: Array<Record<string, unknown>> }>(
+        'GET',
+        '/api/audit',
+        undefined,
+        VIEWER_TOKEN
+      );
+      const record = audit.body.records.find((r) => r.recommendationId === pending!.id);
+      expect(record).toMatchObject({
+        target: 'api',
+        actor: expect.stringContaining('grafana'),
+        fromReplicas: pending!.currentReplicas,
+        toReplicas: pending!.recommendedReplicas,
+        dryRun: true,
+      });
+      expect(await shown.textContent()).toContain(String(record!.id));
+
+      // Behind the modal the page fetched again: the record is in its audit table, the advice left the list.
+      await page.getByRole('button', { name: 'Close' }).last().click();
+      await page.getByTestId(`prescaler-audit-${record!.id}`).waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId(`prescaler-recommendation-${pending!.id}`).count()).toBe(0);
+      expect(pageErrors).toEqual([]);
+    });
   });
 });

@@ -17,7 +17,7 @@ import {
   routeTarget,
   startHarness,
 } from './harness/server';
-import { ROOT, VENDOR_DIR } from './harness/vendor';
+import { PACKAGE_SETS, ROOT, vendorDir } from './harness/vendor';
 
 const DIST = path.join(ROOT, 'dist');
 const APP_ID = 'prescaler-autoscaling-app';
@@ -187,7 +187,7 @@ describe('the harness proxy over HTTP', () => {
   ): Promise<void> {
     const h = await startHarness({
       distDir: DIST,
-      vendorDir: VENDOR_DIR,
+      vendorDir: vendorDir(PACKAGE_SETS[0]),
       appId: APP_ID,
       datasourceUid: 'ds',
       datasource: { url: dsUrl, jsonData: { backendUrl: upstreamUrl }, secureJsonData: { token } },

@@ -15,6 +15,7 @@ import * as lodash from 'lodash';
 import * as react from 'react';
 import * as reactDom from 'react-dom';
 import * as reactDomClient from 'react-dom/client';
+import * as jsxDevRuntime from 'react/jsx-dev-runtime';
 import * as jsxRuntime from 'react/jsx-runtime';
 import * as rxjs from 'rxjs';
 import * as rxjsOperators from 'rxjs/operators';
@@ -52,6 +53,9 @@ import { Observable, from, isObservable, lastValueFrom } from 'rxjs';
 
 const System = (window as unknown as { System: SystemLike }).System;
 
+/** Which package set this bundle was built from (vendor.ts, DefinePlugin). */
+declare const __PACKAGE_SET__: { id: string; grafanaData: string; grafanaUi: string; grafanaRuntime: string };
+
 interface SystemLike {
   set(id: string, module: object): void;
   import(id: string): Promise<Record<string, unknown>>;
@@ -69,6 +73,7 @@ const shared: Record<string, object> = {
   'react-dom': reactDom,
   'react-dom/client': reactDomClient,
   'react/jsx-runtime': jsxRuntime,
+  'react/jsx-dev-runtime': jsxDevRuntime,
   rxjs,
   'rxjs/operators': rxjsOperators,
 };
@@ -356,4 +361,9 @@ async function runApp(params: AppRunParams): Promise<{ root: boolean }> {
   return { root: true };
 }
 
-(window as unknown as { prescalerHarness: unknown }).prescalerHarness = { run, runApp };
+/** What the page really runs: React's own version string and the bundled @grafana/* package versions. */
+function versions() {
+  return { ...__PACKAGE_SET__, react: react.version, reactDom: reactDom.version };
+}
+
+(window as unknown as { prescalerHarness: unknown }).prescalerHarness = { run, runApp, versions };
