@@ -59,7 +59,8 @@ const targetSchema = z
     startup: duration.default(120),
     maxStepUp: z.number().int().positive().optional(),
     maxStepDown: z.number().int().positive().optional(),
-    scaleDownStabilization: duration.default(300),
+    // 0: no hold; the forecast alone decides when a scale-down is safe.
+    scaleDownStabilization: z.union([z.literal(0), duration]).default(300),
     tolerance: z.number().min(0).max(1).default(0.1),
     /** How long an HPA floor raised by Prescaler holds before it reverts (HPA targets only). */
     floorTtl: duration.default(1800),
@@ -136,6 +137,11 @@ const fileSchema = z
   });
 
 export type TargetConfig = z.infer<typeof targetSchema>;
+
+/** A target as PRESCALER_CONFIG gives it, validated and with its defaults filled in (throws on a bad one). */
+export function parseTarget(raw: unknown): TargetConfig {
+  return targetSchema.parse(raw);
+}
 export type Role = 'operator' | 'viewer';
 export interface ApiToken {
   name: string;

@@ -47,7 +47,9 @@ it('evaluates every target, persists pending recommendations and sets the gauges
   const [web, ghost, worker] = await srv.loop.evaluateNow();
   expect(web).toMatchObject({ target: 'web', ok: true, currentReplicas: 1 });
   expect(web.recommendedReplicas).toBeGreaterThan(1);
-  expect(web.reason).toMatch(/^p\d+ forecast( \(peak ×[\d.]+\))? [\d.]+ cores in 10 min \(lead 4 min\) → \d+ replicas at 70 %; now 1/);
+  expect(web.reason).toMatch(
+    /^p\d+ forecast( \(peak ×[\d.]+\))? [\d.]+ cores in 10 min \(lead 4 min\) → \d+ replicas at 70 %; now 1/
+  );
   expect(ghost).toMatchObject({ target: 'ghost', ok: false, error: { reason: 'no_data' } });
   expect(worker.ok).toBe(true);
 

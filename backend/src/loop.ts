@@ -17,8 +17,8 @@ import { historySeconds } from './forecast/types';
 import type { Models } from './http/app';
 import type { Metrics } from './http/metrics';
 import { peakToMeanRatio } from './recommend/peak';
-import { quantileLabel } from './recommend/replicas';
-import { decideForTarget } from './recommend/target';
+import { quantileLabel, type Recommendation } from './recommend/replicas';
+import { decideForTarget, type DecisionState } from './recommend/target';
 import { resample } from './series/resample';
 import type { SeriesSource } from './sources/types';
 import type { Store } from './store/store';
@@ -64,6 +64,19 @@ class EvaluationError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The decision the loop makes for a target: its settings and the loop's interval and metric lag. */
+export function liveDecision(
+  config: Pick<Config, 'evaluation'>,
+  t: TargetConfig,
+  state: Omit<DecisionState, 'interval' | 'metricLag'>
+): Recommendation {
+  return decideForTarget(t, {
+    ...state,
+    interval: config.evaluation.interval,
+    metricLag: config.evaluation.metricLag,
+  });
 }
 
 export class EvaluationLoop {
@@ -248,9 +261,7 @@ export class EvaluationLoop {
     const recent = (this.recent.get(t.name) ?? []).filter((r) => r.at >= now - t.scaleDownStabilization);
     const nominal = forecaster.metadata?.interval?.nominal;
     const q = quantileLabel(nominal, t.quantile);
-    const rec = decideForTarget(t, {
-      interval: config.evaluation.interval,
-      metricLag: config.evaluation.metricLag,
+    const rec = liveDecision(config, t, {
       origin,
       now,
       forecast: f.forecast,

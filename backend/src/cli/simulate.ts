@@ -8,10 +8,19 @@ import { parseArgs } from 'node:util';
 import { loadSeriesFile } from '../data/loaders';
 import { PrescalerError } from '../errors';
 import type { BatchForecaster } from '../forecast/types';
+import type { ForecasterMetadata } from '../forecast/lstm';
 import { persistenceForecaster, seasonalForecaster } from '../evaluate/simulate/fallback-forecasters';
 import { forecastTrack } from '../evaluate/simulate/forecasts';
 import { simulationReportHtml } from '../evaluate/simulate/report';
-import { simulateAll, type SimulationOptions } from '../evaluate/simulate/simulate';
+import {
+  costAtEqualViolations,
+  type Comparison,
+  type FrontierInput,
+  type FrontierResult,
+  type Setting,
+} from '../evaluate/simulate/frontier';
+import { frontierReportHtml } from '../evaluate/simulate/frontier-report';
+import { simulateAll, type SimulationOptions, type SimulationResult } from '../evaluate/simulate/simulate';
 import type { BandChoice } from '../evaluate/simulate/policies';
 
 const FORECASTERS = ['lstm', 'persistence', 'seasonal'] as const;
@@ -21,7 +30,8 @@ type ForecasterName = (typeof FORECASTERS)[number];
 const DEFAULT_FORECASTER: ForecasterName = 'lstm';
 const DEFAULT_MODEL_DIR = path.join(__dirname, '..', '..', '..', 'models', 'forecaster');
 
-const USAGE = `usage: npm run -s simulate -- --data FILE [--series NAME] [--json] [--report out.html]
+const USAGE = `usage: npm run -s simulate -- --data FILE [--series NAME] [--frontier] [--json] [--report out.html]
+  [--metric-lag 30] [--utilization-cap 1|inf] [--no-behavior] [--interval 60] [--approval-delay 0]
   [--peak-replicas 20] [--startup 120] [--target 0.7] [--min-replicas 1] [--max-replicas 40]
   [--forecaster ${FORECASTERS.join('|')}] (default ${DEFAULT_FORECASTER}) [--model-dir DIR] [--coverage 0.9]
   [--quantile lower|mean|upper] [--prescaler-target (default = --target)] [--floor-utilization 1]`;
@@ -73,6 +83,12 @@ async function main(): Promise<void> {
       quantile: { type: 'string' },
       'prescaler-target': { type: 'string' },
       'floor-utilization': { type: 'string' },
+      'metric-lag': { type: 'string' },
+      'utilization-cap': { type: 'string' },
+      'approval-delay': { type: 'string' },
+      interval: { type: 'string' },
+      'no-behavior': { type: 'boolean', default: false },
+      frontier: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -88,15 +104,11 @@ async function main(): Promise<void> {
     fail('--quantile must be lower, mean or upper');
 
   const all = loadSeriesFile(a.data);
-  let chosen = all[0];
+  let chosen = all;
   if (a.series) {
     const found = all.find((s) => s.name === a.series || s.name.endsWith(`/${a.series}`));
     if (!found) fail(`no series "${a.series}" in ${a.data}; it has: ${all.map((s) => s.name).join(', ')}`);
-    chosen = found;
-  } else if (all.length > 1) {
-    fail(
-      `${a.data} holds ${all.length} series; pick one with --series (${all.map((s) => s.name).join(', ')})`
-    );
+    chosen = [found];
   }
 
   const opts: Partial<SimulationOptions> = {};
@@ -110,48 +122,86 @@ async function main(): Promise<void> {
   set('maxReplicas', num(a['max-replicas'], 'max-replicas'));
   set('prescalerTarget', num(a['prescaler-target'], 'prescaler-target'));
   set('floorUtilization', num(a['floor-utilization'], 'floor-utilization'));
+  set('metricLag', num(a['metric-lag'], 'metric-lag'));
+  set('approvalDelay', num(a['approval-delay'], 'approval-delay'));
+  set('interval', num(a.interval, 'interval'));
+  const cap = a['utilization-cap'];
+  set('utilizationCap', cap === 'inf' || cap === 'Infinity' ? Infinity : num(cap, 'utilization-cap'));
+  if (a['no-behavior']) opts.behavior = null;
   set('quantile', a.quantile as BandChoice | undefined);
-  opts.keepTraces = Boolean(a.report);
+  opts.keepTraces = Boolean(a.report) && !a.frontier;
 
   const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const forecaster = await makeForecaster(
     fname,
     a['model-dir'] ?? DEFAULT_MODEL_DIR,
     num(a.coverage, 'coverage')
   );
-  process.stderr.write(
-    `${chosen.name}: ${chosen.points.length} points; forecasting with ${forecaster.name}…\n`
-  );
-  const track = await forecastTrack(chosen.points, forecaster);
-  process.stderr.write(
-    `${track.origins.length} forecast origins in ${((Date.now() - started) / 1000).toFixed(1)} s; simulating…\n`
-  );
-  const sim = simulateAll(chosen.points, track, opts);
-  process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  const metadata = (forecaster as { metadata?: ForecasterMetadata }).metadata;
+  set('nominal', metadata?.interval?.nominal);
+  const dataset = path.basename(a.data);
+  const model = metadata ? `${metadata.id}@${metadata.version}` : forecaster.name;
+  const tracks: FrontierInput[] = [];
+  for (const s of chosen) {
+    tracks.push({ name: s.name, points: s.points, track: await forecastTrack(s.points, forecaster) });
+    process.stderr.write(
+      `${s.name}: ${s.points.length} points forecast with ${forecaster.name} (${elapsed()})\n`
+    );
+  }
 
-  const round = (x: number) => Math.round(x * 100) / 100;
-  const results = sim.results.map((r) => ({
-    policy: r.policy,
-    replicaHours: round(r.replicaHours),
-    violationMinutes: round(r.violationMinutes),
-    lateScaleUps: r.lateScaleUps,
-    meanRecoveryMinutes: round(r.meanRecoveryMinutes),
-  }));
+  if (a.frontier) {
+    process.stderr.write(`replaying ${tracks.length} series at every setting…\n`);
+    const f = costAtEqualViolations(tracks, { simulation: opts });
+    process.stderr.write(`done in ${elapsed()}\n`);
+    const d = f.comparison.default;
+    const results = [
+      { ...d.hpa, policy: 'hpa' },
+      { ...d.prescaler, policy: 'prescaler' },
+      { ...d.oracle, policy: 'oracle' },
+    ].map(({ setting: _s, ...r }) => r);
+    if (a.report) {
+      const command = `npm run -s simulate -- ${process.argv.slice(2).join(' ')}`;
+      fs.writeFileSync(
+        a.report,
+        frontierReportHtml(f, { title: `Cost at equal violations: ${dataset}`, command, model })
+      );
+      process.stderr.write(`report written to ${a.report}\n`);
+    }
+    if (a.json) {
+      process.stdout.write(
+        `${JSON.stringify({ dataset, series: f.series, forecaster: model, evaluatedHours: f.evaluatedHours, results, budget: f.budget, frontier: f.frontier, comparison: f.comparison, oracle: f.oracle, validation: f.validation, sampleDay: f.sampleDay, skipped: f.skipped })}\n`
+      );
+      return;
+    }
+    process.stdout.write(`${frontierTable(dataset, model, f)}\n`);
+    return;
+  }
 
+  // Without --frontier: the three policies at the given settings, pooled over the series.
+  const sims = tracks.map((t) => simulateAll(t.points, t.track, opts));
+  process.stderr.write(`done in ${elapsed()}\n`);
+  const results = pooledResults(sims);
   if (a.report) {
+    if (sims.length > 1) fail('--report without --frontier draws one series: pick it with --series');
     const command = `npm run -s simulate -- ${process.argv.slice(2).join(' ')}`;
-    fs.writeFileSync(a.report, simulationReportHtml(sim, { title: `Simulation: ${chosen.name}`, command }));
+    fs.writeFileSync(
+      a.report,
+      simulationReportHtml(sims[0], { title: `Simulation: ${chosen[0].name}`, command })
+    );
     process.stderr.write(`report written to ${a.report}\n`);
   }
+  const evaluatedHours = sims.reduce((x, s) => x + s.evaluatedHours, 0);
   if (a.json) {
-    const { traces: _t, results: _r, ...rest } = sim;
+    const series = chosen.length === 1 ? chosen[0].name : chosen.length;
+    const { traces: _t, results: _r, details: _d, ...rest } = sims[0];
     process.stdout.write(
-      `${JSON.stringify({ dataset: path.basename(a.data), series: chosen.name, forecaster: forecaster.name, results, ...rest }, (_, v) => (v === Infinity ? null : v))}\n`
+      `${JSON.stringify({ dataset, series, forecaster: forecaster.name, results, ...rest, evaluatedHours }, (_, v) => (v === Infinity ? null : v))}\n`
     );
     return;
   }
   const lines = [
-    `${chosen.name} — ${sim.evaluatedHours.toFixed(1)} h evaluated, forecaster ${forecaster.name}`,
+    `${chosen.length === 1 ? chosen[0].name : `${chosen.length} series`} — ${evaluatedHours.toFixed(1)} h evaluated, forecaster ${forecaster.name}`,
     'policy      replicaHours  violationMinutes  lateScaleUps  meanRecoveryMinutes',
     ...results.map(
       (r) =>
@@ -159,6 +209,57 @@ async function main(): Promise<void> {
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Each policy's figures summed over series; the mean recovery over all their episodes pooled. */
+function pooledResults(sims: readonly SimulationResult[]) {
+  return sims[0].results.map(({ policy }) => {
+    let replicaHours = 0;
+    let violationMinutes = 0;
+    let lateScaleUps = 0;
+    let recovery = 0;
+    let episodes = 0;
+    for (const s of sims) {
+      const r = s.results.find((x) => x.policy === policy)!;
+      const d = s.details.find((x) => x.policy === policy)!;
+      replicaHours += r.replicaHours;
+      violationMinutes += r.violationMinutes;
+      lateScaleUps += r.lateScaleUps;
+      recovery += r.meanRecoveryMinutes * d.violations;
+      episodes += d.violations;
+    }
+    return {
+      policy,
+      replicaHours: round(replicaHours),
+      violationMinutes: round(violationMinutes),
+      lateScaleUps,
+      meanRecoveryMinutes: round(episodes ? recovery / episodes : 0),
+    };
+  });
+}
+
+function describe(s: Setting): string {
+  if ('targetUtilization' in s) return `target ${s.targetUtilization}`;
+  if ('quantile' in s) return `${s.quantile} band at ${s.utilization}, HPA ${s.hpaTarget} behind`;
+  return '';
+}
+
+function frontierTable(dataset: string, model: string, f: FrontierResult): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const row = (name: string, c: Comparison) =>
+    [
+      `${name}: HPA (${describe(c.hpa.setting)}) ${c.hpa.replicaHours.toFixed(1)} replica-h, ${c.hpa.violationMinutes.toFixed(1)} violation min`,
+      `  Prescaler (${describe(c.prescaler.setting)}) ${c.prescaler.replicaHours.toFixed(1)} replica-h, ${c.prescaler.violationMinutes.toFixed(1)} violation min`,
+      `  oracle ${c.oracle.replicaHours.toFixed(1)} replica-h; saving ${pct(c.saving)} [${pct(c.savingCi95[0])}, ${pct(c.savingCi95[1])}], gap captured ${c.gapCaptured === null ? 'n/a' : pct(c.gapCaptured)}`,
+    ].join('\n');
+  return [
+    `${dataset}: ${f.series} series, ${f.evaluatedHours.toFixed(1)} h of test slice, forecaster ${model}; budget ${f.budget.violationMinutes.toFixed(1)} violation min`,
+    row('tuned', f.comparison.tuned),
+    row('default (HPA at 0.70)', f.comparison.default),
+    ...(f.skipped.length ? [`skipped: ${f.skipped.map((s) => `${s.series} (${s.reason})`).join('; ')}`] : []),
+  ].join('\n');
 }
 
 main().catch((e) => {

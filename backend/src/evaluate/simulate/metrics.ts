@@ -29,6 +29,7 @@ export interface SegmentFigures {
 
 /**
  * @param from first tick evaluated (earlier ticks only warm the policy up)
+ * @param to first tick not evaluated (a later slice); an episode still open there counts up to it, unrecovered
  * @param startup pod start-up, seconds: an episode is late when the replicas asked for one start-up before
  *   its first tick could not have carried that tick's demand.
  */
@@ -36,9 +37,10 @@ export function segmentFigures(
   tr: TickTrace,
   capacityPerReplica: number,
   startup: number,
-  from = 0
+  from = 0,
+  to = tr.demand.length
 ): SegmentFigures {
-  const n = tr.demand.length;
+  const n = Math.min(to, tr.demand.length);
   const lag = Math.ceil(startup / tr.tick - 1e-9);
   const out: SegmentFigures = {
     replicaSeconds: 0,

@@ -55,6 +55,9 @@ export interface Deployment {
   scaleDownStabilization: number;
   /** The recommendation's tolerance (`tolerance`). */
   tolerance: number;
+  /** The recommendation's step limits (`maxStepUp`, `maxStepDown`); none by default. */
+  maxStepUp?: number;
+  maxStepDown?: number;
 }
 
 export interface PrescalerParams {
@@ -80,6 +83,8 @@ export function simulatedTarget(cluster: ClusterParams, p: PrescalerParams): Dec
     startup: cluster.startup,
     scaleDownStabilization: p.deployment.scaleDownStabilization,
     tolerance: p.deployment.tolerance,
+    maxStepUp: p.deployment.maxStepUp,
+    maxStepDown: p.deployment.maxStepDown,
   };
 }
 
@@ -177,25 +182,39 @@ export class PrescalerPolicy implements Policy {
     this.peakFactor = peakToMeanRatio(values, perBucket);
   }
 
-  /** One evaluation of the loop at tick k: the product's decision, written as a floor. */
+  /**
+   * The product's decision (`decideForTarget`) for forecast row i at `now`, in the given state: what the live
+   * loop would decide from the same forecast, replicas, recent counts and peak factor.
+   */
+  decisionFor(
+    i: number,
+    now: number,
+    currentReplicas: number,
+    recent: ReadonlyArray<{ at: number; replicas: number }>,
+    peakFactor: number
+  ): Recommendation {
+    const f = this.forecastPoints(i);
+    return decideForTarget(this.target, {
+      interval: this.p.deployment.interval,
+      metricLag: this.hpa.metricLag,
+      origin: f.origin,
+      now,
+      forecast: f.points,
+      currentReplicas,
+      recent,
+      peakFactor,
+      nominal: this.p.nominal,
+    });
+  }
+
+  /** One evaluation of the loop at tick k: the decision, written as a floor. */
   evaluate(k: number, t: number, currentReplicas: number): Recommendation | undefined {
     const i = this.forecastAt(t);
     if (i < 0) return undefined;
     this.learnPeak(k, t);
     const d = this.p.deployment;
-    const f = this.forecastPoints(i);
     this.recent = this.recent.filter((r) => r.at >= t - d.scaleDownStabilization);
-    const rec = decideForTarget(this.target, {
-      interval: d.interval,
-      metricLag: this.hpa.metricLag,
-      origin: f.origin,
-      now: t,
-      forecast: f.points,
-      currentReplicas,
-      recent: this.recent,
-      peakFactor: this.peakFactor,
-      nominal: this.p.nominal,
-    });
+    const rec = this.decisionFor(i, t, currentReplicas, this.recent, this.peakFactor);
     this.recent.push({ at: t, replicas: rec.desiredReplicas });
     const from = t + d.approvalDelay;
     this.floors.push({ from, until: from + d.floorTtl, replicas: rec.recommendedReplicas });

@@ -54,7 +54,8 @@ export interface SimulationOptions {
   metricLag: number;
   metricWindow: number;
   cpuInitializationPeriod: number;
-  behavior: HpaBehavior;
+  /** The HPA's spec.behavior; null = an HPA without one (the controller's older normalizeDesiredReplicas path). */
+  behavior: HpaBehavior | null;
   utilizationCap: number;
   /** Prescaler: which band of the forecast its decision sizes for. */
   quantile: BandChoice;
