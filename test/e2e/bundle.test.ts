@@ -17,8 +17,16 @@ function amdDependencies(source: string): string[] {
   return JSON.parse(m[1]);
 }
 
+function readDist(file: string): string {
+  const full = path.join(ROOT, 'dist', file);
+  if (!fs.existsSync(full)) {
+    throw new Error(`dist/${file} is missing: run \`npm run build\` first (npm run test:e2e does).`);
+  }
+  return fs.readFileSync(full, 'utf8');
+}
+
 describe.each(MODULES)('dist/%s', (file) => {
-  const source = fs.readFileSync(path.join(ROOT, 'dist', file), 'utf8');
+  const source = readDist(file);
 
   it("imports React's JSX runtime from Grafana and bundles no React element factory of its own", () => {
     const deps = amdDependencies(source);
@@ -43,7 +51,7 @@ describe('plugin.json grafanaDependency', () => {
   it.each(['plugin.json', 'datasource/plugin.json', 'panel/plugin.json'])(
     '%s claims only the Grafana versions the e2e suite runs (12.4 and 13, whose shared jsx-runtime it needs)',
     (file) => {
-      const json = JSON.parse(fs.readFileSync(path.join(ROOT, 'dist', file), 'utf8'));
+      const json = JSON.parse(readDist(file));
       expect(json.dependencies.grafanaDependency).toBe('>=12.4.0 <14.0.0');
     }
   );

@@ -12,11 +12,13 @@ const STEP_MS = DEFAULT_STEP * 1000; // the data source's default step, equal to
 export const PANEL_QUERY = 'demo_cpu_usage{deployment="web"}';
 
 /**
- * A load spike on `web` six hours before now, twenty minutes long: the anomaly the panel must mark. The demo's
- * own schedule (0.3 anomalies a day) leaves some weeks without one, so the suite brings its own.
+ * A load spike on `web` three hours before now, twenty minutes long: the anomaly the panel must mark. The demo's
+ * own schedule (0.3 anomalies a day) leaves some weeks without one, so the suite brings its own; three hours,
+ * not more, so that an anomaly of the demo's own the night before is less likely to damp it (the detector's
+ * 12 h onsetSeconds).
  */
 export function scenarioAnomalies(nowS: number): InjectAnomalyOptions[] {
-  const start = Math.floor((nowS - 6 * HOUR_S) / 60) * 60;
+  const start = Math.floor((nowS - 3 * HOUR_S) / 60) * 60;
   return [{ deployment: 'web', kind: 'spike', start, end: start + 20 * 60 }];
 }
 

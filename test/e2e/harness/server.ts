@@ -205,6 +205,9 @@ export function matchAppRoute(
 
 /** The routes a built plugin.json declares (a plugin without routes has none). */
 export function readRoutes(pluginJson: string): Route[] {
+  if (!fs.existsSync(pluginJson)) {
+    throw new Error(`${pluginJson} is missing: run \`npm run build\` first (npm run test:e2e does).`);
+  }
   return JSON.parse(fs.readFileSync(pluginJson, 'utf8')).routes ?? [];
 }
 
