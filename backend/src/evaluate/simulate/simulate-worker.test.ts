@@ -5,8 +5,10 @@ import { PrescalerError } from '../../errors';
 import { loadForecaster, type LstmForecaster } from '../../forecast/lstm';
 import type { Point } from '../../series/types';
 import { forecastTrack } from './forecasts';
+import { costAtEqualViolations, sliceTimes, type FrontierOptions } from './frontier';
 import { simulateAll } from './simulate';
 import {
+  frontierInWorker,
   liveSimulationWorkers,
   runningSimulations,
   SIMULATION_WORKER_IDLE_MS,
@@ -18,10 +20,10 @@ import {
 const MODEL_DIR = path.join(__dirname, '..', '..', '..', '..', 'models', 'forecaster');
 const START = 1_709_510_400;
 
-/** Four days at 5 min of a daily cycle with a deterministic wobble, always positive. */
-function trace(): Point[] {
+/** Four days at 5 min (or from..to) of a daily cycle with a deterministic wobble, always positive. */
+function trace(from = START, to = START + 4 * 86400): Point[] {
   const pts: Point[] = [];
-  for (let t = START; t <= START + 4 * 86400; t += 300) {
+  for (let t = from; t <= to; t += 300) {
     pts.push([t, 5 + 3 * Math.sin((2 * Math.PI * t) / 86400) + 0.4 * Math.sin(t / 1700)]);
   }
   return pts;
@@ -173,3 +175,124 @@ async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
   expect(cond()).toBe(true);
 }
+
+describe('frontierInWorker', () => {
+  // A small sweep: the worker must give what costAtEqualViolations gives, not a full sweep's runtime.
+  const frontierOptions: FrontierOptions = {
+    simulation: options,
+    hpaTargets: [0.6, 0.7, 0.8],
+    settings: [
+      { quantile: 'upper', utilization: 0.7, hpaTarget: 0.7 },
+      { quantile: 'mean', utilization: 0.9, hpaTarget: 0.9 },
+    ],
+    resamples: 200,
+  };
+  // Three days before the trace: only the forecaster reads them.
+  const history = () => trace(START - 3 * 86400, START - 300);
+
+  it('gives the comparison costAtEqualViolations gives on this thread, forecasts warmed on the history', async () => {
+    const points = trace();
+    const track = await forecastTrack([...history(), ...points], forecaster);
+    const here = costAtEqualViolations([{ name: 'web', points, track }], frontierOptions);
+    const there = await frontierInWorker(
+      { name: 'web', points, history: history() },
+      forecaster,
+      frontierOptions
+    );
+    expect(there).toEqual(here);
+    expect(there.comparison.default.hpa.setting).toEqual({ targetUtilization: 0.7 });
+    // The 70/10/20 split is of `points` alone: the history is neither replayed nor scored.
+    const times = sliceTimes(points);
+    expect(times.start).toBe(START);
+    expect(there.evaluatedHours).toBeCloseTo((times.end - times.test) / 3600, 1);
+    expect(there.validationHours).toBeCloseTo((times.test - times.validation) / 3600, 1);
+    expect(runningSimulations()).toBe(0);
+  }, 120_000);
+
+  it('feeds the history to the forecaster only: without it the forecasts, not the split, change', async () => {
+    const points = trace();
+    const withHistory = await frontierInWorker(
+      { name: 'web', points, history: history() },
+      forecaster,
+      frontierOptions
+    );
+    const without = await frontierInWorker({ name: 'web', points }, forecaster, frontierOptions);
+    const track = await forecastTrack(points, forecaster);
+    expect(without).toEqual(costAtEqualViolations([{ name: 'web', points, track }], frontierOptions));
+    expect(without.evaluatedHours).toBe(withHistory.evaluatedHours);
+    expect(without.comparison.default.hpa).toEqual(withHistory.comparison.default.hpa);
+    expect(without.frontier.prescaler).not.toEqual(withHistory.frontier.prescaler);
+    // History points at or after the first replayed point are not history: they change nothing.
+    const overlapping = [...history(), ...points.slice(0, 100).map(([t, v]): Point => [t, v * 3])];
+    const same = await frontierInWorker(
+      { name: 'web', points, history: overlapping },
+      forecaster,
+      frontierOptions
+    );
+    expect(same).toEqual(withHistory);
+  }, 180_000);
+
+  it('shares the warm worker with simulateInWorker', async () => {
+    const threads: number[] = [];
+    const onWorker = (w: Worker) => threads.push(w.threadId);
+    await simulateInWorker(trace(), forecaster, options, { onWorker });
+    await frontierInWorker({ name: 'web', points: trace() }, forecaster, frontierOptions, { onWorker });
+    await simulateInWorker(trace(), forecaster, options, { onWorker });
+    expect(threads).toHaveLength(3);
+    expect(new Set(threads).size).toBe(1);
+    expect(liveSimulationWorkers()).toBe(1);
+  }, 120_000);
+
+  it("rethrows the frontier's PrescalerError: a series too short for a validation and a test slice", async () => {
+    // Two hours: the forecaster's first forecast comes after the validation slice has begun.
+    const short = trace(START, START + 7200);
+    const err = await frontierInWorker({ name: 'web', points: short }, forecaster, frontierOptions).catch(
+      (e) => e
+    );
+    expect(err).toBeInstanceOf(PrescalerError);
+    expect(err.code).toBe('insufficient_history');
+    expect(err.message).toMatch(/no series has a validation and a test slice to score: web: /);
+    const bad = await frontierInWorker({ name: 'web', points: trace() }, forecaster, {
+      ...frontierOptions,
+      hpaTargets: [0.5],
+    }).catch((e) => e);
+    expect(bad).toMatchObject({
+      code: 'bad_request',
+      message: 'the HPA targets must include the default 0.7',
+    });
+    // Refusals leave the warm worker usable.
+    await expect(
+      frontierInWorker({ name: 'web', points: trace() }, forecaster, frontierOptions)
+    ).resolves.toHaveProperty('comparison');
+    expect(runningSimulations()).toBe(0);
+  }, 120_000);
+
+  it('refuses traces, and terminates the worker when the signal aborts while it runs', async () => {
+    await expect(
+      frontierInWorker({ name: 'web', points: trace() }, forecaster, {
+        simulation: { ...options, keepTraces: true },
+      })
+    ).rejects.toThrow('frontierInWorker does not return traces');
+    const ctrl = new AbortController();
+    const messages: unknown[] = [];
+    let exited: Promise<unknown[]> | undefined;
+    const run = frontierInWorker(
+      { name: 'web', points: trace(), history: history() },
+      forecaster,
+      frontierOptions,
+      {
+        signal: ctrl.signal,
+        onWorker: (w: Worker) => {
+          w.on('message', (m) => messages.push(m));
+          exited = once(w, 'exit');
+          ctrl.abort(new PrescalerError('bad_request', 'client closed the request'));
+        },
+      }
+    );
+    await expect(run).rejects.toThrow('client closed the request');
+    await exited;
+    expect(messages).toEqual([]);
+    expect(liveSimulationWorkers()).toBe(0);
+    expect(runningSimulations()).toBe(0);
+  }, 60_000);
+});

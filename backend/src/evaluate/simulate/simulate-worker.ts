@@ -1,6 +1,8 @@
 /**
- * Runs the what-if replay (`forecastTrack` + `simulateAll`) in a worker thread, so a months-long replay
- * never stalls the event loop that serves requests. The forecaster goes over as its TensorFlow.js model
+ * Runs the what-if replays in a worker thread, so a months-long replay never stalls the event loop that
+ * serves requests. Two jobs: `simulateInWorker` (`forecastTrack` + `simulateAll`: one run of each policy)
+ * and `frontierInWorker` (`forecastTrack` + `costAtEqualViolations`: every setting of each policy, DESIGN
+ * §3's cost at equal violations). The forecaster goes over as its TensorFlow.js model
  * artifacts plus metadata (the very model the caller holds, not a re-read of the models directory, which
  * may have changed since it was loaded); the points go over as one transferred Float64Array; the figures
  * come back as plain data, and a PrescalerError thrown in the worker is rethrown here with its code and
@@ -14,6 +16,7 @@ import { LstmForecaster, type ForecasterMetadata } from '../../forecast/lstm';
 import { initTf, tf } from '../../forecast/tf';
 import type { Point } from '../../series/types';
 import { forecastTrack } from './forecasts';
+import { costAtEqualViolations, type FrontierOptions, type FrontierResult } from './frontier';
 import { simulateAll, type SimulationOptions, type SimulationResult } from './simulate';
 
 const WORKER_KIND = 'prescaler-simulate-worker';
@@ -25,18 +28,26 @@ interface ModelPayload {
   metadata: ForecasterMetadata;
 }
 
-/** One replay, as the calling thread posts it. */
-interface RunMessage {
+/** One job, as the calling thread posts it. */
+type RunMessage = {
   id: number;
   /** Sent when the worker does not hold this model yet. */
   model?: ModelPayload;
   /** [t0, v0, t1, v1, …]: one buffer to transfer instead of thousands of small arrays to clone. */
   points: Float64Array;
-  options: Partial<SimulationOptions>;
-}
+} & (
+  | { kind: 'simulate'; options: Partial<SimulationOptions> }
+  | {
+      kind: 'frontier';
+      name: string;
+      /** Points before `points` that only feed the forecaster's windows (flat, as `points`). */
+      history: Float64Array;
+      options: FrontierOptions;
+    }
+);
 
 type WorkerMessage =
-  | { type: 'done'; id: number; result: SimulationResult }
+  | { type: 'done'; id: number; result: SimulationResult | FrontierResult }
   | { type: 'error'; id: number; code?: ErrorCode; message: string; stack?: string };
 
 // Serialised once per loaded model: every later replay reuses the same bytes.
@@ -67,7 +78,7 @@ export const SIMULATION_WORKER_IDLE_MS = 60_000;
 
 interface Job {
   id: number;
-  resolve: (r: SimulationResult) => void;
+  resolve: (r: SimulationResult | FrontierResult) => void;
   reject: (e: unknown) => void;
 }
 
@@ -117,13 +128,15 @@ class SimulationWorker {
     job?.reject(e);
   }
 
-  run(msg: RunMessage): Promise<SimulationResult> {
+  run(msg: RunMessage): Promise<SimulationResult | FrontierResult> {
     clearTimeout(this.idle);
     // Held while it replays, so a caller with nothing else pending is not cut off mid-replay.
     this.worker.ref();
-    return new Promise<SimulationResult>((resolve, reject) => {
+    const transfer = [msg.points.buffer as ArrayBuffer];
+    if (msg.kind === 'frontier') transfer.push(msg.history.buffer as ArrayBuffer);
+    return new Promise<SimulationResult | FrontierResult>((resolve, reject) => {
       this.job = { id: msg.id, resolve, reject };
-      this.worker.postMessage(msg, [msg.points.buffer as ArrayBuffer]);
+      this.worker.postMessage(msg, transfer);
     });
   }
 
@@ -171,20 +184,36 @@ export interface SimulateInWorkerOptions {
   onWorker?: (worker: Worker) => void;
 }
 
+/** [t0, v0, t1, v1, …] of the points, to transfer as one buffer. */
+function flatten(points: readonly Point[]): Float64Array {
+  const flat = new Float64Array(points.length * 2);
+  points.forEach(([t, v], i) => {
+    flat[2 * i] = t;
+    flat[2 * i + 1] = v;
+  });
+  return flat;
+}
+
+function unflatten(flat: Float64Array): Point[] {
+  const points: Point[] = new Array(flat.length / 2);
+  for (let i = 0; i < points.length; i++) points[i] = [flat[2 * i], flat[2 * i + 1]];
+  return points;
+}
+
+type JobBody =
+  | Omit<Extract<RunMessage, { kind: 'simulate' }>, 'id' | 'model'>
+  | Omit<Extract<RunMessage, { kind: 'frontier' }>, 'id' | 'model'>;
+
 /**
- * `simulateAll(points, await forecastTrack(points, forecaster), options)` in a worker thread. Resolves with
- * the same figures (no per-tick traces: `keepTraces` is refused, they are too big to be worth copying).
- * Uses the warm worker, or starts it; a replay that comes while the warm one is busy gets a worker of its
- * own that ends with it.
+ * Runs one job on the warm worker, or starts it; a job that comes while the warm one is busy gets a worker
+ * of its own that ends with it. Aborting terminates the worker running the job.
  */
-export async function simulateInWorker(
-  points: readonly Point[],
+async function runJob(
   forecaster: LstmForecaster,
-  options: Partial<SimulationOptions>,
-  opts: SimulateInWorkerOptions = {}
-): Promise<SimulationResult> {
+  body: () => JobBody,
+  opts: SimulateInWorkerOptions
+): Promise<SimulationResult | FrontierResult> {
   const { signal } = opts;
-  if (options.keepTraces) throw new RangeError('simulateInWorker does not return traces');
   signal?.throwIfAborted();
   running++;
   let w: SimulationWorker | undefined;
@@ -192,23 +221,14 @@ export async function simulateInWorker(
   try {
     const model = await modelPayload(forecaster);
     signal?.throwIfAborted();
-    const flat = new Float64Array(points.length * 2);
-    points.forEach(([t, v], i) => {
-      flat[2 * i] = t;
-      flat[2 * i + 1] = v;
-    });
+    const job = body();
     if (!warm) warm = new SimulationWorker((gone) => (warm = warm === gone ? undefined : warm));
     w = warm;
     if (w.job) {
       ownWorker = true;
       w = new SimulationWorker(() => undefined);
     }
-    const msg: RunMessage = {
-      id: nextId++,
-      points: flat,
-      options,
-      model: w.model === forecaster ? undefined : model,
-    };
+    const msg: RunMessage = { ...job, id: nextId++, model: w.model === forecaster ? undefined : model };
     const done = w.run(msg);
     // Awaited below; this only keeps a throwing onWorker (no signal, so no other handler) from leaving
     // the rejection of a terminated replay unhandled.
@@ -235,9 +255,69 @@ export async function simulateInWorker(
   }
 }
 
+/**
+ * `simulateAll(points, await forecastTrack(points, forecaster), options)` in a worker thread. Resolves with
+ * the same figures (no per-tick traces: `keepTraces` is refused, they are too big to be worth copying).
+ * Uses the warm worker, or starts it; a replay that comes while the warm one is busy gets a worker of its
+ * own that ends with it.
+ */
+export async function simulateInWorker(
+  points: readonly Point[],
+  forecaster: LstmForecaster,
+  options: Partial<SimulationOptions>,
+  opts: SimulateInWorkerOptions = {}
+): Promise<SimulationResult> {
+  if (options.keepTraces) throw new RangeError('simulateInWorker does not return traces');
+  return (await runJob(
+    forecaster,
+    () => ({ kind: 'simulate', points: flatten(points), options }),
+    opts
+  )) as SimulationResult;
+}
+
+/** One series for `frontierInWorker`. */
+export interface FrontierSeries {
+  name: string;
+  /** The points replayed and split 70/10/20 by time (DESIGN §3). */
+  points: readonly Point[];
+  /**
+   * Points before the first of `points`, only for the forecaster's windows: the forecasts at the start of
+   * `points` see this history as the live loop would. Never replayed, never scored, never scaled by. Points
+   * at or after the first of `points` are ignored.
+   */
+  history?: readonly Point[];
+}
+
+/**
+ * `costAtEqualViolations([{name, points, track}], options)` in a worker thread, the track being
+ * `forecastTrack(history ++ points, forecaster)`: the same figures, the same warm worker and abort as
+ * `simulateInWorker`. (`simulation.keepTraces` is refused.)
+ */
+export async function frontierInWorker(
+  series: FrontierSeries,
+  forecaster: LstmForecaster,
+  options: FrontierOptions,
+  opts: SimulateInWorkerOptions = {}
+): Promise<FrontierResult> {
+  if (options.simulation?.keepTraces) throw new RangeError('frontierInWorker does not return traces');
+  let first = Infinity;
+  for (const [t] of series.points) if (t < first) first = t;
+  return (await runJob(
+    forecaster,
+    () => ({
+      kind: 'frontier',
+      name: series.name,
+      points: flatten(series.points),
+      history: flatten((series.history ?? []).filter(([t]) => t < first)),
+      options,
+    }),
+    opts
+  )) as FrontierResult;
+}
+
 // ---- the worker side ----
 
-/** The worker's loop: one replay per message, the model rebuilt when one comes with it. */
+/** The worker's loop: one job per message, the model rebuilt when one comes with it. */
 function serve(): void {
   const port = parentPort!;
   lowerThreadPriority();
@@ -258,11 +338,15 @@ function serve(): void {
           forecaster = new LstmForecaster(model, msg.model.metadata);
         }
         if (!forecaster) throw new Error('no model was sent with the first replay');
-        const flat = msg.points;
-        const points: Point[] = new Array(flat.length / 2);
-        for (let i = 0; i < points.length; i++) points[i] = [flat[2 * i], flat[2 * i + 1]];
-        const track = await forecastTrack(points, forecaster);
-        const result = simulateAll(points, track, msg.options);
+        const points = unflatten(msg.points);
+        let result: SimulationResult | FrontierResult;
+        if (msg.kind === 'frontier') {
+          const history = unflatten(msg.history);
+          const track = await forecastTrack(history.length ? [...history, ...points] : points, forecaster);
+          result = costAtEqualViolations([{ name: msg.name, points, track }], msg.options);
+        } else {
+          result = simulateAll(points, await forecastTrack(points, forecaster), msg.options);
+        }
         port.postMessage({ type: 'done', id: msg.id, result } satisfies WorkerMessage);
       } catch (e) {
         const err = e as Error;
