@@ -1,29 +1,14 @@
 /** A backtest as one self-contained HTML page: tables and inline SVG charts, no external assets. */
 import type { BacktestResult, HorizonResult, SeriesTrace } from './backtest';
+import { esc, niceTicks as ticks } from './html';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 const W = 640;
 const H = 260;
 const PAD = { left: 60, right: 150, top: 20, bottom: 40 };
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function fmt(v: number | undefined, digits = 4): string {
   return v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
-}
-
-/** Ticks at a "nice" spacing covering [lo, hi]. */
-function ticks(lo: number, hi: number, count = 5): number[] {
-  const span = hi - lo || Math.abs(hi) || 1;
-  const raw = span / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const stepSize = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / stepSize) * stepSize; v <= hi + 1e-12; v += stepSize)
-    out.push(Number(v.toPrecision(12)));
-  return out;
 }
 
 interface Line {

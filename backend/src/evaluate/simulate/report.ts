@@ -1,7 +1,7 @@
 /** A self-contained HTML report of a simulation: the summary table and, per policy, demand vs ready capacity. */
 import type { SimulationResult } from './simulate';
 
-const COLORS: Record<string, string> = { hpa: '#d62728', prescaler: '#1f77b4', oracle: '#2ca02c' };
+export const COLORS: Record<string, string> = { hpa: '#d62728', prescaler: '#1f77b4', oracle: '#2ca02c' };
 
 function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
