@@ -2,10 +2,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startTestServer, type TestServer } from '../../../../test/helpers/server';
+import { loadConfig, type Config } from '../../config';
+import { PrescalerError } from '../../errors';
 import { forecastTrack, type ForecastTrack } from '../../evaluate/simulate/forecasts';
+import { costAtEqualViolations, sliceTimes } from '../../evaluate/simulate/frontier';
 import { simulateAll } from '../../evaluate/simulate/simulate';
-import type { Point } from '../../series/types';
+import type { Point, Series } from '../../series/types';
 import type { RunningServer } from '../../server';
+import type { RangeQuery } from '../../sources/types';
+import { whatifHistoryRange, whatifOptions, WHATIF_MIN_COMPARISON_SPAN } from './whatif';
 
 // A fixed past end: demo values are a pure function of time, so every figure below is reproducible.
 const END = 1_780_000_000;
@@ -213,4 +218,189 @@ it('answers 503 when no forecaster is loaded', async () => {
   } finally {
     await bare.close();
   }
+});
+
+describe('the comparison at equal violations', () => {
+  let config: Config;
+  beforeAll(() => {
+    config = loadConfig({ PRESCALER_CONFIG: path.join(harness.dir, 'config.yaml') });
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('answers costAtEqualViolations over the range, split 70/10/20, forecasts warmed on the history before it', async () => {
+    const f = srv.models.forecaster!;
+    const calls: RangeQuery[] = [];
+    const queryRange = srv.source.queryRange.bind(srv.source);
+    jest.spyOn(srv.source, 'queryRange').mockImplementation((q: RangeQuery, signal?: AbortSignal) => {
+      calls.push(q);
+      return queryRange(q, signal);
+    });
+    const { status, body } = await post({ target: 'web', end: END });
+    expect(status).toBe(200);
+    // Two reads: the range at 60 s, then the forecaster's historyPoints steps before it, as fine as the cap allows.
+    const hist = whatifHistoryRange({ start: END - WEEK, step: 60 }, f, config.limits.maxPointsPerSeries);
+    expect(hist).toEqual({ start: END - WEEK - f.historyPoints * f.step, end: END - WEEK - 120, step: 120 });
+    expect(calls).toEqual([
+      { query: QUERY, start: END - WEEK, end: END, step: 60 },
+      { query: QUERY, ...hist },
+    ]);
+    const [{ points: history }] = await srv.source.queryRange({ query: QUERY, ...hist });
+
+    // The same call in process: the range's points split, the track over history ++ points, demand in the
+    // target's unit scaled by the part before the test slice.
+    const times = sliceTimes(points);
+    const target = config.targets.find((t) => t.name === 'web')!;
+    const simulation = whatifOptions(
+      target,
+      config.evaluation,
+      points.filter(([t]) => t < times.test),
+      {}
+    );
+    const expected = costAtEqualViolations(
+      [{ name: 'web', points, track: await forecastTrack([...history, ...points], f) }],
+      { simulation }
+    );
+    const c = body.comparison;
+    expect(c.split).toEqual({
+      warmUp: { start: (END - WEEK) * 1000, end: Math.round(times.validation * 1000) },
+      validation: { start: Math.round(times.validation * 1000), end: times.test * 1000 },
+      test: { start: times.test * 1000, end: END * 1000 },
+    });
+    expect(c.history).toEqual({
+      start: hist.start * 1000,
+      end: hist.end * 1000,
+      step: 120,
+      points: f.historyPoints * 5,
+    });
+    expect(c.evaluatedHours).toBeCloseTo(0.2 * 7 * 24, 1);
+    expect(c.evaluatedHours).toBe(expected.evaluatedHours);
+    expect(c.validationHours).toBe(expected.validationHours);
+    expect(c.budget).toEqual(expected.budget);
+    expect(c.oracle).toEqual(expected.oracle);
+    expect(c.frontier).toEqual(expected.frontier);
+    for (const which of ['tuned', 'default'] as const) {
+      const want = expected.comparison[which];
+      const got = c[which];
+      expect(Object.keys(got).sort()).toEqual(
+        ['chosenOn', 'gapCaptured', 'hpa', 'oracle', 'prescaler', 'saving', 'savingCi95'].sort()
+      );
+      expect(got).toEqual(JSON.parse(JSON.stringify(want)));
+      expect(got.saving).toBeCloseTo(1 - got.prescaler.replicaHours / got.hpa.replicaHours, 12);
+      expect(got.savingCi95[0]).toBeLessThanOrEqual(got.savingCi95[1]);
+      expect(got.oracle.replicaHours).toBeLessThan(got.hpa.replicaHours);
+      expect(got.gapCaptured).toBeCloseTo(
+        (got.hpa.replicaHours - got.prescaler.replicaHours) /
+          (got.hpa.replicaHours - got.oracle.replicaHours),
+        12
+      );
+    }
+    // DESIGN §3: the default comparison is HPA at 0.70, the Prescaler setting held to its validation violations.
+    expect(c.default.hpa.setting).toEqual({ targetUtilization: 0.7 });
+    expect(c.default.chosenOn.violationLimit).toBe(c.default.chosenOn.hpa.violationMinutes);
+    expect(c.default.chosenOn.prescaler.violationMinutes).toBeLessThanOrEqual(
+      c.default.chosenOn.violationLimit + 1e-9
+    );
+    // Demand in the target's unit: the oracle runs about mean demand / capacityPerReplica replicas.
+    const testPoints = points.filter(([t]) => t > times.test);
+    const mean = testPoints.reduce((a, [, v]) => a + v, 0) / testPoints.length;
+    expect(c.oracle.replicaHours / c.evaluatedHours).toBeGreaterThan(mean / 0.5);
+    expect(c.oracle.replicaHours / c.evaluatedHours).toBeLessThan(mean / 0.5 + 1.5);
+  }, 120_000);
+
+  it('still compares when nothing precedes the range (the forecaster then warms up inside it)', async () => {
+    const queryRange = srv.source.queryRange.bind(srv.source);
+    jest
+      .spyOn(srv.source, 'queryRange')
+      .mockImplementation(async (q: RangeQuery, signal?: AbortSignal) =>
+        q.end < END - 3 * 86400 ? [] : queryRange(q, signal)
+      );
+    const { status, body } = await post({ target: 'web', start: END - 3 * 86400, end: END });
+    expect(status).toBe(200);
+    expect(body.comparison.history.points).toBe(0);
+    expect(body.comparison.default.hpa.replicaHours).toBeGreaterThan(0);
+  }, 60_000);
+
+  it(`answers 422 for a range with less than ${WHATIF_MIN_COMPARISON_SPAN / 3600} h of history, before any replay`, async () => {
+    const spy = jest.spyOn(srv.source, 'queryRange');
+    const { status, body } = await post({ target: 'web', start: END - 12 * 3600, end: END });
+    expect(status).toBe(422);
+    expect(body.error.code).toBe('insufficient_history');
+    expect(body.error.message).toMatch(
+      /spans 12\.0 h; the comparison at equal violations needs at least 24 h \(the last 30 % of it is split into a validation slice.*ask for a longer range/
+    );
+    // Refused on the range's read alone: the forecaster's history was not read, nothing was replayed.
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers 422 where the range spans a day but its data does not', async () => {
+    const queryRange = srv.source.queryRange.bind(srv.source);
+    jest.spyOn(srv.source, 'queryRange').mockImplementation(async (q: RangeQuery, signal?: AbortSignal) => {
+      const series: Series[] = await queryRange(q, signal);
+      return series.map((s) => ({ ...s, points: s.points.filter(([t]) => t > END - 6 * 3600) }));
+    });
+    const { status, body } = await post({ target: 'web', end: END });
+    expect(status).toBe(422);
+    expect(body.error.message).toMatch(
+      /spans 6\.0 h; the comparison at equal violations needs at least 24 h/
+    );
+  });
+
+  it('answers 422 where demand is zero all through the part the comparison scales by', async () => {
+    const queryRange = srv.source.queryRange.bind(srv.source);
+    jest.spyOn(srv.source, 'queryRange').mockImplementation(async (q: RangeQuery, signal?: AbortSignal) => {
+      const series: Series[] = await queryRange(q, signal);
+      // Idle for the first 90 % of the range, busy after.
+      return series.map((s) => ({
+        ...s,
+        points: s.points.map(([t, v]): Point => [t, t < END - 0.1 * WEEK ? 0 : v]),
+      }));
+    });
+    const { status, body } = await post({ target: 'web', end: END });
+    expect(status).toBe(422);
+    expect(body.error.code).toBe('insufficient_history');
+    expect(body.error.message).toMatch(/zero or empty everywhere before the comparison's test slice \(20/);
+  });
+
+  it("passes on the upstream's error reading the forecaster's history", async () => {
+    const queryRange = srv.source.queryRange.bind(srv.source);
+    jest.spyOn(srv.source, 'queryRange').mockImplementation(async (q: RangeQuery, signal?: AbortSignal) => {
+      if (q.end < END - WEEK)
+        throw new PrescalerError('upstream_timeout', 'Prometheus did not answer in 10 s');
+      return queryRange(q, signal);
+    });
+    const { status, body } = await post({ target: 'web', end: END });
+    expect(status).toBe(504);
+    expect(body.error).toEqual({ code: 'upstream_timeout', message: 'Prometheus did not answer in 10 s' });
+  });
+});
+
+describe('whatifHistoryRange', () => {
+  const lstm = { step: 600, minHistory: 12, historyPoints: 1159 };
+  it('reads historyPoints forecaster steps before the range, at its step or the finest the cap allows', () => {
+    expect(whatifHistoryRange({ start: 1e6, step: 60 }, lstm, 20_000)).toEqual({
+      start: 1e6 - 695_400,
+      end: 1e6 - 60,
+      step: 60,
+    });
+    expect(whatifHistoryRange({ start: 1e6, step: 60 }, lstm, 11_000)).toMatchObject({ step: 120 });
+    expect(whatifHistoryRange({ start: 1e6, step: 600 }, lstm, 11_000)).toEqual({
+      start: 1e6 - 695_400,
+      end: 1e6 - 600,
+      step: 600,
+    });
+  });
+  it("cuts the history to what fits at the forecaster's step under a small cap", () => {
+    expect(whatifHistoryRange({ start: 1e6, step: 60 }, lstm, 101)).toEqual({
+      start: 1e6 - 60_000,
+      end: 1e6 - 600,
+      step: 600,
+    });
+  });
+  it('reads minHistory + a day for a forecaster that does not say', () => {
+    expect(whatifHistoryRange({ start: 1e6, step: 60 }, { step: 600, minHistory: 12 }, 11_000)).toEqual({
+      start: 1e6 - 156 * 600,
+      end: 1e6 - 60,
+      step: 60,
+    });
+  });
 });

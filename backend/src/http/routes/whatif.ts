@@ -1,14 +1,28 @@
 /**
  * POST /api/whatif: replays a configured target's recent history through the Kubernetes HPA, Prescaler
- * and an oracle — the simulation of `npm run simulate` (DESIGN §3) over the source's real data. The
- * replay runs in a worker thread, one at a time, so it never stalls the requests served beside it.
+ * and an oracle — the simulation of `npm run simulate` (DESIGN §3) over the source's real data — and,
+ * beside it, DESIGN §3's cost at equal violations over the same range (`npm run simulate -- --frontier`'s
+ * `comparison`). The replays run in a worker thread, one request at a time, so they never stall the
+ * requests served beside them.
+ *
+ * What the comparison splits: the points of the range asked for (default the last 7 days), by time, 70 %
+ * warm-up / 10 % validation / 20 % test (`sliceTimes`). The forecaster's own history (its `historyPoints`
+ * at its step, ~8 days for the shipped LSTM) is read separately, from before the range: it only fills the
+ * forecaster's windows, so forecasts at the start of the range see a full history as the live loop's do;
+ * it is never replayed, scored or used to scale demand.
  */
 import express from 'express';
 import { z } from 'zod';
 import type { Config, TargetConfig } from '../../config';
 import { PrescalerError, quoted } from '../../errors';
+import {
+  sliceTimes,
+  type Comparison,
+  type FrontierPoint,
+  type FrontierResult,
+} from '../../evaluate/simulate/frontier';
 import type { SimulationOptions, SimulationResult } from '../../evaluate/simulate/simulate';
-import { simulateInWorker } from '../../evaluate/simulate/simulate-worker';
+import { frontierInWorker, simulateInWorker } from '../../evaluate/simulate/simulate-worker';
 import type { LstmForecaster } from '../../forecast/lstm';
 import type { Point } from '../../series/types';
 import type { SeriesSource } from '../../sources/types';
@@ -23,6 +37,11 @@ export const WHATIF_STEP = 60;
 export const WHATIF_MAX_QUEUED = 2;
 /** Seconds a client told "busy" is asked to wait: about one long replay. */
 export const WHATIF_RETRY_AFTER = 10;
+/**
+ * The comparison needs the range's data to span at least this long: its validation slice (10 %) is then
+ * ≥ 2.4 h and its test slice (20 %) ≥ 4.8 h.
+ */
+export const WHATIF_MIN_COMPARISON_SPAN = 86400;
 
 export const whatifBodySchema = z
   .object({
@@ -130,6 +149,30 @@ export function whatifRange(
 }
 
 /**
+ * Where the forecaster's history is read: the `historyPoints` steps (at the forecaster's step) before the
+ * range, at the range's step or the finest multiple of 60 s the points cap allows, never coarser than the
+ * forecaster's step (with the points cap below `historyPoints`, the history is cut to what fits at that step).
+ * Ends one step before the range, so no point is read twice.
+ */
+export function whatifHistoryRange(
+  range: { start: number; step: number },
+  forecaster: { step: number; minHistory: number; historyPoints?: number },
+  maxPoints: number
+): { start: number; end: number; step: number } {
+  const wanted = Math.max(
+    forecaster.minHistory,
+    forecaster.historyPoints ?? forecaster.minHistory + Math.round(86400 / forecaster.step)
+  );
+  let seconds = wanted * forecaster.step;
+  let step = Math.max(range.step, Math.ceil(seconds / (maxPoints - 1) / WHATIF_STEP) * WHATIF_STEP);
+  if (step > forecaster.step) {
+    step = Math.max(range.step, forecaster.step);
+    seconds = Math.min(seconds, (maxPoints - 1) * step);
+  }
+  return { start: range.start - seconds, end: range.start - step, step };
+}
+
+/**
  * The simulation's options for a target. Without `peakReplicas` the trace keeps its own unit and a replica
  * serves the target's capacityPerReplica, so replica counts are the ones this target would really run
  * (within its own min/max); with it, the trace is rescaled as the CLI does (its peak needs that many
@@ -177,6 +220,44 @@ export function whatifOptions(
 const ms = (t: number) => Math.round(t * 1000);
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
+const frontierPoint = (p: FrontierPoint) => ({
+  setting: p.setting,
+  replicaHours: finite(p.replicaHours),
+  violationMinutes: finite(p.violationMinutes),
+  lateScaleUps: finite(p.lateScaleUps),
+  meanRecoveryMinutes: finite(p.meanRecoveryMinutes),
+});
+
+const comparisonBody = (c: Comparison) => ({
+  hpa: frontierPoint(c.hpa),
+  prescaler: frontierPoint(c.prescaler),
+  oracle: frontierPoint(c.oracle),
+  saving: finite(c.saving),
+  savingCi95: c.savingCi95.map(finite),
+  gapCaptured: c.gapCaptured === null ? null : finite(c.gapCaptured),
+  chosenOn: {
+    hpa: frontierPoint(c.chosenOn.hpa),
+    prescaler: frontierPoint(c.chosenOn.prescaler),
+    violationLimit: finite(c.chosenOn.violationLimit),
+  },
+});
+
+/** The 70/10/20 split of the range's points, refused (422) where it leaves too little to choose and score on. */
+export function comparisonSlices(points: readonly Point[]): ReturnType<typeof sliceTimes> {
+  const times = sliceTimes(points);
+  const span = times.end - times.start;
+  if (!(span >= WHATIF_MIN_COMPARISON_SPAN)) {
+    const hours = Number.isFinite(span) ? (span / 3600).toFixed(1) : '0';
+    throw new PrescalerError(
+      'insufficient_history',
+      `the target's history in the range spans ${hours} h; the comparison at equal violations needs at least ` +
+        `${WHATIF_MIN_COMPARISON_SPAN / 3600} h (the last 30 % of it is split into a validation slice, where ` +
+        `the settings are chosen, and a test slice, where they are measured): ask for a longer range`
+    );
+  }
+  return times;
+}
+
 export function whatifRouter(deps: WhatifDeps): express.Router {
   const { config, source } = deps;
   const now = deps.now ?? (() => Date.now() / 1000);
@@ -218,9 +299,13 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
           res.setHeader('Retry-After', String(WHATIF_RETRY_AFTER));
         throw e;
       }
+      const historyRange = whatifHistoryRange(range, forecaster, config.limits.maxPointsPerSeries);
       let points: Point[];
+      let history: Point[] = [];
       let options: ReturnType<typeof whatifOptions>;
       let sim: SimulationResult;
+      let slices: ReturnType<typeof sliceTimes>;
+      let frontier: FrontierResult;
       try {
         const series = await source.queryRange({ query: t.query, ...range }, signal);
         if (series.length === 0) {
@@ -237,8 +322,39 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
         }
         points = series[0].points;
         options = whatifOptions(t, config.evaluation, points, body);
+        slices = comparisonSlices(points);
+        // The comparison's demand is scaled by the part before its test slice (as the CLI's): its options
+        // take the peak from there, so demand stays in the target's unit.
+        let comparisonOptions: ReturnType<typeof whatifOptions>;
+        try {
+          comparisonOptions = whatifOptions(
+            t,
+            config.evaluation,
+            points.filter(([x]) => x < slices.test),
+            body
+          );
+        } catch (e) {
+          if (!(e instanceof PrescalerError)) throw e;
+          throw new PrescalerError(
+            'insufficient_history',
+            `the target's history is zero or empty everywhere before the comparison's test slice ` +
+              `(${new Date(slices.test * 1000).toISOString()}): nothing to scale its demand by`
+          );
+        }
+        // The forecaster's history: the same series (same labels) before the range; none is fine.
+        const labels = JSON.stringify(series[0].labels);
+        const before = await source.queryRange({ query: t.query, ...historyRange }, signal);
+        history =
+          before.find((s) => JSON.stringify(s.labels) === labels)?.points ??
+          (before.length === 1 ? before[0].points : []);
         try {
           sim = await simulateInWorker(points, forecaster, options, { signal });
+          frontier = await frontierInWorker(
+            { name: t.name, points, history },
+            forecaster,
+            { simulation: comparisonOptions },
+            { signal }
+          );
         } catch (e) {
           // The body was checked above: what the simulation refuses now is the history itself.
           if (!signal.aborted && e instanceof PrescalerError && e.code === 'bad_request') {
@@ -286,6 +402,30 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
           lateScaleUps: finite(x.lateScaleUps),
           meanRecoveryMinutes: finite(x.meanRecoveryMinutes),
         })),
+        comparison: {
+          // What was split (the range's points) and what only fed the forecaster (the history before it).
+          split: {
+            warmUp: { start: ms(slices.start), end: ms(slices.validation) },
+            validation: { start: ms(slices.validation), end: ms(slices.test) },
+            test: { start: ms(slices.test), end: ms(slices.end) },
+          },
+          history: {
+            start: ms(historyRange.start),
+            end: ms(historyRange.end),
+            step: historyRange.step,
+            points: history.length,
+          },
+          evaluatedHours: frontier.evaluatedHours,
+          validationHours: frontier.validationHours,
+          budget: frontier.budget,
+          tuned: comparisonBody(frontier.comparison.tuned),
+          default: comparisonBody(frontier.comparison.default),
+          frontier: {
+            hpa: frontier.frontier.hpa.map(frontierPoint),
+            prescaler: frontier.frontier.prescaler.map(frontierPoint),
+          },
+          oracle: frontierPoint(frontier.oracle),
+        },
       });
     })
   );
