@@ -210,8 +210,10 @@ describe('frontierReportHtml', () => {
     );
     expect(html).toContain('96.3 h pooled over 2 series; validation slice 48.0 h');
     expect(html).toContain('5.8 min on the test slice');
-    expect(html).toContain('uses <b>6.3 %</b> more replica-hours');
-    expect(html).toContain('uses <b>15.0 %</b> fewer replica-hours');
+    expect(html).toContain(
+      "uses 6.3 % more replica-hours: saving <b>−6.3 %</b> (95 % interval −12.3 % to 1.0 %), at 18.0 violation minutes against HPA's 20.0"
+    );
+    expect(html).toContain('uses 15.0 % fewer replica-hours: saving <b>15.0 %</b>');
   });
 
   it('uses a linear violation axis for a narrow range and symlog for a wide one, and says which', () => {

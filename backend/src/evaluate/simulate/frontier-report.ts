@@ -99,12 +99,15 @@ function violationAxis(values: number[], from: number, to: number): Axis & { sym
   const positive = finite.filter((v) => v > 0);
   const symlog = positive.length > 0 && max > 10 && max / Math.max(1, Math.min(...positive)) > SYMLOG_RATIO;
   if (!symlog) {
-    const a = linearAxis(0, max > 0 ? max * 1.08 : 1, from, to, 'violation minutes (linear scale)');
-    return { ...a, symlog };
+    // A little room below 0, so points at 0 (the oracle, often) sit clear of the frame with their labels.
+    const hi = max > 0 ? max * 1.08 : 1;
+    const a = linearAxis(-0.05 * hi, hi, from, to, 'violation minutes (linear scale)');
+    return { ...a, ticks: a.ticks.filter((t) => t.v >= 0), symlog };
   }
   const f = (v: number) => Math.log10(1 + Math.max(0, v));
   const top = f(max) + 0.12;
-  const at = (v: number) => from + (f(v) / top) * (to - from);
+  const below = 0.05 * top;
+  const at = (v: number) => from + ((f(v) + below) / (top + below)) * (to - from);
   const ticks: Axis['ticks'] = [{ v: 0, label: '0' }];
   for (let p = 1; f(p) <= top; p *= 10) {
     ticks.push({ v: p, label: String(p) });
@@ -585,8 +588,8 @@ function comparisonRows(name: string, rule: string, c: Comparison): string {
 function headline(name: string, c: Comparison): string {
   return (
     `Against ${name} (${esc(describeSetting(c.hpa.setting))}), Prescaler (${esc(describeSetting(c.prescaler.setting))}) ` +
-    `uses <b>${pct(Math.abs(c.saving))}</b> ${c.saving >= 0 ? 'fewer' : 'more'} replica-hours ` +
-    `(95 % interval ${pct(c.savingCi95[0])} to ${pct(c.savingCi95[1])}) ` +
+    `uses ${pct(Math.abs(c.saving))} ${c.saving >= 0 ? 'fewer' : 'more'} replica-hours: ` +
+    `saving <b>${pct(c.saving)}</b> (95 % interval ${pct(c.savingCi95[0])} to ${pct(c.savingCi95[1])}), ` +
     `at ${num(c.prescaler.violationMinutes)} violation minutes against HPA's ${num(c.hpa.violationMinutes)}; ` +
     `gap to the oracle captured: ${c.gapCaptured === null ? 'n/a' : pct(c.gapCaptured)}.`
   );
