@@ -29,8 +29,18 @@ describe('plugin.json', () => {
     expect(apply?.headers).toEqual([
       { name: 'Authorization', content: 'Bearer {{ .SecureJsonData.token }}' },
     ]);
-    // No route may let a POST through without Editor.
-    expect(app.routes.filter((r) => r.method !== 'GET').every((r) => r.reqRole === 'Editor')).toBe(true);
+    // No route may let a POST through without Editor, but the what-if's: a read the backend serves to
+    // viewers (one replay at a time, a short queue, 429 past it).
+    const viewerPosts = app.routes.filter((r) => r.method !== 'GET' && r.reqRole !== 'Editor');
+    expect(viewerPosts).toEqual([
+      {
+        path: 'api/whatif',
+        method: 'POST',
+        reqRole: 'Viewer',
+        url: '{{ .JsonData.backendUrl }}/api/whatif',
+        headers: [{ name: 'Authorization', content: 'Bearer {{ .SecureJsonData.token }}' }],
+      },
+    ]);
   });
 
   it('gives the data source exactly the three calls it makes, for any org role, with its (viewer) token', () => {

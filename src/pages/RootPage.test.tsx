@@ -8,7 +8,7 @@ import app from '../plugin.json';
 import { AuditRecord, Recommendation, Target } from '../shared/contract';
 import { fail, mockBackendSrv, ok } from '../test-utils/backendSrv';
 import { AppJsonData } from '../types';
-import { apiEmergency, appliedRecord, olderRecord, targets, webRecommendation } from './fixtures';
+import { apiEmergency, appliedRecord, olderRecord, targets, webRecommendation, webWhatif } from './fixtures';
 import { RootPage } from './RootPage';
 
 const BASE = 'api/plugin-proxy/prescaler-autoscaling-app';
@@ -16,6 +16,7 @@ const TARGETS_URL = `${BASE}/api/targets`;
 const RECOMMENDATIONS_URL = `${BASE}/api/recommendations?status=pending`;
 const AUDIT_URL = `${BASE}/api/audit?limit=20`;
 const APPLY_URL = `${BASE}/api/recommendations/${webRecommendation.id}/apply`;
+const WHATIF_URL = `${BASE}/api/whatif`;
 
 function props(meta: Partial<AppPluginMeta<AppJsonData>> = {}): AppRootProps<AppJsonData> {
   return {
@@ -52,10 +53,26 @@ interface Answers {
   records?: AuditRecord[];
 }
 
-/** Answers the three GETs by exact URL; anything else is a test failure. */
+/** The what-if of a target: web's as the demo backend answered it, the others 422 (too little history). */
+function whatif(req: BackendSrvRequest) {
+  const { target } = req.data as { target: string };
+  return target === 'web'
+    ? ok(webWhatif, req)
+    : fail(422, {
+        error: {
+          code: 'insufficient_history',
+          message: `the target's history in the range spans 6.0 h; the comparison at equal violations needs at least 24 h`,
+        },
+      });
+}
+
+/** Answers the three GETs and the what-if POSTs by exact URL; anything else is a test failure. */
 function backend(answers: () => Answers, apply?: (req: BackendSrvRequest) => Observable<unknown>): jest.Mock {
   return mockBackendSrv((req) => {
     const a = answers();
+    if (req.method === 'POST' && req.url === WHATIF_URL) {
+      return whatif(req);
+    }
     if (req.method === 'GET' && req.url === TARGETS_URL) {
       return ok({ targets: a.targets ?? [] }, req);
     }
@@ -72,6 +89,10 @@ function backend(answers: () => Answers, apply?: (req: BackendSrvRequest) => Obs
   });
 }
 
+/** POSTs other than the what-if replays (which are reads). */
+const applyPosts = (fetch: jest.Mock) =>
+  fetch.mock.calls.filter((c) => c[0].method === 'POST' && c[0].url !== WHATIF_URL);
+
 const full = (): Answers => ({
   targets,
   recommendations: [webRecommendation, apiEmergency],
@@ -86,11 +107,12 @@ describe('RootPage', () => {
     render(<RootPage {...props()} />);
 
     const web = await screen.findByTestId('prescaler-target-web');
-    expect(fetch.mock.calls.map((c) => `${c[0].method} ${c[0].url}`).sort()).toEqual([
-      `GET ${AUDIT_URL}`,
-      `GET ${RECOMMENDATIONS_URL}`,
-      `GET ${TARGETS_URL}`,
-    ]);
+    expect(
+      fetch.mock.calls
+        .filter((c) => c[0].method === 'GET')
+        .map((c) => `${c[0].method} ${c[0].url}`)
+        .sort()
+    ).toEqual([`GET ${AUDIT_URL}`, `GET ${RECOMMENDATIONS_URL}`, `GET ${TARGETS_URL}`]);
     const cells = within(web)
       .getAllByRole('cell')
       .map((c) => c.textContent);
@@ -148,12 +170,12 @@ describe('RootPage', () => {
     expect(summary).toHaveTextContent('web');
     expect(summary).toHaveTextContent('1 → 5 (+4)');
     expect(summary).toHaveTextContent(webRecommendation.id);
-    expect(fetch.mock.calls.filter((c) => c[0].method === 'POST')).toHaveLength(0);
+    expect(applyPosts(fetch)).toHaveLength(0);
 
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Scale to 5' }));
     });
-    const posts = fetch.mock.calls.filter((c) => c[0].method === 'POST');
+    const posts = applyPosts(fetch);
     expect(posts).toHaveLength(1);
     expect(posts[0][0]).toEqual({ url: APPLY_URL, method: 'POST', data: {}, showErrorAlert: false });
     expect(await screen.findByText('Recorded (dry run)')).toBeInTheDocument();
@@ -200,7 +222,8 @@ describe('RootPage', () => {
     );
     fireEvent.click(buttons[0]);
     expect(screen.queryByTestId('prescaler-apply-summary')).not.toBeInTheDocument();
-    expect(fetch.mock.calls.every((c) => c[0].method === 'GET')).toBe(true);
+    // Only reads: the GETs and the what-if replays.
+    expect(applyPosts(fetch)).toEqual([]);
   });
 
   it('says in words what is empty', async () => {
@@ -270,6 +293,56 @@ describe('RootPage', () => {
     backend(full);
     render(<RootPage {...props({ secureJsonFields: {} })} />);
     expect(await screen.findByText('No API token saved')).toBeInTheDocument();
+  });
+
+  it('shows per target what the last 7 days would have cost, asking for one target after another', async () => {
+    const fetch = backend(full);
+    render(<RootPage {...props()} />);
+    const web = await screen.findByTestId('prescaler-whatif-web');
+    expect(await within(web).findByTestId('prescaler-whatif-sentence')).toHaveTextContent(
+      'At equal violations (≤ 0.0 min on the validation slice), Prescaler would have run 229 replica-hours ' +
+        'where HPA at 70 % ran 282: 19 % less (95 % interval 18–19 %); an oracle needs 209.'
+    );
+    expect(within(web).getByRole('img')).toHaveAttribute(
+      'aria-label',
+      'Replica-hours: HPA 70 % 282, Prescaler 229, Oracle 209'
+    );
+    // The others answered 422: said as too little history, without a Retry that cannot help.
+    const api = await screen.findByTestId('prescaler-whatif-api');
+    expect(await within(api).findByText('Too little history to compare')).toBeInTheDocument();
+    expect(within(api).queryByRole('button', { name: /Retry/ })).not.toBeInTheDocument();
+    await within(screen.getByTestId('prescaler-whatif-batch')).findByText('Too little history to compare');
+    // One POST per target, through the app's whatif route, in the order the targets are listed.
+    const posts = fetch.mock.calls.filter((c) => c[0].url === WHATIF_URL).map((c) => c[0]);
+    expect(posts).toEqual(
+      ['web', 'api', 'batch'].map((target) => ({
+        url: WHATIF_URL,
+        method: 'POST',
+        data: { target },
+        showErrorAlert: false,
+      }))
+    );
+  });
+
+  it('does not replay the what-ifs again on a refresh', async () => {
+    const fetch = backend(full);
+    render(<RootPage {...props()} />);
+    await within(await screen.findByTestId('prescaler-whatif-batch')).findByText(
+      'Too little history to compare'
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
+    await waitFor(() => expect(fetch.mock.calls.filter((c) => c[0].url === TARGETS_URL)).toHaveLength(2));
+    expect(fetch.mock.calls.filter((c) => c[0].url === WHATIF_URL)).toHaveLength(3);
+  });
+
+  it('routes the what-if POST through a Viewer route of the app', () => {
+    expect(app.routes).toContainEqual({
+      path: 'api/whatif',
+      method: 'POST',
+      reqRole: 'Viewer',
+      url: '{{ .JsonData.backendUrl }}/api/whatif',
+      headers: [{ name: 'Authorization', content: 'Bearer {{ .SecureJsonData.token }}' }],
+    });
   });
 
   it('is the app root page, listed in the navigation for viewers', () => {

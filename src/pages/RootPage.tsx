@@ -14,6 +14,7 @@ import { AuditTable } from './AuditTable';
 import { errorHint, errorText } from './describe';
 import { RecommendationsTable } from './RecommendationsTable';
 import { TargetsTable } from './TargetsTable';
+import { WhatifCost } from './WhatifCost';
 
 export const AUDIT_LIMIT = 20;
 /** As often as the backend evaluates by default (evaluation.interval 60 s), twice. */
@@ -145,6 +146,14 @@ function Overview({ tokenConfigured }: { tokenConfigured: boolean }) {
             <Section loaded={targets} what="targets">
               {(data) => <TargetsTable targets={data} formatTime={formatTime} />}
             </Section>
+          </section>
+          <section>
+            <h3>What the last 7 days would have cost</h3>
+            {targets.data ? (
+              <WhatifCost targets={targets.data.map((t) => t.name)} />
+            ) : (
+              !targets.error && <LoadingPlaceholder text="Waiting for the targets…" />
+            )}
           </section>
           <section>
             <h3>Pending recommendations</h3>

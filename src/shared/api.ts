@@ -10,6 +10,7 @@ import {
   RecommendationsResponse,
   Target,
   TargetsResponse,
+  WhatifResponse,
 } from './contract';
 
 async function get<T>(path: string): Promise<T> {
@@ -44,6 +45,23 @@ export async function applyRecommendation(id: string): Promise<AuditRecord> {
       url: `${APP_PROXY_BASE}/api/recommendations/${encodeURIComponent(id)}/apply`,
       method: 'POST',
       data: {},
+      showErrorAlert: false,
+    })
+  );
+  return res.data;
+}
+
+/**
+ * What the target's last 7 days (the backend's default range) would have cost under HPA and Prescaler at
+ * equal violations. Seconds of backend CPU per call: the backend runs one at a time and refuses (429) past a
+ * short queue, so callers ask for one target after another.
+ */
+export async function fetchWhatif(target: string): Promise<WhatifResponse> {
+  const res = await lastValueFrom(
+    getBackendSrv().fetch<WhatifResponse>({
+      url: `${APP_PROXY_BASE}/api/whatif`,
+      method: 'POST',
+      data: { target },
       showErrorAlert: false,
     })
   );

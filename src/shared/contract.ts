@@ -145,6 +145,72 @@ export interface TargetsResponse {
   targets: Target[];
 }
 
+/** A policy at one setting, measured on a slice (POST /api/whatif `comparison`; DESIGN §3). */
+export interface WhatifPoint {
+  /** HPA: `{targetUtilization}`; Prescaler: `{quantile, utilization, hpaTarget}`; the oracle: `{}`. */
+  setting: { targetUtilization?: number; quantile?: string; utilization?: number; hpaTarget?: number };
+  replicaHours: number | null;
+  violationMinutes: number | null;
+  lateScaleUps: number | null;
+  meanRecoveryMinutes: number | null;
+}
+
+/** HPA and Prescaler at equal violations, on the test slice (DESIGN §3 `comparison.tuned|default`). */
+export interface WhatifComparison {
+  hpa: WhatifPoint;
+  prescaler: WhatifPoint;
+  oracle: WhatifPoint;
+  /** 1 − prescaler / hpa replica-hours. */
+  saving: number | null;
+  /** 95 % bootstrap interval of `saving` over whole test days. */
+  savingCi95: [number | null, number | null];
+  /** (hpa − prescaler) / (hpa − oracle) replica-hours; null where the oracle saves nothing. */
+  gapCaptured: number | null;
+  /** The validation-slice figures the settings were chosen by, and the violation limit they were held to. */
+  chosenOn: { hpa: WhatifPoint; prescaler: WhatifPoint; violationLimit: number | null };
+}
+
+/** Unix ms. */
+export interface WhatifSpan {
+  start: number;
+  end: number;
+}
+
+/** POST /api/whatif `{target, start?, end?}` (default: the last 7 days). Times in Unix ms. */
+export interface WhatifResponse {
+  target: string;
+  start: number;
+  end: number;
+  step: number;
+  points: number;
+  forecaster?: { name: string; id: string; version: string | number };
+  evaluatedHours: number;
+  demandScale?: number;
+  /** The simulation's settings for `results` (the target's own, or what the request asked for). */
+  options?: Record<string, string | number | null>;
+  results: Array<{
+    policy: 'hpa' | 'prescaler' | 'oracle' | string;
+    replicaHours: number | null;
+    violationMinutes: number | null;
+    lateScaleUps: number | null;
+    meanRecoveryMinutes: number | null;
+  }>;
+  /** Cost at equal violations over the range: its points split 70/10/20 by time. */
+  comparison: {
+    split: { warmUp: WhatifSpan; validation: WhatifSpan; test: WhatifSpan };
+    /** What was read before the range for the forecaster's windows only (never replayed or scored). */
+    history: WhatifSpan & { step: number; points: number };
+    /** Hours of the test slice: what every figure below covers. */
+    evaluatedHours: number;
+    validationHours: number;
+    budget: { violationMinutes: number; validationViolationMinutes: number };
+    tuned: WhatifComparison;
+    default: WhatifComparison;
+    frontier: { hpa: WhatifPoint[]; prescaler: WhatifPoint[] };
+    oracle: WhatifPoint;
+  };
+}
+
 export interface ApiErrorBody {
   error: { code: string; message: string };
 }
