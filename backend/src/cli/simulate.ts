@@ -12,15 +12,21 @@ import type { ForecasterMetadata } from '../forecast/lstm';
 import { persistenceForecaster, seasonalForecaster } from '../evaluate/simulate/fallback-forecasters';
 import { forecastTrack } from '../evaluate/simulate/forecasts';
 import { simulationReportHtml } from '../evaluate/simulate/report';
+import { costAtEqualViolationsInWorkers, defaultThreads } from '../evaluate/simulate/frontier-workers';
 import {
-  costAtEqualViolations,
+  firstOriginNeeded,
   type Comparison,
   type FrontierInput,
   type FrontierResult,
   type Setting,
 } from '../evaluate/simulate/frontier';
 import { frontierReportHtml } from '../evaluate/simulate/frontier-report';
-import { simulateAll, type SimulationOptions, type SimulationResult } from '../evaluate/simulate/simulate';
+import {
+  simulateAll,
+  SIMULATION_DEFAULTS,
+  type SimulationOptions,
+  type SimulationResult,
+} from '../evaluate/simulate/simulate';
 import type { BandChoice } from '../evaluate/simulate/policies';
 
 const FORECASTERS = ['lstm', 'persistence', 'seasonal'] as const;
@@ -30,7 +36,7 @@ type ForecasterName = (typeof FORECASTERS)[number];
 const DEFAULT_FORECASTER: ForecasterName = 'lstm';
 const DEFAULT_MODEL_DIR = path.join(__dirname, '..', '..', '..', 'models', 'forecaster');
 
-const USAGE = `usage: npm run -s simulate -- --data FILE [--series NAME] [--frontier] [--json] [--report out.html]
+const USAGE = `usage: npm run -s simulate -- --data FILE [--series NAME] [--frontier [--threads N]] [--json] [--report out.html]
   [--metric-lag 30] [--utilization-cap 1|inf] [--no-behavior] [--interval 60] [--approval-delay 0]
   [--peak-replicas 20] [--startup 120] [--target 0.7] [--min-replicas 1] [--max-replicas 40]
   [--forecaster ${FORECASTERS.join('|')}] (default ${DEFAULT_FORECASTER}) [--model-dir DIR] [--coverage 0.9]
@@ -89,6 +95,7 @@ async function main(): Promise<void> {
       interval: { type: 'string' },
       'no-behavior': { type: 'boolean', default: false },
       frontier: { type: 'boolean', default: false },
+      threads: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -144,7 +151,12 @@ async function main(): Promise<void> {
   const model = metadata ? `${metadata.id}@${metadata.version}` : forecaster.name;
   const tracks: FrontierInput[] = [];
   for (const s of chosen) {
-    tracks.push({ name: s.name, points: s.points, track: await forecastTrack(s.points, forecaster) });
+    // Origins every evaluation interval, as fresh as the live loop's; with --frontier only from where replays start.
+    const track = await forecastTrack(s.points, forecaster, {
+      originEvery: opts.interval ?? SIMULATION_DEFAULTS.interval,
+      from: a.frontier ? firstOriginNeeded(s.points) : undefined,
+    });
+    tracks.push({ name: s.name, points: s.points, track });
     process.stderr.write(
       `${s.name}: ${s.points.length} points forecast with ${forecaster.name} (${elapsed()})\n`
     );
@@ -152,7 +164,10 @@ async function main(): Promise<void> {
 
   if (a.frontier) {
     process.stderr.write(`replaying ${tracks.length} series at every setting…\n`);
-    const f = costAtEqualViolations(tracks, { simulation: opts });
+    const threads = num(a.threads, 'threads') ?? defaultThreads();
+    const f = await costAtEqualViolationsInWorkers(tracks, { simulation: opts }, threads, (done, name) =>
+      process.stderr.write(`${done}/${tracks.length} ${name} replayed (${elapsed()})\n`)
+    );
     process.stderr.write(`done in ${elapsed()}\n`);
     const d = f.comparison.default;
     const results = [

@@ -1,6 +1,6 @@
 /**
  * Forecasts for every decision origin of a trace, computed up front in batches so a month of 15 s ticks
- * simulates in seconds. Each origin sees only its own past: the series is resampled to the forecaster's
+ * simulates in seconds (origins every step, or every `originEvery` seconds from shifted grids). Each origin sees only its own past: the series is resampled to the forecaster's
  * step (DESIGN §3 rules), each window is min-max scaled with a scaler fitted on every value up to and
  * including its origin (an expanding fit — no future leak), and the answer is mapped back to the trace's unit.
  */
@@ -27,6 +27,14 @@ export interface ForecastTrackOptions {
   windowLength?: number;
   /** Windows per predictBatch call (bounds memory for the LSTM). Default 2048. */
   batchSize?: number;
+  /**
+   * Seconds between origins (a divisor of the step; default the step). The live loop forecasts every
+   * evaluation interval from a grid ending at that moment: origins every 60 s replay that freshness, each
+   * from the step grid shifted to end there (10 × the forecasts of one grid at 600 s).
+   */
+  originEvery?: number;
+  /** No origins before this time (Unix seconds): a replay scored from later needs none (default all). */
+  from?: number;
 }
 
 export async function forecastTrack(
@@ -42,29 +50,35 @@ export async function forecastTrack(
     opts.windowLength ?? Math.max(forecaster.historyPoints ?? 0, forecaster.minHistory + day)
   );
   const batchSize = opts.batchSize ?? 2048;
-  const segments = resample(points, step);
+  const every = opts.originEvery ?? step;
+  const firstOrigin = opts.from ?? -Infinity;
+  if (!(every > 0 && Number.isInteger(step / every)))
+    throw new RangeError(`originEvery (${every} s) must divide the forecaster's step (${step} s)`);
 
-  const origins: number[] = [];
-  const windows: HistoryWindow[] = [];
-  const scalers: MinMaxScaler[] = [];
-  let min = Infinity;
-  let max = -Infinity;
-  for (const seg of segments) {
-    const vals = seg.values;
-    for (let i = 0; i < vals.length; i++) {
-      if (vals[i] < min) min = vals[i];
-      if (vals[i] > max) max = vals[i];
-      if (i + 1 < forecaster.minHistory) continue;
-      const scaler = new MinMaxScaler({ min, max });
-      const from = Math.max(0, i + 1 - windowLength);
-      const w = new Float64Array(i + 1 - from);
-      for (let j = from; j <= i; j++) w[j - from] = scaler.transform(vals[j]);
-      const endTime = seg.start + i * step;
-      origins.push(endTime);
-      windows.push({ values: w, endTime });
-      scalers.push(scaler);
+  const rows: Array<{ origin: number; window: HistoryWindow; scaler: MinMaxScaler }> = [];
+  for (let phase = 0; phase < step; phase += every) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const seg of resample(points, step, { origin: phase })) {
+      const vals = seg.values;
+      for (let i = 0; i < vals.length; i++) {
+        if (vals[i] < min) min = vals[i];
+        if (vals[i] > max) max = vals[i];
+        if (i + 1 < forecaster.minHistory || seg.start + i * step < firstOrigin) continue;
+        const scaler = new MinMaxScaler({ min, max });
+        const from = Math.max(0, i + 1 - windowLength);
+        const w = new Float64Array(i + 1 - from);
+        for (let j = from; j <= i; j++) w[j - from] = scaler.transform(vals[j]);
+        const endTime = seg.start + i * step;
+        rows.push({ origin: endTime, window: { values: w, endTime }, scaler });
+      }
     }
   }
+  // One time line across the shifted grids.
+  rows.sort((a, b) => a.origin - b.origin);
+  const origins = rows.map((r) => r.origin);
+  const windows = rows.map((r) => r.window);
+  const scalers = rows.map((r) => r.scaler);
 
   const n = origins.length;
   const mean = new Float64Array(n * H);

@@ -9,6 +9,7 @@ import {
   type FrontierInput,
   type FrontierPoint,
 } from './frontier';
+import { costAtEqualViolationsInWorkers } from './frontier-workers';
 
 const pt = (replicaHours: number, violationMinutes: number): FrontierPoint => ({
   setting: {},
@@ -147,6 +148,15 @@ describe('costAtEqualViolations', () => {
     expect(r.sampleDay?.demand.length).toBe(1440);
     expect(r.sampleDay?.replicas.prescaler.length).toBe(1440);
   });
+
+  it('gives the same result with the series replayed on worker threads', async () => {
+    const all = await inputs();
+    const here = costAtEqualViolations(all, small);
+    const seen: string[] = [];
+    const there = await costAtEqualViolationsInWorkers(all, small, 2, (_, name) => seen.push(name));
+    expect(there).toEqual(here);
+    expect(seen.sort()).toEqual(['vm0', 'vm1']);
+  }, 60_000);
 
   it('leaves out a series too short for a forecast before its validation slice, and says why', async () => {
     const f = seasonalForecaster();

@@ -37,9 +37,17 @@ export const DEFAULT_HPA_TARGET = 0.7;
 export function prescalerSettings(): PrescalerSetting[] {
   const out: PrescalerSetting[] = [];
   for (const quantile of ['mean', 'upper'] as const)
-    for (const utilization of [0.5, 0.6, 0.7, 0.8, 0.9, 1])
-      for (const hpaTarget of [0.7, 0.8, 0.9]) out.push({ quantile, utilization, hpaTarget });
+    for (const utilization of [0.6, 0.7, 0.8, 0.9, 1])
+      for (const hpaTarget of [0.7, 0.8, 0.9, 0.95]) out.push({ quantile, utilization, hpaTarget });
   return out;
+}
+
+/**
+ * Where a frontier replay needs forecasts from: a day before the validation slice, which the replay starts
+ * at, and an hour more for the first forecast to be usable.
+ */
+export function firstOriginNeeded(points: readonly Point[]): number {
+  return sliceTimes(points).validation - WARM_UP - 3600;
 }
 
 export type Setting = { targetUtilization: number } | PrescalerSetting | Record<string, never>;
@@ -79,7 +87,7 @@ export interface FrontierResult {
   comparison: { tuned: Comparison; default: Comparison };
   /** Series left out (too short, no forecast before the validation slice), with why. */
   skipped: Array<{ series: string; reason: string }>;
-  /** The first test day of the first series scored, per minute, under the default comparison's settings. */
+  /** The first test day of the median series (by HPA@0.70's test cost), per minute, under the default comparison's settings. */
   sampleDay?: SampleDay;
 }
 
@@ -150,13 +158,13 @@ interface SliceFigures {
   validation: SegmentFigures[];
   test: SegmentFigures[];
   /** Replica-seconds per (series, test day), keyed `${series}/${day}`. */
-  days: Map<string, number>;
+  days: Record<string, number>;
 }
 
 type PolicyKey = string;
 
 function emptySlices(): SliceFigures {
-  return { validation: [], test: [], days: new Map() };
+  return { validation: [], test: [], days: {} };
 }
 
 /**
@@ -203,11 +211,32 @@ function tickAtOrAfter(t: number, segStart: number, tick: number, n: number): nu
  * Replays one series through every policy and setting and adds its slice figures to `acc`. Returns why
  * the series was left out, or undefined.
  */
-function replaySeries(
+/** One series replayed at every setting: what `combineReplays` pools. Plain data, so a worker can send it. */
+export interface SeriesReplay {
+  name: string;
+  /** Why the series was left out, or its slices' lengths. */
+  outcome: string | { validationSeconds: number; testSeconds: number };
+  figures: Record<PolicyKey, SliceFigures>;
+}
+
+/** Replays one series through every policy at every setting of `opts` (the part a worker thread runs). */
+export function replaySeries(input: FrontierInput, opts: FrontierOptions = {}): SeriesReplay {
+  const figures: Record<PolicyKey, SliceFigures> = {};
+  let outcome: SeriesReplay['outcome'];
+  try {
+    outcome = replayInto(input, policyKeys(opts), opts.simulation ?? {}, figures);
+  } catch (e) {
+    if (!(e instanceof PrescalerError)) throw e;
+    outcome = e.message;
+  }
+  return { name: input.name, outcome, figures: typeof outcome === 'string' ? {} : figures };
+}
+
+function replayInto(
   input: FrontierInput,
   keys: Array<{ key: PolicyKey; policy: Parameters<typeof replay>[2] }>,
   options: Partial<SimulationOptions>,
-  acc: Map<PolicyKey, SliceFigures>
+  out: Record<PolicyKey, SliceFigures>
 ): { validationSeconds: number; testSeconds: number } | string {
   const times = sliceTimes(input.points);
   if (!(times.end > times.start)) return 'fewer than two finite points';
@@ -246,17 +275,12 @@ function replaySeries(
       if (n > tFrom) f.test.push(segmentFigures(trace, ctx.o.capacityPerReplica, ctx.o.startup, tFrom, n));
       for (let k = tFrom; k < n; k++) {
         const day = `${input.name}/${Math.floor((seg.start + k * seg.tick - times.test) / 86400)}`;
-        f.days.set(day, (f.days.get(day) ?? 0) + tr.replicas[k] * seg.tick);
+        f.days[day] = (f.days[day] ?? 0) + tr.replicas[k] * seg.tick;
       }
     }
   }
   if (testSeconds === 0 || validationSeconds === 0) return 'no validation or test slice left after gaps';
-  for (const [key, f] of perSeries) {
-    const a = acc.get(key)!;
-    a.validation.push(...f.validation);
-    a.test.push(...f.test);
-    for (const [d, v] of f.days) a.days.set(d, v);
-  }
+  for (const [key, f] of perSeries) out[key] = f;
   return { validationSeconds, testSeconds };
 }
 
@@ -335,15 +359,14 @@ export function bootstrapSaving(
   return [at(0.025), at(0.975)];
 }
 
-export function costAtEqualViolations(
-  inputs: readonly FrontierInput[],
-  opts: FrontierOptions = {}
-): FrontierResult {
+function policyKeys(
+  opts: FrontierOptions
+): Array<{ key: PolicyKey; policy: Parameters<typeof replay>[2]; setting: Setting }> {
   const hpaTargets = opts.hpaTargets ?? HPA_TARGETS;
   const settings = opts.settings ?? prescalerSettings();
   if (!hpaTargets.includes(DEFAULT_HPA_TARGET))
     throw new PrescalerError('bad_request', `the HPA targets must include the default ${DEFAULT_HPA_TARGET}`);
-  const keys: Array<{ key: PolicyKey; policy: Parameters<typeof replay>[2]; setting: Setting }> = [
+  return [
     ...hpaTargets.map((h) => ({
       key: `hpa ${h}`,
       policy: { name: 'hpa' as const, hpaTarget: h },
@@ -356,22 +379,43 @@ export function costAtEqualViolations(
     })),
     { key: 'oracle', policy: { name: 'oracle' as const }, setting: {} },
   ];
+}
+
+export function costAtEqualViolations(
+  inputs: readonly FrontierInput[],
+  opts: FrontierOptions = {}
+): FrontierResult {
+  return combineReplays(
+    inputs,
+    inputs.map((i) => replaySeries(i, opts)),
+    opts
+  );
+}
+
+/** Pools the series' replays (in input order) into DESIGN §3's figures and choices. */
+export function combineReplays(
+  inputs: readonly FrontierInput[],
+  replays: readonly SeriesReplay[],
+  opts: FrontierOptions = {}
+): FrontierResult {
+  const keys = policyKeys(opts);
   const acc = new Map<PolicyKey, SliceFigures>(keys.map(({ key }) => [key, emptySlices()]));
   const skipped: FrontierResult['skipped'] = [];
   let validationSeconds = 0;
   let testSeconds = 0;
-  for (const input of inputs) {
-    let r: ReturnType<typeof replaySeries>;
-    try {
-      r = replaySeries(input, keys, opts.simulation ?? {}, acc);
-    } catch (e) {
-      if (!(e instanceof PrescalerError)) throw e;
-      r = e.message;
+  for (const r of replays) {
+    if (typeof r.outcome === 'string') {
+      skipped.push({ series: r.name, reason: r.outcome });
+      continue;
     }
-    if (typeof r === 'string') skipped.push({ series: input.name, reason: r });
-    else {
-      validationSeconds += r.validationSeconds;
-      testSeconds += r.testSeconds;
+    validationSeconds += r.outcome.validationSeconds;
+    testSeconds += r.outcome.testSeconds;
+    for (const { key } of keys) {
+      const a = acc.get(key)!;
+      const f = r.figures[key];
+      a.validation.push(...f.validation);
+      a.test.push(...f.test);
+      Object.assign(a.days, f.days);
     }
   }
   if (testSeconds === 0) {
@@ -401,7 +445,7 @@ export function costAtEqualViolations(
     const o = test.get('oracle')!;
     const hDays = acc.get(hpaKey)!.days;
     const pDays = acc.get(preKey)!.days;
-    const days = [...hDays.keys()].map((d) => ({ hpa: hDays.get(d)!, prescaler: pDays.get(d) ?? 0 }));
+    const days = Object.keys(hDays).map((d) => ({ hpa: hDays[d], prescaler: pDays[d] ?? 0 }));
     const gap = h.replicaHours - o.replicaHours;
     return {
       hpa: h,
@@ -423,7 +467,13 @@ export function costAtEqualViolations(
   const defaultHpa = `hpa ${DEFAULT_HPA_TARGET}`;
   const tuned = compare(tunedHpa, budgetVal);
   const byDefault = compare(defaultHpa, val.get(defaultHpa)!.violationMinutes);
-  const first = inputs.find((i) => !skipped.some((s) => s.series === i.name));
+  // The sample day is the median series by HPA@0.70's test replica-hours: neither the idlest nor the busiest.
+  const scored = replays
+    .filter((r) => typeof r.outcome !== 'string')
+    .map((r) => ({ name: r.name, cost: point({}, r.figures[defaultHpa].test).replicaHours }))
+    .sort((a, b) => a.cost - b.cost);
+  const median = scored[Math.floor((scored.length - 1) / 2)];
+  const first = median && inputs.find((i) => i.name === median.name);
   return {
     series: inputs.length - skipped.length,
     evaluatedHours: testSeconds / 3600,

@@ -192,4 +192,26 @@ describe('forecastTrack', () => {
     // persistence in the trace's unit: the mean is the last value at every horizon
     expect(a.mean[i * 6 + 3]).toBeCloseTo(base[299][1], 9);
   });
+
+  it('gives origins every originEvery seconds, each the mean of the step-long bucket it starts (shifted grids)', async () => {
+    // A value per minute: v(t) = t / 60. A 600 s bucket starting at T has mean (T + 270) / 60.
+    const pts: Point[] = Array.from({ length: 3 * 1440 }, (_, i) => [i * 60, i]);
+    const f = persistenceForecaster();
+    const every = await forecastTrack(pts, f, { originEvery: 60 });
+    const grid = await forecastTrack(pts, f);
+    // Each of the 9 shifted grids starts with a partial bucket holding t = 0, so has one origin more.
+    expect(every.origins.length).toBe(grid.origins.length + 9 * (grid.origins.length + 1));
+    for (let k = 1; k < every.origins.length; k++) expect(every.origins[k] - every.origins[k - 1]).toBe(60);
+    // Persistence forecasts the last bucket's mean: at origin T that is (T + 270) / 60.
+    for (const k of [0, 1, 7, 1000, 2000])
+      expect(every.mean[k * 6]).toBeCloseTo((every.origins[k] + 270) / 60, 6);
+    // Every 10th origin is the epoch-aligned grid's.
+    const j = every.origins.indexOf(grid.origins[5]);
+    expect(every.upper.slice(j * 6, j * 6 + 6)).toEqual(grid.upper.slice(30, 36));
+    expect(() => forecastTrack(pts, f, { originEvery: 70 })).rejects.toThrow(/divide/);
+    // `from` leaves out the origins before it, and changes none of the others.
+    const later = await forecastTrack(pts, f, { originEvery: 60, from: every.origins[100] });
+    expect(later.origins).toEqual(every.origins.slice(100));
+    expect(later.mean).toEqual(every.mean.slice(600));
+  });
 });
