@@ -45,6 +45,8 @@ export interface StartOptions {
   startLoop?: boolean;
   /** The evaluation loop's clock, Unix seconds (tests fix it so two rounds read the same data). */
   loopNow?: () => number;
+  /** The clock `POST /api/whatif` reads its default range from (the last 7 days before it), Unix seconds. */
+  whatifNow?: () => number;
 }
 
 /**
@@ -133,6 +135,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         forecaster: () => models.forecaster,
         forecasterError: () => models.forecasterError,
         metrics,
+        now: opts.whatifNow,
       })
     ),
   ];
