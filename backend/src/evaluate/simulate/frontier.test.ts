@@ -145,6 +145,13 @@ describe('costAtEqualViolations', () => {
     expect(r.oracle.violationMinutes).toBe(0);
     for (const p of [...r.frontier.hpa, ...r.frontier.prescaler])
       expect(p.replicaHours).toBeGreaterThan(r.oracle.replicaHours);
+    // The band's coverage of the peak: the upper band plans at least the mean's demand, so covers as often.
+    const [upper, mean] = r.frontier.prescaler;
+    expect(upper.peakCoverage).toBeGreaterThan(0);
+    expect(upper.peakCoverage).toBeLessThanOrEqual(1);
+    expect(upper.peakCoverage!).toBeGreaterThanOrEqual(mean.peakCoverage!);
+    expect(mean.peakCoverage).toBeLessThan(1);
+    expect(r.frontier.hpa[0].peakCoverage).toBeUndefined();
     expect(r.sampleDay?.demand.length).toBe(1440);
     expect(r.sampleDay?.replicas.prescaler.length).toBe(1440);
   });

@@ -58,6 +58,11 @@ export interface FrontierPoint {
   violationMinutes: number;
   lateScaleUps: number;
   meanRecoveryMinutes: number;
+  /**
+   * Prescaler only: the share of its decisions whose planned demand (the band's peak × peak factor) was at
+   * least the actual peak demand over the decision's lead time: the band's coverage of the peak.
+   */
+  peakCoverage?: number;
 }
 
 export interface Comparison {
@@ -159,12 +164,14 @@ interface SliceFigures {
   test: SegmentFigures[];
   /** Replica-seconds per (series, test day), keyed `${series}/${day}`. */
   days: Record<string, number>;
+  /** Prescaler's decisions on each slice, and how many planned for at least the peak that came. */
+  coverage: { validation: [covered: number, all: number]; test: [covered: number, all: number] };
 }
 
 type PolicyKey = string;
 
 function emptySlices(): SliceFigures {
-  return { validation: [], test: [], days: {} };
+  return { validation: [], test: [], days: {}, coverage: { validation: [0, 0], test: [0, 0] } };
 }
 
 /**
@@ -273,6 +280,18 @@ function replayInto(
       if (tFrom > vFrom)
         f.validation.push(segmentFigures(trace, ctx.o.capacityPerReplica, ctx.o.startup, vFrom, tFrom));
       if (n > tFrom) f.test.push(segmentFigures(trace, ctx.o.capacityPerReplica, ctx.o.startup, tFrom, n));
+      for (const d of tr.decisions ?? []) {
+        const k = Math.round((d.t - seg.start) / seg.tick);
+        if (k < vFrom) continue;
+        const to = Math.min(n - 1, k + Math.floor(d.leadTime / seg.tick + 1e-9));
+        // A validation decision counts only when its lead ends there: the slices stay apart.
+        if (k < tFrom && to >= tFrom) continue;
+        const slice = k < tFrom ? f.coverage.validation : f.coverage.test;
+        let peak = 0;
+        for (let j = k; j <= to; j++) if (seg.values[j] > peak) peak = seg.values[j];
+        slice[1]++;
+        if (d.demand + 1e-9 >= peak) slice[0]++;
+      }
       for (let k = tFrom; k < n; k++) {
         const day = `${input.name}/${Math.floor((seg.start + k * seg.tick - times.test) / 86400)}`;
         f.days[day] = (f.days[day] ?? 0) + tr.replicas[k] * seg.tick;
@@ -284,7 +303,7 @@ function replayInto(
   return { validationSeconds, testSeconds };
 }
 
-function point(setting: Setting, parts: SegmentFigures[]): FrontierPoint {
+function point(setting: Setting, parts: SegmentFigures[], coverage?: [number, number]): FrontierPoint {
   const { result } = combineFigures('', parts);
   return {
     setting,
@@ -292,6 +311,7 @@ function point(setting: Setting, parts: SegmentFigures[]): FrontierPoint {
     violationMinutes: result.violationMinutes,
     lateScaleUps: result.lateScaleUps,
     meanRecoveryMinutes: result.meanRecoveryMinutes,
+    ...(coverage && coverage[1] > 0 ? { peakCoverage: coverage[0] / coverage[1] } : {}),
   };
 }
 
@@ -416,6 +436,10 @@ export function combineReplays(
       a.validation.push(...f.validation);
       a.test.push(...f.test);
       Object.assign(a.days, f.days);
+      for (const slice of ['validation', 'test'] as const) {
+        a.coverage[slice][0] += f.coverage[slice][0];
+        a.coverage[slice][1] += f.coverage[slice][1];
+      }
     }
   }
   if (testSeconds === 0) {
@@ -425,8 +449,15 @@ export function combineReplays(
     );
   }
 
-  const test = new Map(keys.map(({ key, setting }) => [key, point(setting, acc.get(key)!.test)]));
-  const val = new Map(keys.map(({ key, setting }) => [key, point(setting, acc.get(key)!.validation)]));
+  const test = new Map(
+    keys.map(({ key, setting }) => [key, point(setting, acc.get(key)!.test, acc.get(key)!.coverage.test)])
+  );
+  const val = new Map(
+    keys.map(({ key, setting }) => [
+      key,
+      point(setting, acc.get(key)!.validation, acc.get(key)!.coverage.validation),
+    ])
+  );
   const hpaKeys = keys.filter((k) => k.key.startsWith('hpa ')).map((k) => k.key);
   const preKeys = keys.filter((k) => k.key.startsWith('prescaler ')).map((k) => k.key);
   const budgetVal = BUDGET_FRACTION * (validationSeconds / 60);

@@ -112,6 +112,8 @@ export class PrescalerPolicy implements Policy {
   private peakLearnedAt = -Infinity;
   /** The last decision, for tests and traces. */
   last?: Recommendation;
+  /** Every decision's time, planned demand (band × peak factor, cores) and lead: what its coverage is scored on. */
+  readonly decisions: Array<{ t: number; demand: number; leadTime: number }> = [];
 
   constructor(
     private readonly hist: History,
@@ -219,6 +221,7 @@ export class PrescalerPolicy implements Policy {
     const from = t + d.approvalDelay;
     this.floors.push({ from, until: from + d.floorTtl, replicas: rec.recommendedReplicas });
     this.last = rec;
+    this.decisions.push({ t, demand: rec.demand, leadTime: rec.leadTime });
     return rec;
   }
 

@@ -113,6 +113,8 @@ export interface PolicyTrace {
   initial: number;
   ready: Int32Array;
   replicas: Int32Array;
+  /** Prescaler's decisions: time, planned demand (cores) and lead time. */
+  decisions?: PrescalerPolicy['decisions'];
 }
 
 export interface SegmentTrace {
@@ -305,7 +307,8 @@ export function replay(
   else if (policy.name === 'oracle') p = new OraclePolicy(seg.values, ctx.cluster);
   else p = new PrescalerPolicy(hist, ctx.cluster, ctx.hpa, prescalerParams(ctx, policy.setting));
   hist.initialReady = p.initialReplicas();
-  return runPolicy(seg, p, ctx.o.startup, ready);
+  const trace = runPolicy(seg, p, ctx.o.startup, ready);
+  return p instanceof PrescalerPolicy ? { ...trace, decisions: p.decisions } : trace;
 }
 
 export function simulateAll(
