@@ -220,8 +220,9 @@ export function whatifOptions(
 const ms = (t: number) => Math.round(t * 1000);
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
+/** A frontier point as the CLI's JSON has it (any further field included), non-finite figures as null. */
 const frontierPoint = (p: FrontierPoint) => ({
-  setting: p.setting,
+  ...p,
   replicaHours: finite(p.replicaHours),
   violationMinutes: finite(p.violationMinutes),
   lateScaleUps: finite(p.lateScaleUps),
@@ -229,6 +230,7 @@ const frontierPoint = (p: FrontierPoint) => ({
 });
 
 const comparisonBody = (c: Comparison) => ({
+  ...c,
   hpa: frontierPoint(c.hpa),
   prescaler: frontierPoint(c.prescaler),
   oracle: frontierPoint(c.oracle),
