@@ -259,12 +259,13 @@ function replayInto(
       tickAtOrAfter(times.validation - WARM_UP, whole.start, whole.tick, whole.values.length)
     );
     const n = seg.values.length;
-    const vFrom = tickAtOrAfter(times.validation, seg.start, seg.tick, n);
-    const tFrom = tickAfter(times.test, seg.start, seg.tick, n);
-    if (vFrom >= n) continue; // all warm-up
+    // As in simulateAll, a segment is scored from its first tick with a usable forecast (the same ticks
+    // for every policy): one that starts after a gap late in the trace may have none.
     const usable = firstForecastTick(ctx, seg);
-    if (usable < 0 || usable > vFrom)
-      return `no usable forecast at the start of the validation slice (the forecaster needs more history)`;
+    if (usable < 0) continue;
+    const vFrom = Math.max(usable, tickAtOrAfter(times.validation, seg.start, seg.tick, n));
+    const tFrom = Math.max(usable, tickAfter(times.test, seg.start, seg.tick, n));
+    if (vFrom >= n) continue;
     validationSeconds += (tFrom - vFrom) * seg.tick;
     testSeconds += (n - tFrom) * seg.tick;
     for (const { key, policy } of keys) {
@@ -298,7 +299,8 @@ function replayInto(
       }
     }
   }
-  if (testSeconds === 0 || validationSeconds === 0) return 'no validation or test slice left after gaps';
+  if (testSeconds === 0)
+    return 'no usable forecast in the test slice (the forecaster needs more contiguous history before it)';
   for (const [key, f] of perSeries) out[key] = f;
   return { validationSeconds, testSeconds };
 }
