@@ -10,7 +10,11 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../backend/src/config';
 import { forecastTrack } from '../backend/src/evaluate/simulate/forecasts';
-import { costAtEqualViolations, sliceTimes } from '../backend/src/evaluate/simulate/frontier';
+import {
+  costAtEqualViolations,
+  firstOriginNeeded,
+  sliceTimes,
+} from '../backend/src/evaluate/simulate/frontier';
 import { stopSimulationWorker } from '../backend/src/evaluate/simulate/simulate-worker';
 import { whatifHistoryRange, whatifOptions } from '../backend/src/http/routes/whatif';
 import { startServer, type RunningServer } from '../backend/src/server';
@@ -181,7 +185,17 @@ it("answers the last 7 days' cost at equal violations for a configured target, t
   const config = loadConfig({ PRESCALER_CONFIG: path.join(dir, 'config.yaml') });
   const target = config.targets.find((t) => t.name === 'web')!;
   const expected = costAtEqualViolations(
-    [{ name: 'web', points, track: await forecastTrack([...history, ...points], f) }],
+    [
+      {
+        name: 'web',
+        points,
+        track: await forecastTrack([...history, ...points], f, {
+          // As simulate --frontier makes it: origins every evaluation interval, from where the replays start.
+          originEvery: config.evaluation.interval,
+          from: firstOriginNeeded(points),
+        }),
+      },
+    ],
     {
       simulation: whatifOptions(
         target,

@@ -5,11 +5,12 @@ import { PrescalerError } from '../../errors';
 import { loadForecaster, type LstmForecaster } from '../../forecast/lstm';
 import type { Point } from '../../series/types';
 import { forecastTrack } from './forecasts';
-import { costAtEqualViolations, sliceTimes, type FrontierOptions } from './frontier';
+import { costAtEqualViolations, firstOriginNeeded, sliceTimes, type FrontierOptions } from './frontier';
 import { simulateAll } from './simulate';
 import {
   frontierInWorker,
   liveSimulationWorkers,
+  originEvery,
   runningSimulations,
   SIMULATION_WORKER_IDLE_MS,
   simulateInWorker,
@@ -192,7 +193,11 @@ describe('frontierInWorker', () => {
 
   it('gives the comparison costAtEqualViolations gives on this thread, forecasts warmed on the history', async () => {
     const points = trace();
-    const track = await forecastTrack([...history(), ...points], forecaster);
+    // The track as simulate --frontier makes it: origins every evaluation interval (60 s), from where replays need them.
+    const track = await forecastTrack([...history(), ...points], forecaster, {
+      originEvery: 60,
+      from: firstOriginNeeded(points),
+    });
     const here = costAtEqualViolations([{ name: 'web', points, track }], frontierOptions);
     const there = await frontierInWorker(
       { name: 'web', points, history: history() },
@@ -217,7 +222,10 @@ describe('frontierInWorker', () => {
       frontierOptions
     );
     const without = await frontierInWorker({ name: 'web', points }, forecaster, frontierOptions);
-    const track = await forecastTrack(points, forecaster);
+    const track = await forecastTrack(points, forecaster, {
+      originEvery: 60,
+      from: firstOriginNeeded(points),
+    });
     expect(without).toEqual(costAtEqualViolations([{ name: 'web', points, track }], frontierOptions));
     expect(without.evaluatedHours).toBe(withHistory.evaluatedHours);
     expect(without.comparison.default.hpa).toEqual(withHistory.comparison.default.hpa);
@@ -243,15 +251,18 @@ describe('frontierInWorker', () => {
     expect(liveSimulationWorkers()).toBe(1);
   }, 120_000);
 
-  it("rethrows the frontier's PrescalerError: a series too short for a validation and a test slice", async () => {
-    // Two hours: the forecaster's first forecast comes after the validation slice has begun.
-    const short = trace(START, START + 7200);
-    const err = await frontierInWorker({ name: 'web', points: short }, forecaster, frontierOptions).catch(
-      (e) => e
-    );
+  it("rethrows the frontier's PrescalerError: a series with nothing to split", async () => {
+    // One point: no span to split into warm-up, validation and test.
+    const err = await frontierInWorker(
+      { name: 'web', points: trace().slice(0, 1) },
+      forecaster,
+      frontierOptions
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(PrescalerError);
     expect(err.code).toBe('insufficient_history');
-    expect(err.message).toMatch(/no series has a validation and a test slice to score: web: /);
+    expect(err.message).toMatch(
+      /no series has a validation and a test slice to score: web: fewer than two finite points/
+    );
     const bad = await frontierInWorker({ name: 'web', points: trace() }, forecaster, {
       ...frontierOptions,
       hpaTargets: [0.5],
@@ -295,4 +306,14 @@ describe('frontierInWorker', () => {
     expect(liveSimulationWorkers()).toBe(0);
     expect(runningSimulations()).toBe(0);
   }, 60_000);
+});
+
+describe('originEvery', () => {
+  it('is the evaluation interval where it divides the step, else the greatest common divisor', () => {
+    expect(originEvery(600, 60)).toBe(60);
+    expect(originEvery(600, 600)).toBe(600);
+    expect(originEvery(600, 90)).toBe(30);
+    expect(originEvery(600, 900)).toBe(300);
+    expect(originEvery(600, 0)).toBe(1);
+  });
 });

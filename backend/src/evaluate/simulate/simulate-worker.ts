@@ -16,8 +16,13 @@ import { LstmForecaster, type ForecasterMetadata } from '../../forecast/lstm';
 import { initTf, tf } from '../../forecast/tf';
 import type { Point } from '../../series/types';
 import { forecastTrack } from './forecasts';
-import { costAtEqualViolations, type FrontierOptions, type FrontierResult } from './frontier';
-import { simulateAll, type SimulationOptions, type SimulationResult } from './simulate';
+import {
+  costAtEqualViolations,
+  firstOriginNeeded,
+  type FrontierOptions,
+  type FrontierResult,
+} from './frontier';
+import { simulateAll, SIMULATION_DEFAULTS, type SimulationOptions, type SimulationResult } from './simulate';
 
 const WORKER_KIND = 'prescaler-simulate-worker';
 
@@ -289,9 +294,22 @@ export interface FrontierSeries {
 }
 
 /**
+ * Seconds between forecast origins for a loop evaluating every `interval` s: the interval where it divides
+ * the forecaster's step (as `simulate --frontier` does), else their greatest common divisor, so every
+ * evaluation still finds a forecast as fresh as the live loop's.
+ */
+export function originEvery(step: number, interval: number): number {
+  let a = Math.round(step);
+  let b = Math.max(1, Math.round(interval));
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
  * `costAtEqualViolations([{name, points, track}], options)` in a worker thread, the track being
- * `forecastTrack(history ++ points, forecaster)`: the same figures, the same warm worker and abort as
- * `simulateInWorker`. (`simulation.keepTraces` is refused.)
+ * `forecastTrack(history ++ points, forecaster, {originEvery, from: firstOriginNeeded(points)})` as
+ * `simulate --frontier` makes it (origins every evaluation interval, none before the replays need them):
+ * the same figures, the same warm worker and abort as `simulateInWorker`. (`simulation.keepTraces` is refused.)
  */
 export async function frontierInWorker(
   series: FrontierSeries,
@@ -342,7 +360,11 @@ function serve(): void {
         let result: SimulationResult | FrontierResult;
         if (msg.kind === 'frontier') {
           const history = unflatten(msg.history);
-          const track = await forecastTrack(history.length ? [...history, ...points] : points, forecaster);
+          const interval = msg.options.simulation?.interval ?? SIMULATION_DEFAULTS.interval;
+          const track = await forecastTrack(history.length ? [...history, ...points] : points, forecaster, {
+            originEvery: originEvery(forecaster.step, interval),
+            from: firstOriginNeeded(points),
+          });
           result = costAtEqualViolations([{ name: msg.name, points, track }], msg.options);
         } else {
           result = simulateAll(points, await forecastTrack(points, forecaster), msg.options);

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../../../../test/helpers/serve
 import { loadConfig, type Config } from '../../config';
 import { PrescalerError } from '../../errors';
 import { forecastTrack, type ForecastTrack } from '../../evaluate/simulate/forecasts';
-import { costAtEqualViolations, sliceTimes } from '../../evaluate/simulate/frontier';
+import { costAtEqualViolations, firstOriginNeeded, sliceTimes } from '../../evaluate/simulate/frontier';
 import { simulateAll } from '../../evaluate/simulate/simulate';
 import type { Point, Series } from '../../series/types';
 import type { RunningServer } from '../../server';
@@ -257,7 +257,17 @@ describe('the comparison at equal violations', () => {
       {}
     );
     const expected = costAtEqualViolations(
-      [{ name: 'web', points, track: await forecastTrack([...history, ...points], f) }],
+      [
+        {
+          name: 'web',
+          points,
+          track: await forecastTrack([...history, ...points], f, {
+            // As simulate --frontier makes it: origins every evaluation interval, from where the replays start.
+            originEvery: config.evaluation.interval,
+            from: firstOriginNeeded(points),
+          }),
+        },
+      ],
       { simulation }
     );
     const c = body.comparison;
