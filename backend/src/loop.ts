@@ -155,6 +155,7 @@ export class EvaluationLoop {
     let result: TargetEvaluation;
     try {
       result = await this.evaluate(t, at);
+      metrics.lastEvaluation.setToCurrentTime({ target: t.name });
     } catch (e) {
       const reason =
         e instanceof EvaluationError ? e.reason : e instanceof PrescalerError ? e.code : 'internal';

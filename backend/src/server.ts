@@ -21,6 +21,7 @@ import { createSource, type Source } from './sources';
 import { HistoryCache } from './sources/history-cache';
 import type { SeriesSource } from './sources/types';
 import { Store } from './store/store';
+import { prescalerVersion } from './version';
 
 export interface RunningServer {
   url: string;
@@ -82,6 +83,23 @@ export async function loadModels(modelsDir: string, logger: Logger): Promise<Mod
   return models;
 }
 
+/** prescaler_build_info's labels for the models loaded. */
+export function buildInfo(models: Models): {
+  version: string;
+  node: string;
+  forecaster: string;
+  anomaly: string;
+} {
+  return {
+    version: prescalerVersion(),
+    node: process.version,
+    forecaster: models.forecaster
+      ? `${models.forecaster.metadata.id}@${models.forecaster.metadata.version}`
+      : 'none',
+    anomaly: models.anomaly ? `${models.anomaly.id}@${models.anomaly.version}` : 'none',
+  };
+}
+
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const metrics = new Metrics();
@@ -99,6 +117,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       splitParallelism: config.upstream.splitParallelism,
     });
   const models = await loadModels(config.modelsDir, logger);
+  metrics.setBuildInfo(buildInfo(models));
   const store = new Store(config.dbPath);
   let actuator: Actuator;
   try {
@@ -107,7 +126,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     store.close();
     throw e;
   }
-  const service = new ActuationService({ config, store, actuator, logger });
+  const service = new ActuationService({ config, store, actuator, logger, metrics });
   // Decisions a crash left without an outcome are settled before anything new is decided.
   const reconciled = await service.reconcile();
   if (reconciled.length)

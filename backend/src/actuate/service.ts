@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config, TargetConfig } from '../config';
 import { PrescalerError, quoted } from '../errors';
+import type { Metrics } from '../http/metrics';
 import { emergencyReplicas } from '../recommend/emergency';
 import type { AuditRecord, StoredRecommendation, Store } from '../store/store';
 import { testSeamCrashPoint } from './test-seam';
@@ -40,6 +41,10 @@ export interface EmergencyOutcome {
   record?: AuditRecord;
 }
 
+/** prescaler_actions_total's outcomes (http/metrics.ts says what each means). */
+export const ACTION_OUTCOMES = ['applied', 'failed', 'refused', 'unknown'] as const;
+export type ActionOutcome = (typeof ACTION_OUTCOMES)[number];
+
 export const newRecommendationId = () => `rec-${randomUUID()}`;
 
 const fmtTime = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -56,9 +61,19 @@ export class ActuationService {
       store: Store;
       actuator: Actuator;
       logger: Logger;
+      /** prescaler_actions_total is counted here when given. */
+      metrics?: Metrics;
       now?: () => number;
     }
-  ) {}
+  ) {
+    // Every target's outcomes from 0, so the first failure is an increase rate() and increase() can see.
+    for (const t of deps.config.targets)
+      for (const outcome of ACTION_OUTCOMES) deps.metrics?.actions.inc({ target: t.name, outcome }, 0);
+  }
+
+  private count(target: string, outcome: ActionOutcome): void {
+    this.deps.metrics?.actions.inc({ target, outcome });
+  }
 
   private now(): number {
     return this.deps.now ? this.deps.now() : Date.now() / 1000;
@@ -83,26 +98,36 @@ export class ActuationService {
     store.expireDue(now);
     let target: TargetConfig | undefined;
     let expectedReplicas: number | undefined;
-    const decided = store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
-      if (!rec) throw new PrescalerError('not_found', `no recommendation ${quoted(id)}`);
-      if (rec.status !== 'pending') {
-        throw new PrescalerError(
-          'conflict',
-          `recommendation ${id} is ${rec.status}${rec.status === 'expired' ? ` (at ${fmtTime(rec.expiresAt)})` : ''}`
-        );
-      }
-      target = this.target(rec.target);
-      if (!target) throw new PrescalerError('conflict', `target ${rec.target} is no longer configured`);
-      if (rec.recommendedReplicas < target.minReplicas || rec.recommendedReplicas > target.maxReplicas) {
-        throw new PrescalerError(
-          'conflict',
-          `recommendation ${id} asks for ${rec.recommendedReplicas} replicas, outside ${rec.target}'s bounds ` +
-            `[${target.minReplicas}, ${target.maxReplicas}]`
-        );
-      }
-      expectedReplicas = rec.currentReplicas;
-      return rec;
-    });
+    let refusedFor: string | undefined; // the recommendation's target, once it was found
+    let decided;
+    try {
+      decided = store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
+        if (!rec) throw new PrescalerError('not_found', `no recommendation ${quoted(id)}`);
+        refusedFor = rec.target;
+        if (rec.status !== 'pending') {
+          throw new PrescalerError(
+            'conflict',
+            `recommendation ${id} is ${rec.status}${rec.status === 'expired' ? ` (at ${fmtTime(rec.expiresAt)})` : ''}`
+          );
+        }
+        target = this.target(rec.target);
+        if (!target) throw new PrescalerError('conflict', `target ${rec.target} is no longer configured`);
+        if (rec.recommendedReplicas < target.minReplicas || rec.recommendedReplicas > target.maxReplicas) {
+          throw new PrescalerError(
+            'conflict',
+            `recommendation ${id} asks for ${rec.recommendedReplicas} replicas, outside ${rec.target}'s bounds ` +
+              `[${target.minReplicas}, ${target.maxReplicas}]`
+          );
+        }
+        expectedReplicas = rec.currentReplicas;
+        return rec;
+      });
+    } catch (e) {
+      // Refused once the recommendation was found: not pending, out of bounds, or another action in flight.
+      if (e instanceof PrescalerError && refusedFor !== undefined && this.target(refusedFor))
+        this.count(refusedFor, 'refused');
+      throw e;
+    }
     let record = decided.record;
     if (decided.existing) {
       if (record.outcome === 'unknown' && !this.inflightAudit.has(record.id))
@@ -153,6 +178,7 @@ export class ActuationService {
             { audit: record.id, err: err.message },
             'apply outcome unknown; left for reconciliation'
           );
+          this.count(record.target, 'unknown');
           return { record: store.getAudit(record.id)!, error: err };
         }
         outcome = store.finishAudit(record.id, 'failed', {
@@ -161,6 +187,7 @@ export class ActuationService {
           errorCode: err.code,
         });
       }
+      this.count(outcome.target, outcome.outcome === 'applied' ? 'applied' : 'failed');
       logger.info(
         {
           audit: outcome.id,
@@ -227,6 +254,7 @@ export class ActuationService {
       reconciled: true,
       errorCode: took ? undefined : 'conflict',
     });
+    this.count(done.target, took ? 'applied' : 'failed');
     logger.warn({ audit: done.id, outcome: done.outcome }, 'reconciled an interrupted action');
     return done;
   }
@@ -280,9 +308,12 @@ export class ActuationService {
         try {
           const detail = await actuator.revertFloor(t, floor);
           out.push(store.finishAudit(record.id, 'applied', { now: this.now(), detail }));
+          this.count(t.name, 'applied');
         } catch (e) {
           const err = e as PrescalerError;
-          if (!(e as { uncertain?: boolean }).uncertain) {
+          const uncertain = (e as { uncertain?: boolean }).uncertain;
+          this.count(t.name, uncertain ? 'unknown' : 'failed');
+          if (!uncertain) {
             out.push(
               store.finishAudit(record.id, 'failed', {
                 now: this.now(),

@@ -131,6 +131,31 @@ export function createApp(deps: AppDeps): express.Express {
     })
   );
 
+  // Kubernetes' probes (deploy/deployment.yaml), named as the API server names its own. Outside /api and
+  // without a token, like /metrics: a kubelet sends none. Liveness asks nothing of the models or the
+  // upstream, so an outage of Prometheus never restarts the backend; readiness takes the pod out of its
+  // Service while it could not answer a forecast.
+  app.get('/livez', (_req, res) => {
+    res.json({ status: 'live' });
+  });
+  app.get(
+    '/readyz',
+    route(async (_req, res) => {
+      const upstream = await upstreamHealth();
+      const failing = [
+        models.forecaster
+          ? undefined
+          : `forecaster not loaded: ${models.forecasterError ?? 'unknown reason'}`,
+        models.anomaly
+          ? undefined
+          : `anomaly detector not loaded: ${models.anomalyError ?? 'unknown reason'}`,
+        upstream.ok ? undefined : `${source.kind} source not answering: ${upstream.error}`,
+      ].filter((x): x is string => x !== undefined);
+      if (failing.length) throw new PrescalerError('not_ready', `not ready: ${failing.join('; ')}`);
+      res.json({ status: 'ready' });
+    })
+  );
+
   // `Cache-Control: no-cache` reads everything from the upstream, past the history cache (server.ts). A
   // request that leaves `start` to its default is on a grid of its own and would only crowd the cache.
   const queryOptions = (req: Request, body: { start?: number }): QueryOptions => ({

@@ -76,6 +76,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly buildInfo = new client.Gauge({
+    name: 'prescaler_build_info',
+    help:
+      'Always 1: the running version, Node version and the models served (id@version, "none" where a model ' +
+      'failed to load).',
+    labelNames: ['version', 'node', 'forecaster', 'anomaly'] as const,
+    registers: [this.registry],
+  });
+
+  readonly lastEvaluation = new client.Gauge({
+    name: 'prescaler_last_evaluation_timestamp_seconds',
+    help: 'When the evaluation loop last evaluated a target successfully (Unix seconds, wall clock).',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly actions = new client.Counter({
+    name: 'prescaler_actions_total',
+    help:
+      'Actions on a target (applies, emergency auto-applies, HPA floors reverting), by outcome: applied, ' +
+      'failed (the cluster refused or could not be reached), refused (not attempted: the recommendation was ' +
+      'not pending, out of bounds, or another action was in flight), unknown (no answer from the cluster: ' +
+      'counted again as applied or failed once reconciled).',
+    labelNames: ['target', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Set by the what-if route: its replays running and waiting, read at each scrape. */
   whatifLoad?: () => { running: number; queued: number };
 
@@ -153,6 +180,12 @@ export class Metrics {
       this.answerMemoBytes.set({ kind: 'anomaly_scores' }, size?.anomaly_scores ?? 0);
     },
   });
+
+  /** prescaler_build_info: one series, replaced whenever the models served change. */
+  setBuildInfo(info: { version: string; node: string; forecaster: string; anomaly: string }): void {
+    this.buildInfo.reset();
+    this.buildInfo.set(info, 1);
+  }
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
