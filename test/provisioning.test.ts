@@ -30,7 +30,7 @@ describe('Prometheus configuration', () => {
         encoding: 'utf8',
       }
     );
-    expect(out).toMatch(/SUCCESS: 3 rules found/);
+    expect(out).toMatch(/SUCCESS: 6 rules found/);
   });
 
   it('passes promtool check config (rule files resolved from the repository)', () => {
@@ -40,7 +40,7 @@ describe('Prometheus configuration', () => {
     fs.writeFileSync(tmp, YAML.stringify(cfg));
     const out = execFileSync(promtool, ['check', 'config', tmp], { encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS/);
-    expect(out).toMatch(/SUCCESS: 3 rules found/);
+    expect(out).toMatch(/SUCCESS: 6 rules found/);
   });
 
   it('passes promtool test rules: each alert fires on a synthetic series and not on a normal one', () => {

@@ -208,7 +208,7 @@ export class KubernetesActuator implements Actuator {
       return new PrescalerError(
         'upstream_error',
         `Kubernetes RBAC: the backend may not ${verb} ${r.resource} in namespace ${t.namespace}; grant verb "${verb}" on ` +
-          `resource "${r.resource}" (API group "${r.group}") to its service account (deploy/rbac.yaml). API said: ${msg}`
+          `resource "${r.resource}" (API group "${r.group}") to its service account (deploy/base/rbac.yaml). API said: ${msg}`
       );
     }
     if (code === 404)

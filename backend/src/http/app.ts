@@ -131,7 +131,7 @@ export function createApp(deps: AppDeps): express.Express {
     })
   );
 
-  // Kubernetes' probes (deploy/deployment.yaml), named as the API server names its own. Outside /api and
+  // Kubernetes' probes (deploy/base/deployment.yaml), named as the API server names its own. Outside /api and
   // without a token, like /metrics: a kubelet sends none. Liveness asks nothing of the models or the
   // upstream, so an outage of Prometheus never restarts the backend; readiness takes the pod out of its
   // Service while it could not answer a forecast.
