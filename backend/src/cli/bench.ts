@@ -8,11 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import {
-  startPrometheus,
-  type BackfillSeries,
-  type RunningPrometheus,
-} from '../../../test/helpers/prometheus';
+import { startPrometheus, type BackfillSeries, type RunningPrometheus } from '../sources/local-prometheus';
 import { FIT_DEFAULTS, fitForecaster } from '../forecast/fit';
 import { fileSystemHandler } from '../forecast/io';
 import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
@@ -223,9 +219,11 @@ class ServerProcess {
   }
 
   static async start(env: Record<string, string>): Promise<ServerProcess> {
+    // bench-server.ts under tsx, bench-server.js in the compiled build.
+    const server = path.join(__dirname, `bench-server${path.extname(__filename)}`);
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'bench-server.ts')],
+      ['--expose-gc', ...(server.endsWith('.ts') ? ['--import', 'tsx'] : []), server],
       {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: { ...process.env, ...env },
