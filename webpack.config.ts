@@ -33,6 +33,26 @@ export function findEntries(dir = SOURCE_DIR): Record<string, string> {
   return entries;
 }
 
+/**
+ * Each plugin.json's screenshots, `img/screenshot-NAME.png` beside it, copied from docs/NAME.png: the
+ * pictures the e2e suite retakes (docs/panel.png, docs/app-root.png, …) are the ones the catalog shows.
+ */
+export function screenshotPatterns(dir = SOURCE_DIR): Array<{ from: string; to: string }> {
+  return Object.keys(findEntries(dir)).flatMap((entry) => {
+    const pluginDir = path.dirname(entry) === '.' ? '' : path.dirname(entry);
+    const shots: Array<{ path: string }> =
+      readJson(path.join(dir, pluginDir, 'plugin.json')).info?.screenshots ?? [];
+    return shots.map((s) => {
+      const name = /^img\/screenshot-([a-z0-9-]+)\.png$/.exec(s.path)?.[1];
+      if (!name)
+        throw new Error(
+          `${pluginDir || '.'}/plugin.json: screenshot ${s.path} is not img/screenshot-NAME.png`
+        );
+      return { from: path.join(__dirname, 'docs', `${name}.png`), to: path.join(pluginDir, s.path) };
+    });
+  });
+}
+
 /** Provided by Grafana at runtime through SystemJS (its sharedDependenciesMap); never bundled. */
 export const externals: Configuration['externals'] = [
   'lodash',
@@ -127,9 +147,11 @@ const config = (_env: Record<string, unknown>, argv: { mode?: string }): Configu
                 .replace(/%PLUGIN_ID%/g, pluginJson.id),
           },
           { from: '**/img/**/*', to: '[path][name][ext]', noErrorOnMissing: true },
-          { from: '../README.md', to: '.', noErrorOnMissing: true },
-          { from: '../LICENSE', to: '.', noErrorOnMissing: true },
-          { from: '../CHANGELOG.md', to: '.', noErrorOnMissing: true },
+          ...screenshotPatterns(),
+          // The catalog's page: src/README.md is written for Grafana users (the repository's README is not).
+          { from: 'README.md', to: '.' },
+          { from: '../LICENSE', to: '.' },
+          { from: '../CHANGELOG.md', to: '.' },
         ],
       }),
     ],
