@@ -50,6 +50,102 @@ const one = (docs: Doc[], kind: string) => {
 const container = (docs: Doc[]) => one(docs, 'Deployment').spec.template.spec.containers[0];
 const configText = (docs: Doc[]) => one(docs, 'ConfigMap').data['prescaler.yaml'] as string;
 
+// ---- schema checks ----------------------------------------------------------------------------------
+
+/** "1536Mi" → bytes. */
+function bytes(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+  if (!m) throw new Error(`not a memory quantity: ${q}`);
+  const unit =
+    { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+type AttributeType = { name: string; baseName: string; type: string };
+type ModelClass = { attributeTypeMap?: AttributeType[] };
+const models = k8s as unknown as Record<string, ModelClass>;
+
+/**
+ * Fields the client-node model of the object's kind (generated from Kubernetes' OpenAPI) does not have,
+ * and values of the wrong JSON type: what `kubectl apply --validate=strict` would refuse, without a
+ * cluster. Kinds client-node has no model of (CRDs) are left to the schema check and the hand checks.
+ */
+function unknownFields(doc: Doc): string[] {
+  const version = String(doc.apiVersion).split('/').pop()!;
+  const cls = `${version[0].toUpperCase()}${version.slice(1)}${doc.kind}`;
+  if (!models[cls]?.attributeTypeMap) {
+    return doc.apiVersion.startsWith('monitoring.coreos.com/') ? [] : [`${doc.kind}: no model ${cls}`];
+  }
+  const out: string[] = [];
+  const walk = (v: unknown, type: string, at: string): void => {
+    if (v === null || v === undefined) return;
+    const array = /^Array<(.+)>$/.exec(type);
+    const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+    if (array) {
+      if (!Array.isArray(v)) out.push(`${at}: not a list`);
+      else v.forEach((x, i) => walk(x, array[1], `${at}[${i}]`));
+    } else if (map) {
+      if (typeof v !== 'object' || Array.isArray(v)) out.push(`${at}: not a map`);
+      else for (const [k, x] of Object.entries(v)) walk(x, map[1], `${at}.${k}`);
+    } else if (type === 'string') {
+      // Quantities (cpu: 1) are int-or-string in Kubernetes; client-node types them as strings.
+      if (typeof v !== 'string' && typeof v !== 'number') out.push(`${at}: not a string`);
+    } else if (type === 'number' || type === 'boolean') {
+      if (typeof v !== type) out.push(`${at}: not a ${type}`);
+    } else if (type === 'IntOrString') {
+      if (typeof v !== 'string' && typeof v !== 'number') out.push(`${at}: not an int or string`);
+    } else if (type === 'Date' || type === 'any' || type === 'object') {
+      return;
+    } else {
+      const attrs = models[type]?.attributeTypeMap;
+      if (!attrs) return; // a type client-node leaves open
+      if (typeof v !== 'object' || Array.isArray(v)) {
+        out.push(`${at}: not an object (${type})`);
+        return;
+      }
+      const byName = new Map(attrs.map((a) => [a.baseName, a.type]));
+      for (const [k, x] of Object.entries(v)) {
+        const t = byName.get(k);
+        if (!t) out.push(`${at}.${k}: unknown field of ${type}`);
+        else walk(x, t, `${at}.${k}`);
+      }
+    }
+  };
+  walk(doc, cls, `${doc.kind}/${doc.metadata?.name}`);
+  return out;
+}
+
+const SCHEMAS_MISSING =
+  'kubernetes-models and @kubernetes-models/prometheus-operator are not installed: ' +
+  'npm install -D kubernetes-models@4.5.1 @kubernetes-models/prometheus-operator@4.4.4';
+
+type Validating = new (data: Doc) => { validate(): void };
+/** The kubernetes-models class of an apiVersion and kind, or undefined when the packages are missing. */
+const schemas: ((apiVersion: string, kind: string) => Validating | undefined) | undefined = (() => {
+  try {
+    require.resolve('kubernetes-models/package.json');
+    require.resolve('@kubernetes-models/prometheus-operator/package.json');
+  } catch {
+    return undefined;
+  }
+  return (apiVersion: string, kind: string) => {
+    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+    const mod =
+      group === 'monitoring.coreos.com'
+        ? `@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`
+        : `kubernetes-models/${group ? `${group}/` : ''}${version}/${kind}`;
+    try {
+      return (require(mod) as Record<string, Validating>)[kind]; // eslint-disable-line @typescript-eslint/no-require-imports
+    } catch {
+      return undefined;
+    }
+  };
+})();
+
+/** The schema cases, skipped (and said why, once) while the packages are not installed. */
+const withSchemas = schemas ? it : it.skip;
+if (!schemas) console.warn(`deploy.test: schema validation skipped: ${SCHEMAS_MISSING}`);
+
 describe.each(['base', ...OVERLAYS] as const)('kubectl kustomize deploy/ (%s)', (name) => {
   const docs = rendered[name];
 
@@ -78,11 +174,7 @@ describe.each(['base', ...OVERLAYS] as const)('kubectl kustomize deploy/ (%s)', 
     expect(problems).toEqual([]);
   });
 
-  it('validates against the Kubernetes OpenAPI schemas, CRDs included (kubernetes-models)', () => {
-    if (!schemas) {
-      console.warn(`skipped: ${SCHEMAS_MISSING}`);
-      return;
-    }
+  withSchemas('validates against the Kubernetes OpenAPI schemas, CRDs included (kubernetes-models)', () => {
     const failures = docs.flatMap((d) => {
       const Model = schemas!(d.apiVersion, d.kind);
       if (!Model) return [`${d.kind} ${d.apiVersion}: no schema`];
@@ -347,98 +439,6 @@ describe('the probes of the rendered Deployment, asked of the real backend befor
   }, 30_000);
 });
 
-// ---- schema checks ----------------------------------------------------------------------------------
-
-/** "1536Mi" → bytes. */
-function bytes(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
-  if (!m) throw new Error(`not a memory quantity: ${q}`);
-  const unit =
-    { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
-  return Number(m[1]) * unit;
-}
-
-type AttributeType = { name: string; baseName: string; type: string };
-type ModelClass = { attributeTypeMap?: AttributeType[] };
-const models = k8s as unknown as Record<string, ModelClass>;
-
-/**
- * Fields the client-node model of the object's kind (generated from Kubernetes' OpenAPI) does not have,
- * and values of the wrong JSON type: what `kubectl apply --validate=strict` would refuse, without a
- * cluster. Kinds client-node has no model of (CRDs) are left to the schema check and the hand checks.
- */
-function unknownFields(doc: Doc): string[] {
-  const version = String(doc.apiVersion).split('/').pop()!;
-  const cls = `${version[0].toUpperCase()}${version.slice(1)}${doc.kind}`;
-  if (!models[cls]?.attributeTypeMap) {
-    return doc.apiVersion.startsWith('monitoring.coreos.com/') ? [] : [`${doc.kind}: no model ${cls}`];
-  }
-  const out: string[] = [];
-  const walk = (v: unknown, type: string, at: string): void => {
-    if (v === null || v === undefined) return;
-    const array = /^Array<(.+)>$/.exec(type);
-    const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
-    if (array) {
-      if (!Array.isArray(v)) out.push(`${at}: not a list`);
-      else v.forEach((x, i) => walk(x, array[1], `${at}[${i}]`));
-    } else if (map) {
-      if (typeof v !== 'object' || Array.isArray(v)) out.push(`${at}: not a map`);
-      else for (const [k, x] of Object.entries(v)) walk(x, map[1], `${at}.${k}`);
-    } else if (type === 'string') {
-      // Quantities (cpu: 1) are int-or-string in Kubernetes; client-node types them as strings.
-      if (typeof v !== 'string' && typeof v !== 'number') out.push(`${at}: not a string`);
-    } else if (type === 'number' || type === 'boolean') {
-      if (typeof v !== type) out.push(`${at}: not a ${type}`);
-    } else if (type === 'IntOrString') {
-      if (typeof v !== 'string' && typeof v !== 'number') out.push(`${at}: not an int or string`);
-    } else if (type === 'Date' || type === 'any' || type === 'object') {
-      return;
-    } else {
-      const attrs = models[type]?.attributeTypeMap;
-      if (!attrs) return; // a type client-node leaves open
-      if (typeof v !== 'object' || Array.isArray(v)) {
-        out.push(`${at}: not an object (${type})`);
-        return;
-      }
-      const byName = new Map(attrs.map((a) => [a.baseName, a.type]));
-      for (const [k, x] of Object.entries(v)) {
-        const t = byName.get(k);
-        if (!t) out.push(`${at}.${k}: unknown field of ${type}`);
-        else walk(x, t, `${at}.${k}`);
-      }
-    }
-  };
-  walk(doc, cls, `${doc.kind}/${doc.metadata?.name}`);
-  return out;
-}
-
-const SCHEMAS_MISSING =
-  'kubernetes-models and @kubernetes-models/prometheus-operator are not installed: ' +
-  'npm install -D kubernetes-models@4.5.1 @kubernetes-models/prometheus-operator@4.4.4';
-
-type Validating = new (data: Doc) => { validate(): void };
-/** The kubernetes-models class of an apiVersion and kind, or undefined when the packages are missing. */
-const schemas: ((apiVersion: string, kind: string) => Validating | undefined) | undefined = (() => {
-  try {
-    require.resolve('kubernetes-models/package.json');
-    require.resolve('@kubernetes-models/prometheus-operator/package.json');
-  } catch {
-    return undefined;
-  }
-  return (apiVersion: string, kind: string) => {
-    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-    const mod =
-      group === 'monitoring.coreos.com'
-        ? `@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`
-        : `kubernetes-models/${group ? `${group}/` : ''}${version}/${kind}`;
-    try {
-      return (require(mod) as Record<string, Validating>)[kind]; // eslint-disable-line @typescript-eslint/no-require-imports
-    } catch {
-      return undefined;
-    }
-  };
-})();
-
 describe('the schema checks catch what they are for', () => {
   const deployment = () => structuredClone(one(rendered.production, 'Deployment'));
 
@@ -453,18 +453,17 @@ describe('the schema checks catch what they are for', () => {
     ]);
   });
 
-  it('rejects a missing required field, and a PrometheusRule rule without expr (kubernetes-models)', () => {
-    if (!schemas) {
-      console.warn(`skipped: ${SCHEMAS_MISSING}`);
-      return;
+  withSchemas(
+    'rejects a missing required field, and a PrometheusRule rule without expr (kubernetes-models)',
+    () => {
+      const d = deployment();
+      delete d.spec.selector;
+      const Deployment = schemas('apps/v1', 'Deployment')!;
+      expect(() => new Deployment(d).validate()).toThrow(/selector/);
+      const pr = structuredClone(one(rendered.production, 'PrometheusRule'));
+      delete pr.spec.groups[0].rules[0].expr;
+      const PrometheusRule = schemas('monitoring.coreos.com/v1', 'PrometheusRule')!;
+      expect(() => new PrometheusRule(pr).validate()).toThrow(/expr/);
     }
-    const d = deployment();
-    delete d.spec.selector;
-    const Deployment = schemas('apps/v1', 'Deployment')!;
-    expect(() => new Deployment(d).validate()).toThrow(/selector/);
-    const pr = structuredClone(one(rendered.production, 'PrometheusRule'));
-    delete pr.spec.groups[0].rules[0].expr;
-    const PrometheusRule = schemas('monitoring.coreos.com/v1', 'PrometheusRule')!;
-    expect(() => new PrometheusRule(pr).validate()).toThrow(/expr/);
-  });
+  );
 });

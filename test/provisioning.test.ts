@@ -51,6 +51,21 @@ describe('Prometheus configuration', () => {
     expect(out).toMatch(/SUCCESS/);
   });
 
+  it('alerts only on metrics the backend exports, and on the job that scrapes it', () => {
+    const rules = yaml('provisioning/prometheus/rules/prescaler.rules.yml').groups.flatMap(
+      (g: { rules: Array<{ alert: string; expr: string }> }) => g.rules
+    );
+    const exported = read('backend/src/http/metrics.ts');
+    for (const r of rules)
+      for (const m of r.expr.match(/prescaler_[a-z_]+/g) ?? [])
+        expect([r.alert, m, exported.includes(`'${m}'`)]).toEqual([r.alert, m, true]);
+    const jobs = yaml('provisioning/prometheus/prometheus.yml').scrape_configs.map(
+      (s: { job_name: string }) => s.job_name
+    );
+    const down = rules.find((r: { alert: string }) => r.alert === 'PrescalerBackendDown');
+    expect(jobs).toContain(/job="([^"]+)"/.exec(down.expr)?.[1]);
+  });
+
   it('scrapes the backend and the demo workload on the ports compose gives them', () => {
     const cfg = yaml('provisioning/prometheus/prometheus.yml');
     const compose = yaml('docker-compose.yml');
