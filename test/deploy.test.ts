@@ -458,11 +458,11 @@ describe('the schema checks catch what they are for', () => {
     () => {
       const d = deployment();
       delete d.spec.selector;
-      const Deployment = schemas('apps/v1', 'Deployment')!;
+      const Deployment = schemas!('apps/v1', 'Deployment')!;
       expect(() => new Deployment(d).validate()).toThrow(/selector/);
       const pr = structuredClone(one(rendered.production, 'PrometheusRule'));
       delete pr.spec.groups[0].rules[0].expr;
-      const PrometheusRule = schemas('monitoring.coreos.com/v1', 'PrometheusRule')!;
+      const PrometheusRule = schemas!('monitoring.coreos.com/v1', 'PrometheusRule')!;
       expect(() => new PrometheusRule(pr).validate()).toThrow(/expr/);
     }
   );
