@@ -4,7 +4,7 @@
  * it: pkg/plugins/storage/fs.go replaces the first path component with the id and reads plugin.json
  * there), its plugin.json files are the built ones with their catalog metadata (links, author,
  * screenshots, logos present), and README, LICENSE and CHANGELOG are inside. A dist/ that is not fully
- * built is refused with the problem named.
+ * built is refused with the problem named. In the e2e project: npm test builds dist/ just before it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const root = path.resolve(__dirname, '..');
+const root = path.resolve(__dirname, '../..');
 const dist = path.join(root, 'dist');
 const ID = 'prescaler-autoscaling-app';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -48,7 +48,9 @@ let work: string;
 let zipFile: string;
 beforeAll(() => {
   if (!fs.existsSync(path.join(dist, 'plugin.json')))
-    throw new Error('dist/ is not built: run npm run build (this test packages the built plugin)');
+    throw new Error(
+      'dist/ is not built: run `npm run build` first (npm run test:e2e does); this test packages it'
+    );
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-package-'));
   const r = packageCli(dist, path.join(work, 'out'));
   expect(r.stderr).toBe('');
