@@ -53,6 +53,11 @@ const targetSchema = z
     targetUtilization: z.number().gt(0).max(1).default(0.7),
     /** The forecast band recommendations size for: lower, mean or upper (the LSTM's p10, p50, p90). */
     quantile: z.enum(['lower', 'mean', 'upper']).default('upper'),
+    /**
+     * Which quantile of the last day's per-bucket peak-to-mean ratios raises the forecast ('off': size for
+     * the bucket means).
+     */
+    peakQuantile: z.union([z.literal('off'), z.number().min(0).max(1)]).default(0.9),
     minReplicas: z.number().int().min(0).default(1),
     maxReplicas: z.number().int().positive(),
     /** Pod start-up time; the recommendation looks this far ahead (plus the evaluation interval). */

@@ -174,7 +174,7 @@ export class EvaluationLoop {
    */
   private async peakFactor(t: TargetConfig, now: number, step: number): Promise<number> {
     const perBucket = Math.round(step / PEAK_STEP);
-    if (perBucket < 2) return 1;
+    if (perBucket < 2 || t.peakQuantile === 'off') return 1;
     try {
       const [s] = await this.deps.source.queryRange({
         query: t.query,
@@ -185,7 +185,7 @@ export class EvaluationLoop {
       if (!s) return 1;
       const values = new Float64Array(s.points.length);
       s.points.forEach(([, v], i) => (values[i] = v));
-      return peakToMeanRatio(values, perBucket);
+      return peakToMeanRatio(values, perBucket, t.peakQuantile);
     } catch (e) {
       this.deps.metrics.evaluationErrors.inc({ target: t.name, reason: 'peak_read' });
       this.deps.logger.warn({ target: t.name, err: (e as Error).message }, 'peak-to-mean read failed');

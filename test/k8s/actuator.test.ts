@@ -27,6 +27,7 @@ const target = (
   capacityPerReplica: 0.5,
   targetUtilization: 0.7,
   quantile: 'upper',
+  peakQuantile: 0.9,
   minReplicas: 1,
   maxReplicas: 20,
   startup: 120,

@@ -156,6 +156,14 @@ describe('costAtEqualViolations', () => {
     expect(r.sampleDay?.replicas.prescaler.length).toBe(1440);
   });
 
+  it('refuses a setting given twice (each setting is one frontier point)', async () => {
+    const all = await inputs();
+    expect(() =>
+      costAtEqualViolations(all, { ...small, settings: [small.settings[0], small.settings[0]] })
+    ).toThrow(/given once/);
+    expect(() => costAtEqualViolations(all, { ...small, hpaTargets: [0.5, 0.9] })).toThrow(/default 0.7/);
+  });
+
   it('gives the same result with the series replayed on worker threads', async () => {
     const all = await inputs();
     const here = costAtEqualViolations(all, small);

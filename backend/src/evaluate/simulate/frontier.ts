@@ -33,12 +33,17 @@ export const HPA_TARGETS = Array.from({ length: 12 }, (_, i) => Math.round((0.4 
 /** The HPA setting most clusters run. */
 export const DEFAULT_HPA_TARGET = 0.7;
 
-/** Prescaler's settings: the band it sizes for, the utilisation it plans at, the HPA target behind it. */
+/**
+ * Prescaler's settings: the band it sizes for, the utilisation it plans at, the HPA target behind it, and
+ * whether the series' peak-to-mean ratio raises the forecast (its 90th percentile) or not.
+ */
 export function prescalerSettings(): PrescalerSetting[] {
   const out: PrescalerSetting[] = [];
   for (const quantile of ['mean', 'upper'] as const)
     for (const utilization of [0.6, 0.7, 0.8, 0.9, 1])
-      for (const hpaTarget of [0.7, 0.8, 0.9, 0.95]) out.push({ quantile, utilization, hpaTarget });
+      for (const hpaTarget of [0.7, 0.8, 0.9, 0.95])
+        for (const peakQuantile of ['off', 0.9] as const)
+          out.push({ quantile, utilization, hpaTarget, peakQuantile });
   return out;
 }
 
@@ -388,6 +393,9 @@ function policyKeys(
   const settings = opts.settings ?? prescalerSettings();
   if (!hpaTargets.includes(DEFAULT_HPA_TARGET))
     throw new PrescalerError('bad_request', `the HPA targets must include the default ${DEFAULT_HPA_TARGET}`);
+  const distinct = new Set([...hpaTargets.map(String), ...settings.map((s) => JSON.stringify(s))]);
+  if (distinct.size !== hpaTargets.length + settings.length)
+    throw new PrescalerError('bad_request', 'every HPA target and Prescaler setting must be given once');
   return [
     ...hpaTargets.map((h) => ({
       key: `hpa ${h}`,
@@ -395,7 +403,7 @@ function policyKeys(
       setting: { targetUtilization: h },
     })),
     ...settings.map((s) => ({
-      key: `prescaler ${s.quantile} ${s.utilization} ${s.hpaTarget}`,
+      key: `prescaler ${JSON.stringify(s)}`,
       policy: { name: 'prescaler' as const, setting: s },
       setting: s,
     })),

@@ -11,7 +11,7 @@ import {
   type HpaParams,
 } from './hpa-policy';
 import type { ForecastTrack } from './forecasts';
-import { peakToMeanRatio } from '../../recommend/peak';
+import { PEAK_QUANTILE, peakToMeanRatio } from '../../recommend/peak';
 import type { ForecastBand, ForecastPoint, Recommendation } from '../../recommend/replicas';
 import { decideForTarget, type DecisionTarget } from '../../recommend/target';
 
@@ -41,6 +41,8 @@ export interface PrescalerSetting {
   utilization: number;
   /** HPA target behind the floor: HPA stays the safety net for what the forecast misses. */
   hpaTarget: number;
+  /** The quantile of the peak-to-mean ratios that raises the forecast, or 'off' (default PEAK_QUANTILE). */
+  peakQuantile?: number | 'off';
 }
 
 /** How the product is deployed around the decision: its loop, the floor it writes, and how it is approved. */
@@ -170,7 +172,8 @@ export class PrescalerPolicy implements Policy {
 
   /** Learns the peak-to-mean ratio from the demand replayed so far, as the loop reads it (metricLag late). */
   private learnPeak(k: number, t: number): void {
-    if (t - this.peakLearnedAt < PEAK_RELEARN) return;
+    const q = this.p.setting.peakQuantile ?? PEAK_QUANTILE;
+    if (q === 'off' || t - this.peakLearnedAt < PEAK_RELEARN) return;
     this.peakLearnedAt = t;
     const tick = this.hist.tick;
     const end = k - Math.ceil(this.hpa.metricLag / tick - 1e-9);
@@ -181,7 +184,7 @@ export class PrescalerPolicy implements Policy {
     const values = ArrayBuffer.isView(demand)
       ? (demand as unknown as Float64Array).subarray(from, end)
       : Array.prototype.slice.call(demand, from, end);
-    this.peakFactor = peakToMeanRatio(values, perBucket);
+    this.peakFactor = peakToMeanRatio(values, perBucket, q);
   }
 
   /**

@@ -18,6 +18,7 @@
  * PrescalerError('bad_request' | 'insufficient_history').
  */
 import { PrescalerError } from '../../errors';
+import { PEAK_QUANTILE } from '../../recommend/peak';
 import type { Point } from '../../series/types';
 import { demandSegments, type DemandSegment } from './demand';
 import type { ForecastTrack } from './forecasts';
@@ -69,6 +70,8 @@ export interface SimulationOptions {
   floorTtl: number;
   /** Prescaler: seconds from a recommendation to its floor: 0 = auto-apply, more = an SRE approving. */
   approvalDelay: number;
+  /** Prescaler: the quantile of the peak-to-mean ratios that raises the forecast, or 'off' (`peakQuantile`). */
+  peakQuantile: number | 'off';
   /** Prescaler: its decision's scale-down stabilisation (`scaleDownStabilization`), seconds. */
   scaleDownStabilization: number;
   /** Prescaler: oldest usable forecast, seconds after its last bucket closed (default: one forecast step). */
@@ -104,6 +107,7 @@ export const SIMULATION_DEFAULTS: SimulationOptions = {
   floorTtl: 1800,
   approvalDelay: 0,
   scaleDownStabilization: 300,
+  peakQuantile: PEAK_QUANTILE,
   keepTraces: false,
 };
 
@@ -259,6 +263,7 @@ export function prescalerParams(
       quantile: setting?.quantile ?? o.quantile,
       utilization: setting?.utilization ?? o.floorUtilization,
       hpaTarget: setting?.hpaTarget ?? ctx.prescalerTarget,
+      peakQuantile: setting?.peakQuantile ?? o.peakQuantile,
     },
     deployment: {
       interval: o.interval,

@@ -208,6 +208,7 @@ export function whatifOptions(
     maxReplicas,
     // Prescaler exactly as this target is configured: the decision the loop makes for it.
     quantile: t.quantile,
+    peakQuantile: t.peakQuantile,
     floorUtilization: t.targetUtilization,
     interval: evaluation.interval,
     metricLag: evaluation.metricLag,
