@@ -156,6 +156,15 @@ describe('costAtEqualViolations', () => {
     expect(r.sampleDay?.replicas.prescaler.length).toBe(1440);
   });
 
+  it('refuses when no series has a validation slice to choose on', async () => {
+    const f = seasonalForecaster();
+    // 2.5 days: forecasts start at 2 days (the seasonal forecaster's history), after the validation slice
+    // (1.75–2 days), so only a test slice is scored and nothing can be chosen.
+    const points = trace(0).slice(0, Math.round(2.5 * 288));
+    const one = [{ name: 'young', points, track: await forecastTrack(points, f) }];
+    expect(() => costAtEqualViolations(one, small)).toThrow(/no series has a validation and a test slice/);
+  });
+
   it('refuses a setting given twice (each setting is one frontier point)', async () => {
     const all = await inputs();
     expect(() =>

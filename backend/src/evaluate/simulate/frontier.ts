@@ -452,7 +452,7 @@ export function combineReplays(
       }
     }
   }
-  if (testSeconds === 0) {
+  if (testSeconds === 0 || validationSeconds === 0) {
     throw new PrescalerError(
       'insufficient_history',
       `no series has a validation and a test slice to score: ${skipped.map((s) => `${s.series}: ${s.reason}`).join('; ')}`
