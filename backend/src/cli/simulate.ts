@@ -18,9 +18,8 @@ import {
   type Comparison,
   type FrontierInput,
   type FrontierResult,
-  type Setting,
 } from '../evaluate/simulate/frontier';
-import { frontierReportHtml } from '../evaluate/simulate/frontier-report';
+import { describeSetting, frontierReportHtml } from '../evaluate/simulate/frontier-report';
 import {
   simulateAll,
   SIMULATION_DEFAULTS,
@@ -255,18 +254,12 @@ function pooledResults(sims: readonly SimulationResult[]) {
   });
 }
 
-function describe(s: Setting): string {
-  if ('targetUtilization' in s) return `target ${s.targetUtilization}`;
-  if ('quantile' in s) return `${s.quantile} band at ${s.utilization}, HPA ${s.hpaTarget} behind`;
-  return '';
-}
-
 function frontierTable(dataset: string, model: string, f: FrontierResult): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const row = (name: string, c: Comparison) =>
     [
-      `${name}: HPA (${describe(c.hpa.setting)}) ${c.hpa.replicaHours.toFixed(1)} replica-h, ${c.hpa.violationMinutes.toFixed(1)} violation min`,
-      `  Prescaler (${describe(c.prescaler.setting)}) ${c.prescaler.replicaHours.toFixed(1)} replica-h, ${c.prescaler.violationMinutes.toFixed(1)} violation min`,
+      `${name}: HPA (${describeSetting(c.hpa.setting)}) ${c.hpa.replicaHours.toFixed(1)} replica-h, ${c.hpa.violationMinutes.toFixed(1)} violation min`,
+      `  Prescaler (${describeSetting(c.prescaler.setting)}) ${c.prescaler.replicaHours.toFixed(1)} replica-h, ${c.prescaler.violationMinutes.toFixed(1)} violation min`,
       `  oracle ${c.oracle.replicaHours.toFixed(1)} replica-h; saving ${pct(c.saving)} [${pct(c.savingCi95[0])}, ${pct(c.savingCi95[1])}], gap captured ${c.gapCaptured === null ? 'n/a' : pct(c.gapCaptured)}`,
     ].join('\n');
   return [

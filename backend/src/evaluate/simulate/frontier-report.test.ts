@@ -277,6 +277,12 @@ describe('report helpers', () => {
     expect(describeSetting({ quantile: 'upper', utilization: 0.8, hpaTarget: 0.9 })).toBe(
       'upper band at 0.80 utilisation, HPA 0.90 behind'
     );
+    expect(describeSetting({ quantile: 'mean', utilization: 1, hpaTarget: 0.95, peakQuantile: 0.9 })).toBe(
+      'mean band at 1.00 utilisation, peak p90, HPA 0.95 behind'
+    );
+    expect(describeSetting({ quantile: 'mean', utilization: 1, hpaTarget: 0.95, peakQuantile: 'off' })).toBe(
+      'mean band at 1.00 utilisation, HPA 0.95 behind'
+    );
     expect(describeSetting({})).toBe('knows the future');
   });
 

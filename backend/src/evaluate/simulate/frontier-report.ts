@@ -36,11 +36,17 @@ export function pct(x: number | null | undefined): string {
   return s === '–' ? s : `${s} %`;
 }
 
-/** What a setting is, in words: "target 0.70", "upper band at 0.80 utilisation, HPA 0.90 behind". */
+/**
+ * What a setting is, in words: "target 0.70", "upper band at 0.80 utilisation, HPA 0.90 behind", with
+ * ", peak p90" when the series' peak-to-mean ratio raises the band.
+ */
 export function describeSetting(s: Setting): string {
   if ('targetUtilization' in s) return `target ${s.targetUtilization.toFixed(2)}`;
-  if ('quantile' in s)
-    return `${s.quantile} band at ${s.utilization.toFixed(2)} utilisation, HPA ${s.hpaTarget.toFixed(2)} behind`;
+  if ('quantile' in s) {
+    const q = s.peakQuantile;
+    const peak = q === undefined || q === 'off' ? '' : `, peak p${Math.round(q * 100)}`;
+    return `${s.quantile} band at ${s.utilization.toFixed(2)} utilisation${peak}, HPA ${s.hpaTarget.toFixed(2)} behind`;
+  }
   return 'knows the future';
 }
 
