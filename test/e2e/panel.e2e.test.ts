@@ -9,7 +9,13 @@ import { BrowserContext, Page, chromium } from 'playwright-core';
 
 import { OPERATOR_TOKEN, RunningBackend, VIEWER_TOKEN, startBackend } from './harness/backend';
 import { E2E_NOW_MS } from './harness/clock';
-import { backendJson as backendAt, panelRange, pendingRecommendation } from './harness/scenario';
+import {
+  AnomaliesAnswer,
+  ForecastAnswer,
+  backendJson as backendAt,
+  panelRange,
+  pendingRecommendation,
+} from './harness/scenario';
 import { OrgRole, startHarness } from './harness/server';
 import { PACKAGE_SETS, PackageSet, ROOT, buildVendorInChild, uiPublicImg, vendorDir } from './harness/vendor';
 
@@ -25,10 +31,21 @@ function shots(set: PackageSet) {
     process.env.PRESCALER_UPDATE_DOCS === '1' && set === PACKAGE_SETS[0] ? 'docs' : 'test/artifacts/e2e'
   );
   const suffix = set === PACKAGE_SETS[0] ? '' : `-${set.id}`;
-  return { panel: path.join(dir, `panel${suffix}.png`), app: path.join(dir, `app-root${suffix}.png`) };
+  return {
+    panel: path.join(dir, `panel${suffix}.png`),
+    many: path.join(dir, `panel-20-series${suffix}.png`),
+    app: path.join(dir, `app-root${suffix}.png`),
+  };
 }
 
 jest.setTimeout(180_000);
+
+/** Backend times are Unix ms; a seconds value would be 1000 times too small. */
+const ms = (t: number) => (t < 1e11 ? t * 1000 : t);
+/** Grafana's default time format in UTC, as the tooltip shows it. */
+const utc = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
+/** The number in a formatted value such as "2.53" or "1.2 K" (no unit is set on these queries). */
+const num = (text: string) => Number(text.replace(/[^\d.eE+-]/g, ''));
 
 describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s', (_title, set) => {
   const SCREENSHOT = shots(set).panel;
@@ -73,6 +90,67 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
         ).prescalerHarness.runApp(p),
       params
     ) as Promise<{ root: boolean }>;
+  }
+
+  /** The chart's plot area (uPlot's overlay), once the panel drew it. */
+  async function plotArea() {
+    const over = page.locator('[data-testid="prescaler-chart"] .u-over').first();
+    await over.waitFor();
+    return (await over.boundingBox())!;
+  }
+
+  /** The legend's series names as Grafana's VizLegend lists them. */
+  function legendItems() {
+    return page.locator('[data-testid="prescaler-chart"] [data-testid^="data-testid VizLegend series"]');
+  }
+
+  /** The backend's answer to the data source's last request to `p` (whose body passes `which`), sent again. */
+  async function replayed<T>(
+    p: string,
+    which: (body: Record<string, unknown>) => boolean = () => true
+  ): Promise<T> {
+    const asked = [...harness!.log]
+      .reverse()
+      .find((e) => e.kind === 'datasource' && e.path === p && which(JSON.parse(e.body ?? '{}')));
+    const answer = await backendJson<T>(
+      'POST',
+      `/${p.replace(/^backend\//, '')}`,
+      JSON.parse(asked!.body!),
+      VIEWER_TOKEN
+    );
+    expect(answer.status).toBe(200);
+    return answer.body;
+  }
+
+  /** Moves the mouse to (x, y) and reads the tooltip: its time and one row per series. */
+  async function hover(x: number, y: number) {
+    await page.mouse.move(Math.round(x), Math.round(y));
+    const tooltip = page.getByTestId('prescaler-tooltip');
+    await tooltip.waitFor();
+    return page.evaluate(() => {
+      const el = document.querySelector('[data-testid="prescaler-tooltip"]')!;
+      const cell = (row: Element, col: string) => row.querySelector(`[data-col="${col}"]`)?.textContent ?? '';
+      return {
+        time: el.querySelector('[data-testid="prescaler-tooltip-time"]')?.textContent ?? '',
+        rows: Array.from(el.querySelectorAll('[data-testid="prescaler-tooltip-row"]')).map((row) => ({
+          name: row.getAttribute('data-series') ?? '',
+          actual: cell(row, 'actual'),
+          forecast: cell(row, 'forecast'),
+          band: cell(row, 'band'),
+          score: cell(row, 'score'),
+        })),
+      };
+    });
+  }
+
+  function timeRangeChanges() {
+    return page.evaluate(() =>
+      (
+        window as unknown as {
+          prescalerHarness: { timeRangeChanges: () => Array<{ from: number; to: number }> };
+        }
+      ).prescalerHarness.timeRangeChanges()
+    );
   }
 
   beforeAll(async () => {
@@ -202,27 +280,206 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
       });
     });
 
-    it('draws the forecast band, the forecast line and one marker per anomaly, and saves a screenshot', async () => {
-      const band = page.getByTestId('prescaler-band');
-      await band.waitFor();
-      const d = (await band.getAttribute('d')) ?? '';
-      expect(d).toMatch(/^M[\d.-]+,[\d.-]+(L[\d.-]+,[\d.-]+)+Z/);
-      const box = await band.boundingBox();
-      expect(box!.width).toBeGreaterThan(5);
-      expect(box!.height).toBeGreaterThan(1);
-      expect(await page.getByTestId('prescaler-forecast').count()).toBe(1);
-      expect(await page.getByTestId('prescaler-actual').count()).toBe(1);
-      expect(await page.getByTestId('prescaler-now').count()).toBe(1);
+    it("draws with Grafana's time series chart: its legend, and a hover shows time, actual, forecast, band and each anomaly's score", async () => {
+      const over = await plotArea();
+      // uPlot drew on its canvas, at the size the panel gave it.
+      const canvas = page.locator('[data-testid="prescaler-chart"] canvas').first();
+      const canvasBox = (await canvas.boundingBox())!;
+      expect(canvasBox.width).toBeGreaterThan(700);
+      expect(canvasBox.height).toBeGreaterThan(200);
+      // One legend entry for the series (its forecast, band and markers hang off it), named by the legend format.
+      expect(await legendItems().allTextContents()).toEqual(['web']);
+
+      // The same answers the data source got: its own request bodies, replayed against the backend.
+      const answer = await replayed<ForecastAnswer>('backend/api/forecast');
+      const anomalies = await replayed<AnomaliesAnswer>('backend/api/anomalies');
+      const [series] = answer.series;
+      const chartTo = Math.max(to, ...series.forecast.map((p) => ms(p[0])));
+      const xOf = (t: number) => over.x + ((t - from) / (chartTo - from)) * over.width;
+      const y = over.y + over.height / 2;
+
+      // A forecast point: its time, the forecast and the band, each as the tooltip formats it.
+      const f = series.forecast[Math.floor(series.forecast.length / 2)];
+      const atF = await hover(xOf(ms(f[0])), y);
+      expect(atF.time).toBe(utc(ms(f[0])));
+      expect(atF.rows.map((r) => r.name)).toEqual(['web']);
+      expect(num(atF.rows[0].forecast)).toBeCloseTo(f[1], 1);
+      const [lower, upper] = atF.rows[0].band.split(' – ').map(num);
+      expect(lower).toBeCloseTo(f[2], 1);
+      expect(upper).toBeCloseTo(f[3], 1);
+
+      // An actual point six hours back.
+      const a = series.actual.find((p) => ms(p[0]) >= to - 6 * 3_600_000 && p[1] !== null)!;
+      const atA = await hover(xOf(ms(a[0])), y);
+      expect(atA.time).toBe(utc(ms(a[0])));
+      expect(num(atA.rows[0].actual)).toBeCloseTo(a[1]!, 1);
+      expect(atA.rows[0].score).not.toContain('anomaly');
+
+      // Every anomaly the backend found over the range: a marker whose hover gives its score.
+      const found = anomalies.series.flatMap((s) => s.anomalies);
+      expect(found).toHaveLength(expectedAnomalies);
       expect(expectedAnomalies).toBeGreaterThan(0);
-      expect(await page.getByTestId('prescaler-anomaly').count()).toBe(expectedAnomalies);
+      for (const [t, value, score] of found) {
+        const atX = await hover(xOf(ms(t)), y);
+        expect(atX.time).toBe(utc(ms(t)));
+        expect(atX.rows[0].score).toBe(`${(score * 100).toFixed(2)}% anomaly`);
+        expect(num(atX.rows[0].actual)).toBeCloseTo(value, 1);
+      }
+      await page.mouse.move(0, 0);
+
       // Wait for the recommendation card to settle (loaded or explained) before the picture.
-      await page.getByTestId('prescaler-recommendation').waitFor();
+      await page.getByTestId('prescaler-recommendation').first().waitFor();
       await page.waitForFunction(() => !document.body.textContent?.includes('Loading…'), undefined, {
         timeout: 15_000,
       });
+      // The picture with the tooltip open on the forecast: how much, and how sure, half an hour ahead.
+      await hover(xOf(ms(f[0])), y);
       fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
       await page.locator('#panel').screenshot({ path: SCREENSHOT });
       expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+      await page.mouse.move(0, 0);
+    });
+
+    it('a drag across the chart asks the dashboard for the selected range (onChangeTimeRange)', async () => {
+      const over = await plotArea();
+      const answer = await replayed<ForecastAnswer>('backend/api/forecast');
+      const chartTo = Math.max(to, ...answer.series[0].forecast.map((p) => ms(p[0])));
+      const tOf = (x: number) => from + ((x - over.x) / over.width) * (chartTo - from);
+      const before = await timeRangeChanges();
+      const x1 = Math.round(over.x + over.width * 0.3);
+      const x2 = Math.round(over.x + over.width * 0.6);
+      const y = Math.round(over.y + over.height / 2);
+      await page.mouse.move(x1, y);
+      await page.mouse.down();
+      await page.mouse.move(x2, y, { steps: 8 });
+      await page.mouse.up();
+      await page.waitForFunction(
+        (n) =>
+          (
+            window as unknown as { prescalerHarness: { timeRangeChanges: () => unknown[] } }
+          ).prescalerHarness.timeRangeChanges().length > n,
+        before.length
+      );
+      const changes = await timeRangeChanges();
+      expect(changes).toHaveLength(before.length + 1);
+      const { from: f, to: t } = changes[changes.length - 1];
+      // Within two pixels' worth of time of where the mouse went down and up.
+      const px = (chartTo - from) / over.width;
+      expect(Math.abs(f - tOf(x1))).toBeLessThan(2 * px);
+      expect(Math.abs(t - tOf(x2))).toBeLessThan(2 * px);
+      expect(t - f).toBeGreaterThan(0.25 * (chartTo - from));
+    });
+
+    it('20 series stay readable: a legend entry each, the tooltip lists them all, one card per target in its series colour', async () => {
+      // The demo holds 10 series (5 deployments' CPU and memory); each metric at two resolutions (10 and 5
+      // minutes) makes 20. Memory in bytes gets its own axis, as in Grafana's Time series panel.
+      const expr = '{__name__=~"demo_.*"}';
+      const cpu = { expr: 'demo_cpu_usage', horizon: '1h', legendFormat: '{{deployment}} cpu' };
+      const memory = {
+        expr: 'demo_memory_usage',
+        horizon: '1h',
+        legendFormat: '{{deployment}} memory',
+        unit: 'bytes',
+      };
+      const result = await runPanel({
+        pluginBase: `/public/plugins/${APP_ID}`,
+        datasourceUid: DS_UID,
+        backendUrl: backend!.url,
+        role: 'Editor',
+        theme: 'dark',
+        variables: {},
+        query: cpu,
+        moreQueries: [
+          memory,
+          { ...cpu, step: '5m', legendFormat: '{{deployment}} cpu 5m' },
+          { ...memory, step: '5m', legendFormat: '{{deployment}} memory 5m' },
+        ],
+        from,
+        to,
+        width: 1060,
+        height: 400,
+      });
+      expect(result.errors).toEqual([]);
+      expect(pageErrors).toEqual([]);
+      const over = await plotArea();
+
+      const demo = await backendJson<{ series: Array<{ labels: Record<string, string> }> }>(
+        'POST',
+        '/api/forecast',
+        { query: expr, start: Math.floor(to / 1000) - 7200, end: Math.floor(to / 1000) },
+        VIEWER_TOKEN
+      );
+      const names = demo.body.series.map(
+        (x) => `${x.labels.deployment} ${x.labels.__name__ === 'demo_cpu_usage' ? 'cpu' : 'memory'}`
+      );
+      expect(names).toHaveLength(10);
+      const expected = [...names, ...names.map((n) => `${n} 5m`)];
+      const legend = legendItems();
+      const shownNames = await legend.allTextContents();
+      expect([...shownNames].sort()).toEqual([...expected].sort());
+      // The legend scrolls inside the panel: its last entry can be brought into view there.
+      const panelBox = (await page.locator('#panel').boundingBox())!;
+      await legend.last().scrollIntoViewIfNeeded();
+      const lastBox = (await legend.last().boundingBox())!;
+      expect(lastBox.y + lastBox.height).toBeLessThanOrEqual(panelBox.y + panelBox.height + 1);
+      expect(lastBox.y).toBeGreaterThanOrEqual(panelBox.y);
+      // The chart keeps most of the panel's height.
+      expect(over.height).toBeGreaterThan(150);
+
+      // At an instant six hours back every series has its actual value in the tooltip.
+      const t = Math.floor((to - 6 * 3_600_000) / 600_000) * 600_000;
+      const answer = await replayed<ForecastAnswer>('backend/api/forecast', (b) => b.step === '5m');
+      const chartTo = Math.max(to, ...answer.series.flatMap((x) => x.forecast.map((p) => ms(p[0]))));
+      const hovered = await hover(
+        over.x + ((t - from) / (chartTo - from)) * over.width,
+        over.y + over.height / 2
+      );
+      expect(hovered.time).toBe(utc(t));
+      expect(hovered.rows.map((r) => r.name).sort()).toEqual([...expected].sort());
+      expect(hovered.rows.every((r) => Number.isFinite(num(r.actual)))).toBe(true);
+      await page.mouse.move(0, 0);
+
+      // One card per target the backend has advice for among these series, each with its own Apply.
+      const recs = await backendJson<{ recommendations: Array<{ target: string }> }>(
+        'GET',
+        '/api/recommendations',
+        undefined,
+        VIEWER_TOKEN
+      );
+      const deployments = new Set(demo.body.series.map((x) => x.labels.deployment));
+      const targets = [...new Set(recs.body.recommendations.map((r) => r.target))].filter((x) =>
+        deployments.has(x)
+      );
+      expect(targets.length).toBeGreaterThan(0);
+      await page.waitForFunction(
+        (n) =>
+          document.querySelectorAll('[data-testid="prescaler-recommendation"][data-target]').length === n,
+        targets.length,
+        { timeout: 15_000 }
+      );
+      const cards = page.locator('[data-testid="prescaler-recommendation"]');
+      expect(
+        (await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-target')))).sort()
+      ).toEqual([...targets].sort());
+      for (const target of targets) {
+        const card = page.locator(`[data-testid="prescaler-recommendation"][data-target="${target}"]`);
+        expect(await card.getByRole('button', { name: `Apply recommendation for ${target}` }).count()).toBe(
+          1
+        );
+        // The card's colour is the legend's colour for the target's first series (in the legend's order).
+        const first = shownNames.find((n) => n.split(' ')[0] === target)!;
+        const legendColor = await page
+          .locator(`[data-testid="data-testid VizLegend series ${first}"] [data-testid="series-icon"]`)
+          .evaluate((el) => getComputedStyle(el).backgroundColor);
+        const cardColor = await card
+          .getByTestId('prescaler-card-color')
+          .evaluate((el) => getComputedStyle(el).backgroundColor);
+        expect(cardColor).toBe(legendColor);
+      }
+      const many = shots(set).many;
+      fs.mkdirSync(path.dirname(many), { recursive: true });
+      await page.locator('#panel').screenshot({ path: many });
+      expect(fs.statSync(many).size).toBeGreaterThan(10_000);
     });
 
     it('applies the recommendation after confirmation and the backend audit log has the record', async () => {
@@ -248,7 +505,7 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
         width: 1060,
         height: 400,
       });
-      const apply = page.getByRole('button', { name: 'Apply recommendation' });
+      const apply = page.getByRole('button', { name: 'Apply recommendation for web' });
       await apply.waitFor();
       expect(await apply.isEnabled()).toBe(true);
       await apply.click();
@@ -303,12 +560,12 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
         width: 1060,
         height: 400,
       });
-      await page.getByTestId('prescaler-band').waitFor();
+      await plotArea();
       // Grafana's light canvas is near-white; the dark one (#111217) would fail this.
       const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number);
       expect(Math.min(r, g, b)).toBeGreaterThan(200);
-      const apply = page.getByRole('button', { name: 'Apply recommendation' });
+      const apply = page.getByRole('button', { name: 'Apply recommendation for web' });
       const blocked = page.getByTestId('prescaler-apply-blocked');
       await apply.waitFor();
       expect(await apply.isDisabled()).toBe(true);

@@ -1,206 +1,99 @@
-// The panel: chart of actual, forecast, band and anomalies, plus the recommendation card with Apply.
+// The panel: Grafana's time series chart of actual, forecast, band and anomalies (data/chart.ts decides what),
+// beside the recommendations for the shown targets with Apply.
 import { css } from '@emotion/css';
-import { useCallback, useEffect, useMemo, useState } from 'react';
-import {
-  GrafanaTheme2,
-  PanelProps,
-  dateTimeFormat,
-  formattedValueToString,
-  getValueFormat,
-} from '@grafana/data';
-import { config } from '@grafana/runtime';
+import { useCallback, useMemo } from 'react';
+import { GrafanaTheme2, PanelProps, dateTimeFormat } from '@grafana/data';
 import { useStyles2, useTheme2 } from '@grafana/ui';
 
-import { applyRecommendation, fetchRecommendations } from '../../shared/api';
-import { applyBlockedReason } from '../../shared/apply';
-import { ApplyModal } from '../../shared/components/ApplyModal';
-import { AuditRecord, Recommendation, decodeError } from '../../shared/contract';
+import { buildChart } from '../data/chart';
 import { collectSeries } from '../data/collect';
-import { buildDrawing } from '../data/drawing';
-import { pickRecommendation } from '../data/recommendation';
 import { ForecastPanelOptions } from '../types';
-import { ForecastChart } from './ForecastChart';
-import { RecommendationCard } from './RecommendationCard';
+import { ForecastTimeSeries } from './ForecastTimeSeries';
+import { RecommendationList } from './RecommendationList';
 
 type Props = PanelProps<ForecastPanelOptions>;
 
-const CARD_WIDTH = 250;
-const LEGEND_HEIGHT = 22;
+const SIDE_WIDTH = 250;
+const BOTTOM_HEIGHT = 150;
+const GAP = 8;
 
-export function ForecastPanel({ data, width, height, options, timeZone, replaceVariables }: Props) {
+export function ForecastPanel({
+  data,
+  width,
+  height,
+  options,
+  timeZone,
+  replaceVariables,
+  onChangeTimeRange,
+}: Props) {
   const theme = useTheme2();
   const styles = useStyles2(getStyles);
   const now = Date.now();
-  const series = useMemo(() => collectSeries(data.series), [data.series]);
 
-  const [recommendations, setRecommendations] = useState<Recommendation[]>([]);
-  const [loadError, setLoadError] = useState<string>();
-  const [loading, setLoading] = useState(false);
-  const [applying, setApplying] = useState<Recommendation>();
-  const [lastRecord, setLastRecord] = useState<AuditRecord>();
-
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      setRecommendations(await fetchRecommendations());
-      setLoadError(undefined);
-    } catch (err) {
-      const { status, message } = decodeError(err);
-      setLoadError(status ? `${status} ${message}` : message);
-    } finally {
-      setLoading(false);
-    }
-  }, []);
-
-  // Refetch whenever the panel's data refreshes, so the card follows the dashboard's refresh.
-  useEffect(() => {
-    if (options.showRecommendation) {
-      load();
-    }
-  }, [load, options.showRecommendation, data.timeRange]);
-
-  const formatTime = useCallback(
-    (ms: number, spanMs = 0) =>
-      dateTimeFormat(ms, { timeZone, format: spanMs > 86_400_000 ? 'MM/DD HH:mm' : 'HH:mm' }),
-    [timeZone]
-  );
-  const formatFullTime = useCallback((ms: number) => dateTimeFormat(ms, { timeZone }), [timeZone]);
-  const unit = series[0]?.unit;
-  const formatValue = useMemo(() => {
-    const format = getValueFormat(unit ?? 'short');
-    return (v: number) => formattedValueToString(format(v, series[0]?.decimals));
-  }, [unit, series]);
-
-  const cardOnSide = options.showRecommendation && width >= 560;
-  const chartWidth = cardOnSide ? width - CARD_WIDTH - 8 : width;
-  const cardHeight = options.showRecommendation && !cardOnSide ? Math.min(150, height / 2) : 0;
-  const chartHeight = height - LEGEND_HEIGHT - cardHeight;
-
-  const drawing = useMemo(
+  const model = useMemo(
     () =>
-      buildDrawing(series, {
-        width: chartWidth,
-        height: chartHeight,
+      buildChart(data.series, {
         from: data.timeRange.from.valueOf(),
         to: data.timeRange.to.valueOf(),
         now,
         showAnomalies: options.showAnomalies,
-        formatTime,
-        formatValue,
+        seriesColor: (i) =>
+          theme.visualization.getColorByName(
+            theme.visualization.palette[i % theme.visualization.palette.length]
+          ),
+        anomalyColor: theme.visualization.getColorByName('red'),
       }),
-    // `now` moves every render; the drawing only needs to follow data and size.
-    [series, chartWidth, chartHeight, data.timeRange, options.showAnomalies, formatTime, formatValue]
+    // `now` moves every render; the chart only follows data, options and theme.
+    [data.series, data.timeRange, options.showAnomalies, theme]
   );
+  const listed = useMemo(() => {
+    const labels = new Map(collectSeries(data.series).map((s) => [s.key, s.labelValues]));
+    return model.series.map((s) => ({ name: s.name, color: s.color, labelValues: labels.get(s.key) ?? [] }));
+  }, [data.series, model.series]);
 
-  const labelValues = useMemo(() => series.flatMap((s) => s.labelValues), [series]);
-  const recommendation = pickRecommendation(recommendations, {
-    target: replaceVariables(options.target ?? ''),
-    labelValues,
-    now,
-  });
-  const user = config.bootData?.user;
-  const blockedReason = recommendation
-    ? applyBlockedReason(recommendation, {
-        role: user?.orgRole,
-        isGrafanaAdmin: user?.isGrafanaAdmin,
-        now,
-        formatTime: formatFullTime,
-      })
-    : undefined;
+  const formatTime = useCallback((ms: number) => dateTimeFormat(ms, { timeZone }), [timeZone]);
 
-  const formatTooltip = (t: number, v: number, score: number) =>
-    `Anomaly at ${formatFullTime(t)}: ${formatValue(v)}, score ${score.toFixed(2)}`;
-
-  const onApplied = (record: AuditRecord) => {
-    setLastRecord(record);
-    load();
-  };
+  const side = options.showRecommendation && width >= 560;
+  const chartWidth = side ? width - SIDE_WIDTH - GAP : width;
+  const chartHeight = options.showRecommendation && !side ? height - BOTTOM_HEIGHT - GAP : height;
 
   return (
-    <div className={styles.root} style={{ flexDirection: cardOnSide ? 'row' : 'column' }}>
-      <div className={styles.chartArea}>
-        {drawing.empty ? (
-          <div className={styles.empty} style={{ width: chartWidth, height: chartHeight }}>
-            No data: the query returned no Prescaler frames.
-          </div>
-        ) : (
-          <ForecastChart drawing={drawing} formatTooltip={formatTooltip} />
-        )}
-        <div className={styles.legend}>
-          {series.map((s, i) => (
-            <span key={s.key} className={styles.legendItem}>
-              <span
-                className={styles.swatch}
-                style={{
-                  background: theme.visualization.getColorByName(
-                    theme.visualization.palette[i % theme.visualization.palette.length]
-                  ),
-                }}
-              />
-              {s.name}
-              {s.model ? <span className={styles.muted}> · forecast {s.model}</span> : null}
-            </span>
-          ))}
-          {options.showAnomalies && series.some((s) => s.anomalies.length) && (
-            <span className={styles.legendItem}>
-              <span
-                className={styles.dot}
-                style={{ background: theme.visualization.getColorByName('red') }}
-              />
-              anomaly
-            </span>
-          )}
+    <div className={styles.root} style={{ flexDirection: side ? 'row' : 'column' }}>
+      {model.empty ? (
+        <div className={styles.empty} style={{ width: chartWidth, height: chartHeight }}>
+          No data: the query returned no Prescaler frames.
         </div>
-      </div>
-      {options.showRecommendation && (
-        <div className={styles.card} style={cardOnSide ? { width: CARD_WIDTH } : { height: cardHeight }}>
-          <RecommendationCard
-            recommendation={recommendation}
-            loadError={loadError}
-            loading={loading}
-            blockedReason={blockedReason}
-            lastRecord={
-              lastRecord && recommendation && lastRecord.recommendationId === recommendation.id
-                ? lastRecord
-                : undefined
-            }
-            now={now}
-            formatTime={formatFullTime}
-            onApply={() => setApplying(recommendation)}
+      ) : (
+        <div data-testid="prescaler-chart" style={{ width: chartWidth, height: chartHeight }}>
+          <ForecastTimeSeries
+            model={model}
+            options={options}
+            width={chartWidth}
+            height={chartHeight}
+            timeZone={timeZone}
+            onChangeTimeRange={onChangeTimeRange}
           />
         </div>
       )}
-      {applying && (
-        <ApplyModal
-          recommendation={applying}
-          apply={applyRecommendation}
-          formatTime={formatFullTime}
-          onApplied={onApplied}
-          onClose={() => setApplying(undefined)}
-        />
+      {options.showRecommendation && (
+        <div className={styles.side} style={side ? { width: SIDE_WIDTH } : { height: BOTTOM_HEIGHT }}>
+          <RecommendationList
+            target={replaceVariables(options.target ?? '')}
+            series={listed}
+            refreshKey={data.timeRange}
+            now={now}
+            formatTime={formatTime}
+            direction={side ? 'column' : 'row'}
+          />
+        </div>
       )}
     </div>
   );
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  root: css({ display: 'flex', gap: theme.spacing(1), width: '100%', height: '100%' }),
-  chartArea: css({ display: 'flex', flexDirection: 'column', minWidth: 0 }),
-  card: css({ display: 'flex', flexDirection: 'column', flexShrink: 0, minHeight: 0 }),
-  legend: css({
-    display: 'flex',
-    gap: theme.spacing(2),
-    height: LEGEND_HEIGHT,
-    alignItems: 'center',
-    fontSize: theme.typography.bodySmall.fontSize,
-    color: theme.colors.text.primary,
-    overflow: 'hidden',
-    whiteSpace: 'nowrap',
-  }),
-  legendItem: css({ display: 'inline-flex', alignItems: 'center', gap: theme.spacing(0.5) }),
-  swatch: css({ width: 14, height: 3, borderRadius: 1 }),
-  dot: css({ width: 8, height: 8, borderRadius: '50%' }),
-  muted: css({ color: theme.colors.text.secondary }),
+  root: css({ display: 'flex', gap: GAP, width: '100%', height: '100%' }),
+  side: css({ display: 'flex', flexDirection: 'column', flexShrink: 0, minHeight: 0, minWidth: 0 }),
   empty: css({
     display: 'flex',
     alignItems: 'center',

@@ -8,6 +8,9 @@ import { AuditRecord, Recommendation, toEpochMs } from '../../shared/contract';
 
 interface Props {
   recommendation?: Recommendation;
+  /** The colour of the series the target belongs to in the chart, and that series' name. */
+  color?: string;
+  seriesName?: string;
   loadError?: string;
   loading: boolean;
   blockedReason?: string;
@@ -28,6 +31,8 @@ export function relativeMinutes(ms: number, now: number): string {
 export function RecommendationCard(props: Props) {
   const {
     recommendation: rec,
+    color,
+    seriesName,
     loadError,
     loading,
     blockedReason,
@@ -61,16 +66,25 @@ export function RecommendationCard(props: Props) {
       icon="arrow-up"
       disabled={Boolean(blockedReason)}
       onClick={onApply}
-      aria-label="Apply recommendation"
+      aria-label={`Apply recommendation for ${rec.target}`}
     >
       Apply
     </Button>
   );
   return (
-    <div className={styles.card} data-testid="prescaler-recommendation">
+    <div
+      className={styles.card}
+      data-testid="prescaler-recommendation"
+      data-target={rec.target}
+      style={color ? { borderLeft: `4px solid ${color}` } : undefined}
+    >
       <div className={styles.title}>
+        {color && (
+          <span className={styles.swatch} style={{ background: color }} data-testid="prescaler-card-color" />
+        )}
         {rec.target} <span className={styles.status}>{rec.status}</span>
       </div>
+      {seriesName && seriesName !== rec.target && <div className={styles.muted}>{seriesName}</div>}
       <div className={styles.replicas} data-testid="prescaler-replicas">
         {rec.currentReplicas} <span className={styles.arrow}>→</span> {rec.recommendedReplicas}
         <span className={styles.unit}> replicas</span>
@@ -112,7 +126,15 @@ const getStyles = (theme: GrafanaTheme2) => ({
     flexDirection: 'column',
     gap: theme.spacing(0.5),
     overflow: 'auto',
+    flexShrink: 0,
     fontSize: theme.typography.bodySmall.fontSize,
+  }),
+  swatch: css({
+    display: 'inline-block',
+    width: 10,
+    height: 10,
+    borderRadius: 2,
+    marginRight: theme.spacing(0.75),
   }),
   title: css({ fontWeight: theme.typography.fontWeightMedium, fontSize: theme.typography.body.fontSize }),
   status: css({

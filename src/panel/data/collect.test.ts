@@ -7,7 +7,7 @@ describe('collectSeries', () => {
   it('groups the frames of one series and reads each kind', () => {
     const [s] = collectSeries(geometryFrames);
     expect(s).toMatchObject({
-      key: 'deployment="web"',
+      key: 'A:deployment="web"',
       name: 'web',
       unit: 'short',
       model: 'lstm@1',
@@ -47,5 +47,17 @@ describe('collectSeries', () => {
     ]);
     other.meta!.custom!.prescaler = { kind: 'actual', series: 'deployment="api"', seriesName: 'api' };
     expect(collectSeries([...geometryFrames, other]).map((s) => s.name)).toEqual(['web', 'api']);
+  });
+
+  it('keeps the same label set from two queries apart', () => {
+    const again = tagged('actual', [
+      { name: 'Time', values: [0] },
+      { name: 'Value', values: [1] },
+    ]);
+    again.refId = 'B';
+    expect(collectSeries([...geometryFrames, again]).map((s) => s.key)).toEqual([
+      'A:deployment="web"',
+      'B:deployment="web"',
+    ]);
   });
 });

@@ -36,6 +36,14 @@ export interface CollectedSeries {
   labelValues: string[];
 }
 
+/**
+ * Identity of a source series inside the panel: its query and its label set, so two queries over the same
+ * workload (say, different horizons) stay two series.
+ */
+export function seriesIdOf(frame: DataFrame, meta: { series: string }): string {
+  return `${frame.refId ?? ''}:${meta.series}`;
+}
+
 function timeValues(frame: DataFrame): number[] | undefined {
   return frame.fields.find((f) => f.type === FieldType.time)?.values as number[] | undefined;
 }
@@ -63,10 +71,11 @@ export function collectSeries(frames: DataFrame[]): CollectedSeries[] {
     if (!meta || !times) {
       continue;
     }
-    let series = byKey.get(meta.series);
+    const key = seriesIdOf(frame, meta);
+    let series = byKey.get(key);
     if (!series) {
       series = {
-        key: meta.series,
+        key,
         name: meta.seriesName,
         actual: [],
         forecast: [],
@@ -75,7 +84,7 @@ export function collectSeries(frames: DataFrame[]): CollectedSeries[] {
         anomalies: [],
         labelValues: [],
       };
-      byKey.set(meta.series, series);
+      byKey.set(key, series);
     }
     for (const field of frame.fields) {
       for (const value of Object.values(field.labels ?? {})) {

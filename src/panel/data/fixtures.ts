@@ -1,4 +1,4 @@
-// Frames as the data source tags them, built with toDataFrame; numbers chosen so the geometry is checkable by hand.
+// Frames as the data source tags them, built with toDataFrame; small enough to check by hand.
 import { DataFrame, FieldType, toDataFrame } from '@grafana/data';
 
 import { FrameKind } from '../../datasource/types';
@@ -22,10 +22,7 @@ export function tagged(
   });
 }
 
-/**
- * Chart 268×142 → plot x 56…256, y 10…120. Times 0…2000 ms map to x = 56 + t/10; values span 5…105,
- * padded 5 % to 0…110, so y = 120 − v.
- */
+/** One series `web` with every kind: a gap in the actual, a two-point forecast and band, one anomaly. */
 export const geometryFrames: DataFrame[] = [
   tagged('actual', [
     { name: 'Time', values: [0, 500, 1000] },

@@ -1,6 +1,6 @@
 import { Recommendation } from '../../shared/contract';
 import { applyBlockedReason, hasEditorRights } from '../../shared/apply';
-import { pickRecommendation } from './recommendation';
+import { pickRecommendation, recommendationsByTarget } from './recommendation';
 
 const NOW = 1_700_000_000_000;
 const rec = (over: Partial<Recommendation>): Recommendation => ({
@@ -64,5 +64,40 @@ describe('applyBlockedReason', () => {
     expect(
       applyBlockedReason(rec({ recommendedReplicas: 3 }), { role: 'Editor', now: NOW, formatTime })
     ).toMatch(/already runs 3 replicas/);
+  });
+});
+
+describe('recommendationsByTarget', () => {
+  const series = [
+    { name: 'api cpu', color: 'yellow', labelValues: ['api', 'shop'] },
+    { name: 'web cpu', color: 'green', labelValues: ['web', 'shop'] },
+    { name: 'web memory', color: 'blue', labelValues: ['web', 'shop'] },
+  ];
+  const recs = [
+    rec({ id: 'web-old', expiresAt: NOW - 1 }),
+    rec({ id: 'web-new' }),
+    rec({ id: 'api', target: 'api' }),
+    rec({ id: 'batch', target: 'batch' }),
+  ];
+  it('gives one per target named by a series, in the order of the series, with its first colour', () => {
+    expect(
+      recommendationsByTarget(recs, { target: '', series, now: NOW }).map((r) => [
+        r.recommendation.id,
+        r.seriesName,
+        r.color,
+      ])
+    ).toEqual([
+      ['api', 'api cpu', 'yellow'],
+      ['web-new', 'web cpu', 'green'],
+    ]);
+  });
+  it("gives the option's target alone, coloured when a series names it", () => {
+    expect(
+      recommendationsByTarget(recs, { target: ' batch ', series, now: NOW }).map((r) => [
+        r.recommendation.id,
+        r.color,
+      ])
+    ).toEqual([['batch', undefined]]);
+    expect(recommendationsByTarget(recs, { target: 'none', series, now: NOW })).toEqual([]);
   });
 });

@@ -20,3 +20,43 @@ export function pickRecommendation(
     (a, b) => rank(b) - rank(a) || toEpochMs(b.expiresAt) - toEpochMs(a.expiresAt)
   )[0];
 }
+
+export interface TargetRecommendation {
+  recommendation: Recommendation;
+  /** The first shown series the target belongs to, and its colour in the chart. */
+  seriesName?: string;
+  color?: string;
+}
+
+/**
+ * One recommendation per target for the recommendation list: the option's target alone when it is set,
+ * otherwise every target named by a label value of a shown series, in the order of the series (the legend's
+ * order), each with the colour of the first series it belongs to.
+ */
+export function recommendationsByTarget(
+  recommendations: Recommendation[],
+  {
+    target,
+    series,
+    now,
+  }: { target: string; series: Array<{ name: string; color: string; labelValues: string[] }>; now: number }
+): TargetRecommendation[] {
+  const wanted = target.trim();
+  const targets = wanted
+    ? [wanted]
+    : [...new Set(recommendations.map((r) => r.target))]
+        .filter((t) => series.some((s) => s.labelValues.includes(t)))
+        .sort(
+          (a, b) =>
+            series.findIndex((s) => s.labelValues.includes(a)) -
+            series.findIndex((s) => s.labelValues.includes(b))
+        );
+  return targets.flatMap((t) => {
+    const recommendation = pickRecommendation(recommendations, { target: t, labelValues: [], now });
+    if (!recommendation) {
+      return [];
+    }
+    const s = series.find((x) => x.labelValues.includes(t));
+    return [{ recommendation, seriesName: s?.name, color: s?.color }];
+  });
+}

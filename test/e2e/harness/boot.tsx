@@ -19,6 +19,8 @@ import * as jsxDevRuntime from 'react/jsx-dev-runtime';
 import * as jsxRuntime from 'react/jsx-runtime';
 import * as rxjs from 'rxjs';
 import * as rxjsOperators from 'rxjs/operators';
+// Grafana's own stylesheet carries uPlot's (the plot's canvas and cursor layers are absolutely placed by it).
+import uplotCss from 'uplot/dist/uPlot.min.css';
 
 import {
   AppPlugin,
@@ -48,7 +50,8 @@ import {
   setBackendSrv,
   setTemplateSrv,
 } from '@grafana/runtime';
-import { GlobalStyles, Input, Switch } from '@grafana/ui';
+import { DashboardCursorSync } from '@grafana/schema';
+import { GlobalStyles, Input, PanelContextProvider, RadioButtonGroup, Select, Switch } from '@grafana/ui';
 import { Observable, from, isObservable, lastValueFrom } from 'rxjs';
 
 const System = (window as unknown as { System: SystemLike }).System;
@@ -77,6 +80,10 @@ const shared: Record<string, object> = {
   rxjs,
   'rxjs/operators': rxjsOperators,
 };
+
+const uplotStyle = document.createElement('style');
+uplotStyle.textContent = uplotCss;
+document.head.appendChild(uplotStyle);
 
 const imports: Record<string, string> = {};
 for (const [name, module] of Object.entries(shared)) {
@@ -124,7 +131,30 @@ function fetchObservable<T>(options: BackendSrvRequest): Observable<FetchRespons
 
 // Grafana core registers its option editors at start-up (app/core/components/OptionsUI/registry); a panel's
 // option builder looks them up by id. These are the ones this panel uses, built from @grafana/ui.
+const numberEditor = ({ value, onChange }: StandardEditorProps<number>) => (
+  <Input
+    type="number"
+    value={value ?? ''}
+    onChange={(e) => onChange(e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value))}
+  />
+);
 standardEditorsRegistry.setInit(() => [
+  { id: 'number', name: 'Number', editor: numberEditor },
+  { id: 'slider', name: 'Slider', editor: numberEditor },
+  {
+    id: 'radio',
+    name: 'Radio',
+    editor: ({ value, onChange, item }: StandardEditorProps<unknown>) => (
+      <RadioButtonGroup value={value} onChange={onChange} options={item.settings?.options ?? []} />
+    ),
+  },
+  {
+    id: 'select',
+    name: 'Select',
+    editor: ({ value, onChange, item }: StandardEditorProps<unknown>) => (
+      <Select value={value} onChange={(v) => onChange(v.value)} options={item.settings?.options ?? []} />
+    ),
+  },
   {
     id: 'text',
     name: 'Text',
@@ -188,6 +218,10 @@ export interface RunParams {
   theme: 'dark' | 'light';
   variables: Record<string, Variable>;
   query: Record<string, unknown>;
+  /** More queries after `query` (refIds B, C, …), as a panel with several queries sends them. */
+  moreQueries?: Array<Record<string, unknown>>;
+  /** The dashboard's graph tooltip setting (shared crosshair / tooltip); default off. */
+  cursorSync?: DashboardCursorSync;
   from: number;
   to: number;
   width: number;
@@ -203,6 +237,9 @@ export interface RunResult {
 }
 
 let root: reactDomClient.Root | undefined;
+
+/** What the panel asked of the dashboard through onChangeTimeRange, in order. */
+const timeRangeChanges: Array<{ from: number; to: number }> = [];
 
 async function run(params: RunParams): Promise<RunResult> {
   config.bootData.user = {
@@ -246,7 +283,10 @@ async function run(params: RunParams): Promise<RunResult> {
     range,
     interval: '10m',
     intervalMs: 600_000,
-    targets: [{ refId: 'A', ...params.query }],
+    targets: [params.query, ...(params.moreQueries ?? [])].map((q, i) => ({
+      refId: String.fromCharCode(65 + i),
+      ...q,
+    })),
     scopedVars: {},
     timezone: 'utc',
     startTime: Date.now(),
@@ -267,6 +307,7 @@ async function run(params: RunParams): Promise<RunResult> {
   });
 
   const Panel = panelPlugin.panel as react.ComponentType<PanelProps>;
+  const eventBus = new grafanaData.EventBusSrv();
   const props: PanelProps = {
     id: 1,
     data: { series, state: LoadingState.Done, timeRange: range, errors: response.errors },
@@ -282,8 +323,14 @@ async function run(params: RunParams): Promise<RunResult> {
     replaceVariables,
     onOptionsChange: () => {},
     onFieldConfigChange: () => {},
-    onChangeTimeRange: () => {},
-    eventBus: new grafanaData.EventBusSrv(),
+    onChangeTimeRange: (r) => timeRangeChanges.push({ from: r.from, to: r.to }),
+    eventBus,
+  };
+  // As Grafana's PanelStateWrapper does: the panel's event bus, the dashboard's cursor sync and its scope.
+  const panelContext = {
+    eventsScope: '__global_',
+    eventBus,
+    sync: () => params.cursorSync ?? DashboardCursorSync.Off,
   };
 
   const container = document.getElementById('root')!;
@@ -296,7 +343,9 @@ async function run(params: RunParams): Promise<RunResult> {
         id="panel"
         style={{ width: params.width, height: params.height, padding: 8, boxSizing: 'content-box' }}
       >
-        <Panel {...props} />
+        <PanelContextProvider value={panelContext}>
+          <Panel {...props} />
+        </PanelContextProvider>
       </div>
     </ThemeContext.Provider>
   );
@@ -366,4 +415,9 @@ function versions() {
   return { ...__PACKAGE_SET__, react: react.version, reactDom: reactDom.version };
 }
 
-(window as unknown as { prescalerHarness: unknown }).prescalerHarness = { run, runApp, versions };
+(window as unknown as { prescalerHarness: unknown }).prescalerHarness = {
+  run,
+  runApp,
+  versions,
+  timeRangeChanges: () => [...timeRangeChanges],
+};

@@ -1,13 +1,9 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { FieldConfigSource, LoadingState, PanelProps, dateTime, getDefaultTimeRange } from '@grafana/data';
 import { config } from '@grafana/runtime';
 
-import { anomalyFrames, forecastFrames } from '../../datasource/frames';
-import { STEP, T0, anomaliesResponse, forecastResponse } from '../../datasource/fixtures';
 import { AuditRecord, Recommendation } from '../../shared/contract';
 import { fail, mockBackendSrv, ok } from '../../test-utils/backendSrv';
-import { ForecastPanelOptions } from '../types';
-import { ForecastPanel } from './ForecastPanel';
+import { RecommendationList } from './RecommendationList';
 
 const recommendation: Recommendation = {
   id: 'rec-42',
@@ -31,31 +27,31 @@ const record: AuditRecord = {
   dryRun: true,
 };
 
-function props(options: Partial<ForecastPanelOptions> = {}): PanelProps<ForecastPanelOptions> {
-  const kinds = ['actual', 'forecast', 'band', 'anomalies'] as const;
-  const series = [
-    ...forecastFrames(forecastResponse, { refId: 'A', kinds: [...kinds], legendFormat: '{{deployment}}' }),
-    ...anomalyFrames(anomaliesResponse, { refId: 'A', kinds: [...kinds], legendFormat: '{{deployment}}' }),
-  ];
-  const timeRange = { ...getDefaultTimeRange(), from: dateTime(T0), to: dateTime(T0 + 4 * STEP) };
+const apiRecommendation: Recommendation = {
+  ...recommendation,
+  id: 'rec-43',
+  target: 'api',
+  currentReplicas: 2,
+  recommendedReplicas: 4,
+  reason: 'forecast peak 2.4 cores in 10 min',
+};
+
+const SERIES = [
+  { name: 'web cpu', color: '#73BF69', labelValues: ['web', 'default'] },
+  { name: 'api cpu', color: '#F2CC0C', labelValues: ['api', 'default'] },
+  { name: 'web memory', color: '#8AB8FF', labelValues: ['web', 'default'] },
+];
+
+function props(over: Partial<Parameters<typeof RecommendationList>[0]> = {}) {
   return {
-    id: 1,
-    data: { series, state: LoadingState.Done, timeRange },
-    timeRange,
-    timeZone: 'utc',
-    options: { target: '', showRecommendation: true, showAnomalies: true, ...options },
-    fieldConfig: { defaults: {}, overrides: [] } as FieldConfigSource,
-    width: 900,
-    height: 320,
-    transparent: false,
-    title: 'web',
-    renderCounter: 0,
-    eventBus: {} as PanelProps['eventBus'],
-    replaceVariables: (s: string) => s,
-    onOptionsChange: jest.fn(),
-    onFieldConfigChange: jest.fn(),
-    onChangeTimeRange: jest.fn(),
-  } as PanelProps<ForecastPanelOptions>;
+    target: '',
+    series: SERIES,
+    refreshKey: 1,
+    now: Date.now(),
+    formatTime: (ms: number) => new Date(ms).toISOString(),
+    direction: 'column' as const,
+    ...over,
+  };
 }
 
 function setRole(orgRole: string) {
@@ -66,24 +62,41 @@ function setRole(orgRole: string) {
   } as typeof config.bootData.user;
 }
 
-describe('ForecastPanel', () => {
-  it('draws the band, the forecast, the anomaly markers and shows the recommendation', async () => {
+describe('RecommendationList', () => {
+  it('lists one card per target of the shown series, in their order and colour, each with its Apply', async () => {
     setRole('Editor');
-    const fetch = mockBackendSrv((req) => ok({ recommendations: [recommendation] }, req));
-    const { container } = render(<ForecastPanel {...props()} />);
-
-    expect(screen.getByTestId('prescaler-band').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+L.*Z$/);
-    expect(screen.getByTestId('prescaler-forecast')).toBeInTheDocument();
-    expect(screen.getAllByTestId('prescaler-anomaly')).toHaveLength(1);
-    expect(container.querySelector('[data-series="web"]')).not.toBeNull();
+    const other = { ...recommendation, id: 'rec-9', target: 'search' };
+    const older = { ...recommendation, id: 'rec-41', expiresAt: Date.now() - 1 };
+    const fetch = mockBackendSrv((req) =>
+      ok({ recommendations: [apiRecommendation, older, other, recommendation] }, req)
+    );
+    render(<RecommendationList {...props()} />);
 
     await screen.findByText('forecast peak 3.1 cores in 20 min');
     expect(fetch.mock.calls[0][0]).toMatchObject({
       url: 'api/plugin-proxy/prescaler-autoscaling-app/api/recommendations',
       method: 'GET',
     });
-    expect(screen.getByTestId('prescaler-replicas')).toHaveTextContent('3 → 7 replicas');
-    expect(screen.getByRole('button', { name: 'Apply recommendation' })).toBeEnabled();
+    // web's live one (not the expired one), then api's; search is not among the series.
+    const cards = screen.getAllByTestId('prescaler-recommendation');
+    expect(cards.map((c) => c.getAttribute('data-target'))).toEqual(['web', 'api']);
+    expect(within(cards[0]).getByTestId('prescaler-replicas')).toHaveTextContent('3 → 7 replicas');
+    expect(within(cards[1]).getByTestId('prescaler-replicas')).toHaveTextContent('2 → 4 replicas');
+    expect(within(cards[0]).getByText('web cpu')).toBeInTheDocument();
+    expect(within(cards[0]).getByTestId('prescaler-card-color')).toHaveStyle({ background: '#73BF69' });
+    expect(within(cards[1]).getByTestId('prescaler-card-color')).toHaveStyle({ background: '#F2CC0C' });
+    expect(screen.getByRole('button', { name: 'Apply recommendation for web' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Apply recommendation for api' })).toBeEnabled();
+  });
+
+  it('shows only the target the option names', async () => {
+    setRole('Editor');
+    mockBackendSrv((req) => ok({ recommendations: [apiRecommendation, recommendation] }, req));
+    render(<RecommendationList {...props({ target: 'api' })} />);
+    await screen.findByText('forecast peak 2.4 cores in 10 min');
+    expect(
+      screen.getAllByTestId('prescaler-recommendation').map((c) => c.getAttribute('data-target'))
+    ).toEqual(['api']);
   });
 
   it('confirms, posts through the app route and shows the audit record', async () => {
@@ -91,8 +104,8 @@ describe('ForecastPanel', () => {
     const fetch = mockBackendSrv((req) =>
       req.method === 'POST' ? ok(record, req) : ok({ recommendations: [recommendation] }, req)
     );
-    render(<ForecastPanel {...props()} />);
-    fireEvent.click(await screen.findByRole('button', { name: 'Apply recommendation' }));
+    render(<RecommendationList {...props()} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Apply recommendation for web' }));
 
     const summary = await screen.findByTestId('prescaler-apply-summary');
     expect(summary).toHaveTextContent('web');
@@ -123,8 +136,8 @@ describe('ForecastPanel', () => {
         ? fail(409, { error: { code: 'conflict', message: 'recommendation rec-42 is no longer pending' } })
         : ok({ recommendations: [recommendation] }, req)
     );
-    render(<ForecastPanel {...props()} />);
-    fireEvent.click(await screen.findByRole('button', { name: 'Apply recommendation' }));
+    render(<RecommendationList {...props()} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Apply recommendation for web' }));
     await act(async () => {
       fireEvent.click(await screen.findByRole('button', { name: 'Scale to 7' }));
     });
@@ -137,22 +150,24 @@ describe('ForecastPanel', () => {
   it('disables Apply for viewers and says why', async () => {
     setRole('Viewer');
     mockBackendSrv((req) => ok({ recommendations: [recommendation] }, req));
-    render(<ForecastPanel {...props()} />);
-    await waitFor(() => expect(screen.getByRole('button', { name: 'Apply recommendation' })).toBeDisabled());
+    render(<RecommendationList {...props()} />);
+    await waitFor(() =>
+      expect(screen.getByRole('button', { name: 'Apply recommendation for web' })).toBeDisabled()
+    );
     expect(screen.getByTestId('prescaler-apply-blocked')).toHaveTextContent(
       'Applying needs the Editor role in this organization; you are a Viewer.'
     );
   });
 
-  it('says so when recommendations cannot be loaded, and still draws the chart', async () => {
+  it('says so when recommendations cannot be loaded', async () => {
     setRole('Editor');
     mockBackendSrv(() =>
       fail(404, { error: { code: 'not_found', message: 'no route for GET /api/recommendations' } })
     );
-    render(<ForecastPanel {...props()} />);
+    render(<RecommendationList {...props()} />);
     expect(
       await screen.findByText(/Unavailable: 404 no route for GET \/api\/recommendations/)
     ).toBeInTheDocument();
-    expect(screen.getByTestId('prescaler-band')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Apply/ })).toBeNull();
   });
 });
