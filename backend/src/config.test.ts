@@ -44,10 +44,20 @@ describe('loadConfig', () => {
       'historyCache: {maxAnswerMegabytes: 0}\nupstream: {splitInterval: 12h, splitParallelism: 2}\n'
     );
     expect(c.historyCache.maxAnswerMegabytes).toBe(0);
-    expect(c.upstream).toEqual({ splitInterval: 43200, splitParallelism: 2 });
+    expect(c.upstream).toEqual({ splitInterval: 43200, splitParallelism: 2, headers: {} });
     expect(withYaml('upstream: {splitInterval: 0}\n').upstream.splitInterval).toBe(0);
     expect(() => withYaml('upstream: {splitInterval: -1h}\n')).toThrow(ConfigError);
     expect(() => withYaml('upstream: {splitParallelism: 0}\n')).toThrow(/splitParallelism/);
+  });
+
+  it('reads upstream headers (a Mimir tenant) and Thanos partial_response; refuses headers it cannot send', () => {
+    const c = withYaml('upstream:\n  headers: {X-Scope-OrgID: team-a}\n  partialResponse: false\n');
+    expect(c.upstream).toMatchObject({ headers: { 'X-Scope-OrgID': 'team-a' }, partialResponse: false });
+    expect(loadConfig({}).upstream.partialResponse).toBeUndefined();
+    expect(() => withYaml('upstream: {headers: {"Bad Name": x}}\n')).toThrow(/upstream.headers.*header name/);
+    expect(() => withYaml('upstream: {headers: {X-A: "a\\r\\nX-B: b"}}\n')).toThrow(/line break/);
+    expect(() => withYaml('upstream: {headers: {Host: evil}}\n')).toThrow(/set by Prescaler/);
+    expect(() => withYaml('upstream: {partialResponse: "yes"}\n')).toThrow(/partialResponse/);
   });
 
   it('reads the DESIGN §2 example', () => {

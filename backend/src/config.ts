@@ -123,6 +123,19 @@ const fileSchema = z
         splitInterval: z.union([z.literal(0), duration]).default(86_400),
         /** Pieces of one range read at once. */
         splitParallelism: z.number().int().positive().default(4),
+        /** Sent with every upstream request, e.g. `X-Scope-OrgID: team-a` for a Mimir or Cortex tenant. */
+        headers: z
+          .record(
+            z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'),
+            z.string().regex(/^[^\r\n\0]*$/, 'must not hold a line break or NUL')
+          )
+          .refine(
+            (h) => !Object.keys(h).some((k) => /^(content-type|content-length|host)$/i.test(k)),
+            'Content-Type, Content-Length and Host are set by Prescaler'
+          )
+          .default({}),
+        /** Thanos' `partial_response` query parameter; unset: not sent (the querier's default applies). */
+        partialResponse: z.boolean().optional(),
       })
       .strict()
       .default({}),
@@ -179,7 +192,12 @@ export interface Config {
   };
   /** Older parts of range answers kept between dashboard refreshes (sources/history-cache.ts). */
   historyCache: { maxFreshness: number; maxAge: number; maxMegabytes: number; maxAnswerMegabytes: number };
-  upstream: { splitInterval: number; splitParallelism: number };
+  upstream: {
+    splitInterval: number;
+    splitParallelism: number;
+    headers: Record<string, string>;
+    partialResponse?: boolean;
+  };
 }
 
 export class ConfigError extends Error {

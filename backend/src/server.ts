@@ -108,6 +108,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     createSource({
       prometheusUrl: config.prometheus?.url,
       prometheusBearerToken: config.prometheus?.bearerToken,
+      headers: config.upstream.headers,
+      partialResponse: config.upstream.partialResponse,
       timeoutMs: config.limits.upstreamTimeout * 1000,
       maxPointsPerSeries: config.limits.maxPointsPerSeries,
       maxSeries: config.limits.maxSeriesPerQuery,

@@ -12,6 +12,10 @@ export interface SourceOptions {
   /** Empty or absent: the demo source. */
   prometheusUrl?: string;
   prometheusBearerToken?: string;
+  /** Sent with every upstream request (e.g. X-Scope-OrgID). */
+  headers?: Record<string, string>;
+  /** Thanos' partial_response on every query; unset: not sent. */
+  partialResponse?: boolean;
   timeoutMs?: number;
   retries?: number;
   maxPointsPerSeries?: number;
@@ -31,6 +35,8 @@ export function createSource(opts: SourceOptions = {}): Source {
     return new PrometheusSource({
       baseUrl: url,
       bearerToken: opts.prometheusBearerToken?.trim() || undefined,
+      headers: opts.headers,
+      partialResponse: opts.partialResponse,
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
       maxPointsPerSeries: opts.maxPointsPerSeries,

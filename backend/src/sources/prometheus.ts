@@ -19,6 +19,17 @@ export interface PrometheusSourceOptions {
   baseUrl: string;
   /** Sent as `Authorization: Bearer …`. */
   bearerToken?: string;
+  /**
+   * Sent with every request, e.g. `X-Scope-OrgID` (the tenant of Mimir, Cortex and Loki's multi-tenant
+   * mode). Authorization from the URL or `bearerToken` wins over one given here.
+   */
+  headers?: Record<string, string>;
+  /**
+   * Thanos Query's `partial_response` parameter on every query: `true` answers with what the reachable
+   * stores hold (and a warning), `false` fails the query when one store does not answer. Unset: not sent,
+   * the server's default applies (`--query.partial-response`).
+   */
+  partialResponse?: boolean;
   /** Per HTTP attempt, including reading the body. Default 10 000. */
   timeoutMs?: number;
   /** Extra attempts after a 5xx, a timeout or a connection error (never after a 4xx). Default 2. */
@@ -73,6 +84,7 @@ export class PrometheusSource implements SeriesSource {
   private readonly onUpstreamLatency?: (seconds: number, outcome: UpstreamOutcome) => void;
   private readonly splitInterval: number;
   private readonly splitParallelism: number;
+  private readonly partialResponse?: boolean;
 
   constructor(opts: PrometheusSourceOptions) {
     let url: URL;
@@ -87,15 +99,16 @@ export class PrometheusSource implements SeriesSource {
     // Uncompressed: Prometheus' gzip of a 1000-series range answer costs it ~4× the query itself (measured
     // by `npm run bench`), and the backend normally sits next to Prometheus, where bytes are cheap.
     this.headers = { Accept: 'application/json', 'Accept-Encoding': 'identity' };
+    for (const [name, value] of Object.entries(opts.headers ?? {})) setHeader(this.headers, name, value);
     // fetch refuses URLs with credentials; move them into a header.
     if (url.username || url.password) {
       const user = decodeURIComponent(url.username);
       const pass = decodeURIComponent(url.password);
-      this.headers.Authorization = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+      setHeader(this.headers, 'Authorization', 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64'));
       url.username = '';
       url.password = '';
     }
-    if (opts.bearerToken) this.headers.Authorization = `Bearer ${opts.bearerToken}`;
+    if (opts.bearerToken) setHeader(this.headers, 'Authorization', `Bearer ${opts.bearerToken}`);
     url.search = '';
     url.hash = '';
     this.base = url.toString().replace(/\/+$/, '');
@@ -109,6 +122,7 @@ export class PrometheusSource implements SeriesSource {
     this.onUpstreamLatency = opts.onUpstreamLatency;
     this.splitInterval = opts.splitInterval ?? 86_400;
     this.splitParallelism = Math.max(1, opts.splitParallelism ?? 4);
+    this.partialResponse = opts.partialResponse;
   }
 
   async queryRange(q: RangeQuery, signal?: AbortSignal): Promise<Series[]> {
@@ -153,12 +167,14 @@ export class PrometheusSource implements SeriesSource {
   /** One range query, retried after a 5xx, a timeout or a connection error. */
   private async queryPiece(q: RangeQuery, signal?: AbortSignal, budget?: Budget): Promise<ColumnSeries[]> {
     // POST, form-encoded: long PromQL does not fit every proxy's URL limit.
-    const form = new URLSearchParams({
+    const params = new URLSearchParams({
       query: q.query,
       start: String(q.start),
       end: String(q.end),
       step: String(q.step),
-    }).toString();
+    });
+    if (this.partialResponse !== undefined) params.set('partial_response', String(this.partialResponse));
+    const form = params.toString();
 
     for (let attempt = 0; ; attempt++) {
       try {
@@ -394,6 +410,12 @@ export function parseSampleValue(raw: unknown): number {
 }
 
 const utf8 = new TextDecoder();
+
+/** Sets a header, replacing one of the same name in any case (fetch would join the two with a comma). */
+function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
+  headers[name] = value;
+}
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
