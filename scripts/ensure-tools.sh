@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure the real servers the tests use are installed: Prometheus + promtool, Chromium, and
-# scikit-learn (reference for the Isolation Forest). As root it installs what is missing with apt;
+# Makes sure the real servers the tests use are installed: Prometheus + promtool, Chromium,
+# scikit-learn (reference for the Isolation Forest) and PostgreSQL (the shared store's tests).
+# As root it installs what is missing with apt;
 # otherwise it says exactly what to install and the tests that need it fail with the same message.
 set -uo pipefail
 
@@ -8,6 +9,7 @@ missing=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 /usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1 || missing+=(python3-sklearn)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -92,6 +92,14 @@ describe('loadConfig', () => {
       expect(loadConfig({ PRESCALER_DB: p }).dbPath).toBe(p);
   });
 
+  it('takes a postgres:// or postgresql:// URL as PRESCALER_DB', () => {
+    for (const u of [
+      'postgres://prescaler:pw@db:5432/prescaler',
+      'postgresql://db/prescaler?sslmode=require',
+    ])
+      expect(loadConfig({ PRESCALER_DB: u }).dbPath).toBe(u);
+  });
+
   it('reads a token from a file', () => {
     const tf = path.join(dir, 'token');
     fs.writeFileSync(tf, 'from-a-file-0123456789\n');
@@ -104,14 +112,6 @@ describe('loadConfig', () => {
     [{ PROMETHEUS_URL: 'prometheus:9090' }, /environment PROMETHEUS_URL/],
     [{ PRESCALER_ACTUATOR: 'yolo' }, /environment PRESCALER_ACTUATOR/],
     [{ PRESCALER_CONFIG: '/nonexistent/prescaler.yaml' }, /PRESCALER_CONFIG: cannot read/],
-    [
-      { PRESCALER_DB: 'postgres://prescaler:pw@db:5432/prescaler' },
-      /^environment PRESCALER_DB: PostgreSQL is not supported yet: give the path of a SQLite file/,
-    ],
-    [
-      { PRESCALER_DB: 'postgresql://db/prescaler' },
-      /environment PRESCALER_DB: PostgreSQL is not supported yet/,
-    ],
     [{ PRESCALER_DB: 'mysql://db/prescaler' }, /environment PRESCALER_DB: mysql:\/\/ URLs are not supported/],
     [{ PRESCALER_DB: 'sqlite:///var/lib/prescaler.db' }, /environment PRESCALER_DB: sqlite:\/\/ URLs/],
   ])('names the bad environment key %j', (env, re) => {

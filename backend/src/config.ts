@@ -171,6 +171,7 @@ export interface Config {
   port: number;
   host: string;
   prometheus?: { url: string; bearerToken?: string };
+  /** PRESCALER_DB: a SQLite file's path, or a postgres:// (postgresql://) URL (store/store.ts). */
   dbPath: string;
   modelsDir: string;
   actuator: 'dry-run' | 'kubernetes';
@@ -227,19 +228,18 @@ const envSchema = z.object({
     .optional(),
   PROMETHEUS_BEARER_TOKEN: z.string().optional(),
   PRESCALER_CONFIG: z.string().optional(),
-  // A path: a URL such as postgres://… would otherwise become a SQLite file under a directory "postgres:".
+  // A SQLite path or a postgres:// URL; any other URL is refused (it would otherwise become a SQLite
+  // file under a directory named after its scheme).
   PRESCALER_DB: z
     .string()
     .superRefine((v, ctx) => {
       const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v.trim())?.[1].toLowerCase();
-      if (scheme === undefined) return;
+      if (scheme === undefined || /^postgres(ql)?$/.test(scheme)) return;
       ctx.addIssue({
         code: 'custom',
         message:
-          (/^postgres(ql)?$/.test(scheme)
-            ? 'PostgreSQL is not supported yet'
-            : `${scheme}:// URLs are not supported`) +
-          ': give the path of a SQLite file (default ./data/prescaler.db)',
+          `${scheme}:// URLs are not supported: give the path of a SQLite file (default ` +
+          './data/prescaler.db) or a postgres:// URL',
       });
     })
     .default('./data/prescaler.db'),

@@ -87,11 +87,20 @@ export class EvaluationLoop {
   /** Desired counts of recent evaluations per target, for scale-down stabilisation. */
   private readonly recent = new Map<string, Array<{ at: number; replicas: number }>>();
 
-  constructor(private readonly deps: LoopDeps) {
-    const now = this.now();
-    for (const t of deps.config.targets) {
-      this.recent.set(t.name, deps.store.recentRecommendedReplicas(t.name, now - t.scaleDownStabilization));
-    }
+  /** Set once `recent` holds what the store remembers (read on the first evaluation after a start). */
+  private seeded?: Promise<void>;
+
+  constructor(private readonly deps: LoopDeps) {}
+
+  /** Recent desired counts from the store: this process's, or a previous leader's, before a restart. */
+  private seedRecent(): Promise<void> {
+    return (this.seeded ??= (async () => {
+      const now = this.now();
+      for (const t of this.deps.config.targets) {
+        const since = now - t.scaleDownStabilization;
+        this.recent.set(t.name, await this.deps.store.recentRecommendedReplicas(t.name, since));
+      }
+    })());
   }
 
   private now(): number {
@@ -140,7 +149,8 @@ export class EvaluationLoop {
     await service
       .sweepFloors()
       .catch((e) => logger.error({ err: (e as Error).message }, 'floor sweep failed'));
-    store.expireDue(this.now());
+    await store.expireDue(this.now());
+    await this.seedRecent();
     const out: TargetEvaluation[] = [];
     for (const t of this.deps.config.targets) {
       if (this.stopped) break;
@@ -277,7 +287,7 @@ export class EvaluationLoop {
 
     let recommendationId: string | undefined;
     if (rec.change) {
-      const pending = store.pendingRecommendation(t.name, 'forecast');
+      const pending = await store.pendingRecommendation(t.name, 'forecast');
       if (
         pending &&
         pending.recommendedReplicas === rec.recommendedReplicas &&
@@ -288,7 +298,7 @@ export class EvaluationLoop {
       } else {
         recommendationId = newRecommendationId();
         const ms = (x: number) => Math.round(x * 1000);
-        store.addRecommendation(
+        await store.addRecommendation(
           {
             id: recommendationId,
             target: t.name,
@@ -319,7 +329,7 @@ export class EvaluationLoop {
         logger.info({ target: t.name, id: recommendationId, reason: rec.reason }, 'recommendation');
       }
     } else {
-      store.supersedePending(t.name, ['forecast'], now);
+      await store.supersedePending(t.name, ['forecast'], now);
     }
     return {
       target: t.name,

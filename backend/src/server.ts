@@ -20,7 +20,7 @@ import { EvaluationLoop } from './loop';
 import { createSource, type Source } from './sources';
 import { HistoryCache } from './sources/history-cache';
 import type { SeriesSource } from './sources/types';
-import { Store } from './store/store';
+import { openStore, type Store } from './store/store';
 import { prescalerVersion } from './version';
 
 export interface RunningServer {
@@ -100,6 +100,17 @@ export function buildInfo(models: Models): {
   };
 }
 
+/** A database URL fit for a log line: the password left out. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const metrics = new Metrics();
@@ -120,14 +131,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     });
   const models = await loadModels(config.modelsDir, logger);
   metrics.setBuildInfo(buildInfo(models));
-  const store = new Store(config.dbPath);
+  const store = await openStore(config.dbPath);
   let actuator: Actuator;
   try {
     actuator = opts.actuator ?? createActuator(config, store);
   } catch (e) {
-    store.close();
+    await store.close();
     throw e;
   }
+  // Alert claims without a recommendation belong to notifications a stopped process was handling.
+  await store.releaseUnsettledClaims();
   const service = new ActuationService({ config, store, actuator, logger, metrics });
   // Decisions a crash left without an outcome are settled before anything new is decided.
   const reconciled = await service.reconcile();
@@ -199,7 +212,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       anomaly: models.anomaly?.id ?? null,
       actuator: actuator.kind,
       targets: config.targets.map((t) => t.name),
-      db: config.dbPath,
+      db: store.kind === 'postgres' ? redactUrl(config.dbPath) : config.dbPath,
     },
     'prescaler listening'
   );
@@ -224,7 +237,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         await stopSimulationWorker();
         await stopForestWorkers();
         await service.close();
-        store.close();
+        await store.close();
       })()),
   };
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunningServer } from '../../backend/src/server';
+import type { SqliteStore } from '../../backend/src/store/sqlite';
 import type { StoredRecommendation } from '../../backend/src/store/store';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { KubernetesApiDouble } from './double';
@@ -70,7 +71,7 @@ afterEach(async () => {
 });
 
 let seq = 0;
-function addRecommendation(over: Partial<StoredRecommendation> = {}): StoredRecommendation {
+async function addRecommendation(over: Partial<StoredRecommendation> = {}): Promise<StoredRecommendation> {
   const now = Date.now() / 1000;
   const rec: StoredRecommendation = {
     id: `rec-test-${++seq}`,
@@ -87,7 +88,7 @@ function addRecommendation(over: Partial<StoredRecommendation> = {}): StoredReco
     origin: null,
     ...over,
   };
-  srv.store.addRecommendation(rec, ['forecast']);
+  await srv.store.addRecommendation(rec, ['forecast']);
   return rec;
 }
 
@@ -126,7 +127,7 @@ async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
 
 describe('POST /api/recommendations/:id/apply', () => {
   it('answers 401 without or with a wrong token, 403 for a viewer, and applies for an operator', async () => {
-    const rec = addRecommendation();
+    const rec = await addRecommendation();
     const none = await apply(rec.id);
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('unauthorized');
@@ -154,7 +155,7 @@ describe('POST /api/recommendations/:id/apply', () => {
   });
 
   it('is idempotent: the same id again answers the same record and acts once', async () => {
-    const rec = addRecommendation();
+    const rec = await addRecommendation();
     const a = await apply(rec.id, OPERATOR);
     const b = await apply(rec.id, OPERATOR);
     expect(b.status).toBe(200);
@@ -164,7 +165,7 @@ describe('POST /api/recommendations/:id/apply', () => {
   });
 
   it('acts once for concurrent applies of one recommendation', async () => {
-    const rec = addRecommendation();
+    const rec = await addRecommendation();
     k8s.faults.writeDelayMs = 150; // keep the first one in flight while the others arrive
     const all = await Promise.all(Array.from({ length: 5 }, () => apply(rec.id, OPERATOR)));
     expect(all.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
@@ -175,17 +176,17 @@ describe('POST /api/recommendations/:id/apply', () => {
 
   it('refuses an expired recommendation and marks it expired', async () => {
     const now = Date.now() / 1000;
-    const rec = addRecommendation({ createdAt: now - 1000, expiresAt: now - 1 });
+    const rec = await addRecommendation({ createdAt: now - 1000, expiresAt: now - 1 });
     const r = await apply(rec.id, OPERATOR);
     expect(r.status).toBe(409);
     expect(r.body.error.message).toMatch(/is expired/);
     expect(k8s.writes()).toHaveLength(0);
-    expect(srv.store.getRecommendation(rec.id)!.status).toBe('expired');
+    expect((await srv.store.getRecommendation(rec.id))!.status).toBe('expired');
     expect((await get('/api/audit')).records).toHaveLength(0);
   });
 
   it('refuses a recommendation outside the target bounds as configured now', async () => {
-    const rec = addRecommendation({ recommendedReplicas: 50 });
+    const rec = await addRecommendation({ recommendedReplicas: 50 });
     const r = await apply(rec.id, OPERATOR);
     expect(r.status).toBe(409);
     expect(r.body.error.message).toMatch(/outside web's bounds \[2, 20\]/);
@@ -193,10 +194,10 @@ describe('POST /api/recommendations/:id/apply', () => {
   });
 
   it('refuses a superseded recommendation, and a body that names anything', async () => {
-    const old = addRecommendation();
-    addRecommendation({ recommendedReplicas: 6 });
+    const old = await addRecommendation();
+    await addRecommendation({ recommendedReplicas: 6 });
     expect((await apply(old.id, OPERATOR)).status).toBe(409);
-    const newer = addRecommendation({ recommendedReplicas: 7 });
+    const newer = await addRecommendation({ recommendedReplicas: 7 });
     const r = await apply(newer.id, OPERATOR, { replicas: 100 });
     expect(r.status).toBe(400);
     expect((await apply('rec-nope', OPERATOR)).status).toBe(404);
@@ -204,7 +205,7 @@ describe('POST /api/recommendations/:id/apply', () => {
   });
 
   it('retries a 409 from the cluster and succeeds', async () => {
-    const rec = addRecommendation();
+    const rec = await addRecommendation();
     k8s.faults.conflicts = 2;
     const r = await apply(rec.id, OPERATOR);
     expect(r.status).toBe(200);
@@ -213,7 +214,7 @@ describe('POST /api/recommendations/:id/apply', () => {
   });
 
   it('reports an RBAC 403 naming the verb and resource, records the failure, and repeats it', async () => {
-    const rec = addRecommendation();
+    const rec = await addRecommendation();
     k8s.faults.forbid.add('patch deployments/scale');
     const r = await apply(rec.id, OPERATOR);
     expect(r.status).toBe(502);
@@ -224,11 +225,11 @@ describe('POST /api/recommendations/:id/apply', () => {
     expect(again.status).toBe(502);
     expect(again.body.record.id).toBe(r.body.record.id);
     expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(3);
-    expect(srv.store.getRecommendation(rec.id)!.status).toBe('failed');
+    expect((await srv.store.getRecommendation(rec.id))!.status).toBe('failed');
   });
 
   it('raises an HPA floor that reverts itself when it expires, both audited', async () => {
-    const rec = addRecommendation({ target: 'api', recommendedReplicas: 6 });
+    const rec = await addRecommendation({ target: 'api', recommendedReplicas: 6 });
     const r = await apply(rec.id, OPERATOR);
     expect(r.status).toBe(200);
     expect(r.body.detail).toMatch(/minReplicas 2 → 6/);
@@ -249,7 +250,10 @@ describe('apply against a workload that changed, and one action per target at a 
   it('refuses a stale emergency (someone scaled since) with 409, recorded as failed, and writes nothing', async () => {
     const raised = await post('/api/alerts/webhook', ALERTMANAGER);
     const id = raised.body.results[0].recommendationId;
-    expect(srv.store.getRecommendation(id)).toMatchObject({ currentReplicas: 3, recommendedReplicas: 5 });
+    expect(await srv.store.getRecommendation(id)).toMatchObject({
+      currentReplicas: 3,
+      recommendedReplicas: 5,
+    });
     k8s.externalWrite('Deployment', 'shop', 'web', 12); // kubectl scale --replicas=12
     const r = await apply(id, OPERATOR);
     expect(r.status).toBe(409);
@@ -269,18 +273,18 @@ describe('apply against a workload that changed, and one action per target at a 
     expect(again.status).toBe(409);
     expect(again.body).toEqual(r.body);
     expect((await get('/api/audit')).records).toHaveLength(1);
-    expect(srv.store.getRecommendation(id)!.status).toBe('failed');
+    expect((await srv.store.getRecommendation(id))!.status).toBe('failed');
   });
 
   it('applies only one of two recommendations for a target asked for at the same time', async () => {
-    const a = addRecommendation({ recommendedReplicas: 5 });
+    const a = await addRecommendation({ recommendedReplicas: 5 });
     const b: StoredRecommendation = {
       ...a,
       id: `rec-test-${++seq}`,
       kind: 'emergency',
       recommendedReplicas: 6,
     };
-    srv.store.addRecommendation(b, []); // both pending, both computed against 3 replicas
+    await srv.store.addRecommendation(b, []); // both pending, both computed against 3 replicas
     k8s.faults.writeDelayMs = 150;
     const [ra, rb] = await Promise.all([apply(a.id, OPERATOR), apply(b.id, OPERATOR)]);
     expect([ra.status, rb.status]).toEqual([200, 409]);
@@ -291,12 +295,12 @@ describe('apply against a workload that changed, and one action per target at a 
   });
 
   it('refuses an apply while another action on the target has no outcome yet', async () => {
-    const a = addRecommendation({ recommendedReplicas: 5 });
+    const a = await addRecommendation({ recommendedReplicas: 5 });
     k8s.faults.writeDelayMs = 300;
     const first = apply(a.id, OPERATOR);
     await waitUntil(() => k8s.writes().length === 1);
     // Advice made while the first write is in flight.
-    const c = addRecommendation({ recommendedReplicas: 8 });
+    const c = await addRecommendation({ recommendedReplicas: 8 });
     const r = await apply(c.id, OPERATOR);
     expect(r.status).toBe(409);
     expect(r.body.error.message).toMatch(
@@ -308,39 +312,39 @@ describe('apply against a workload that changed, and one action per target at a 
     expect((await first).status).toBe(200);
     expect(k8s.writes()).toHaveLength(1);
     expect(k8s.replicas('Deployment', 'shop', 'web')).toBe(5);
-    expect(srv.store.getRecommendation(c.id)!.status).toBe('superseded');
+    expect((await srv.store.getRecommendation(c.id))!.status).toBe('superseded');
   });
 
   it("supersedes the target's other pending advice when an apply is decided, even if it then fails", async () => {
-    const a = addRecommendation({ recommendedReplicas: 5 });
+    const a = await addRecommendation({ recommendedReplicas: 5 });
     const e: StoredRecommendation = {
       ...a,
       id: `rec-test-${++seq}`,
       kind: 'emergency',
       recommendedReplicas: 6,
     };
-    srv.store.addRecommendation(e, []);
+    await srv.store.addRecommendation(e, []);
     k8s.faults.forbid.add('patch deployments/scale');
     expect((await apply(a.id, OPERATOR)).status).toBe(502);
-    expect(srv.store.getRecommendation(e.id)!.status).toBe('superseded');
+    expect((await srv.store.getRecommendation(e.id))!.status).toBe('superseded');
   });
 
   it('reads back after a 500 or a reset connection; an unreadable outcome stays unknown and blocks the target until reconciled', async () => {
-    const a = addRecommendation({ recommendedReplicas: 5 });
+    const a = await addRecommendation({ recommendedReplicas: 5 });
     k8s.faults.writeFailures.push({ kind: 'status', code: 500, landed: true });
     const ok = await apply(a.id, OPERATOR);
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ outcome: 'applied', fromReplicas: 3, toReplicas: 5 });
     expect(ok.body.detail).toMatch(/the API answered 500; reading back shows it took effect/);
 
-    const b = addRecommendation({ currentReplicas: 5, recommendedReplicas: 7 });
+    const b = await addRecommendation({ currentReplicas: 5, recommendedReplicas: 7 });
     k8s.faults.writeFailures.push({ kind: 'reset', landed: true, thenForbid: 'get deployments/scale' });
     const lost = await apply(b.id, OPERATOR);
     expect(lost.status).toBe(502);
     expect(lost.body.record).toMatchObject({ outcome: 'unknown', recommendationId: b.id });
     expect(lost.body.error.message).toMatch(/reading back failed too, so the outcome is unknown/);
 
-    const c = addRecommendation({ currentReplicas: 5, recommendedReplicas: 6 });
+    const c = await addRecommendation({ currentReplicas: 5, recommendedReplicas: 6 });
     const blocked = await apply(c.id, OPERATOR);
     expect(blocked.status).toBe(409);
     expect(blocked.body.error.message).toMatch(/awaits reconciliation/);
@@ -442,7 +446,7 @@ describe('POST /api/alerts/webhook', () => {
     expect(r.body.results).toEqual([
       expect.objectContaining({ target: 'web', status: 'pending', recommendationId: expect.any(String) }),
     ]);
-    const rec = srv.store.getRecommendation(r.body.results[0].recommendationId)!;
+    const rec = (await srv.store.getRecommendation(r.body.results[0].recommendationId))!;
     expect(rec).toMatchObject({
       kind: 'emergency',
       currentReplicas: 3,
@@ -473,17 +477,17 @@ describe('POST /api/alerts/webhook', () => {
     const first = await post('/api/alerts/webhook', ALERTMANAGER);
     const id = first.body.results[0].recommendationId;
     // Four hours pass (Alertmanager's default repeat_interval): the emergency has long expired.
-    srv.store.db
+    (srv.store as SqliteStore).db
       .prepare('UPDATE recommendations SET created_at = created_at - 14400, expires_at = expires_at - 14400')
       .run();
-    srv.store.expireDue(Date.now() / 1000);
+    await srv.store.expireDue(Date.now() / 1000);
     const repeat = await post('/api/alerts/webhook', {
       ...ALERTMANAGER,
       alerts: [{ ...ALERTMANAGER.alerts[0], startsAt: '2025-11-20T10:00:00Z' }], // same instant, other spelling
     });
     expect(repeat.body.results[0]).toMatchObject({ status: 'duplicate', recommendationId: id });
     expect(repeat.body.results[0].message).toMatch(/already handled by .* \(expired\)/);
-    expect(srv.store.listRecommendations({ target: 'web' })).toHaveLength(1);
+    expect(await srv.store.listRecommendations({ target: 'web' })).toHaveLength(1);
   });
 
   it('treats a resolved alert that fires again as a new occurrence; Grafana alerts without a fingerprint too', async () => {

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../config';
 import { PrescalerError } from '../errors';
 import { Metrics } from '../http/metrics';
-import { Store, type StoredRecommendation } from '../store/store';
+import { openStore, type Store, type StoredRecommendation } from '../store/store';
 import { DryRunActuator } from './dry-run';
 import { ActuationService } from './service';
 import type { Actuator } from './types';
@@ -21,7 +21,7 @@ let store: Store;
 let metrics: Metrics;
 let clock: number;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-actions-'));
   fs.writeFileSync(
     path.join(dir, 'config.yaml'),
@@ -46,13 +46,13 @@ beforeEach(() => {
     PRESCALER_CONFIG: path.join(dir, 'config.yaml'),
     PRESCALER_DB: path.join(dir, 'db'),
   });
-  store = new Store(config.dbPath);
+  store = await openStore(config.dbPath);
   metrics = new Metrics({ processMetrics: false });
   clock = 1_760_000_000;
 });
 
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -68,7 +68,7 @@ function service(actuator: Actuator = new DryRunActuator(store)): ActuationServi
 }
 
 let seq = 0;
-function rec(target: string, from: number, to: number, over: Partial<StoredRecommendation> = {}) {
+async function rec(target: string, from: number, to: number, over: Partial<StoredRecommendation> = {}) {
   const r: StoredRecommendation = {
     id: `rec-${++seq}`,
     target,
@@ -84,7 +84,7 @@ function rec(target: string, from: number, to: number, over: Partial<StoredRecom
     origin: null,
     ...over,
   };
-  store.addRecommendation(r, []);
+  await store.addRecommendation(r, []);
   return r;
 }
 
@@ -127,7 +127,7 @@ it('starts every configured target at 0 for each outcome', async () => {
 
 it('counts an apply once, however often it is asked for', async () => {
   const s = service();
-  const r = rec('web', 2, 4);
+  const r = await rec('web', 2, 4);
   await Promise.all([s.apply(r.id, 'token:sre'), s.apply(r.id, 'token:sre')]);
   await s.apply(r.id, 'token:sre'); // answered from the audit record: no second action
   expect(await counts()).toMatchObject({ 'web/applied': 1, 'web/failed': 0, 'web/refused': 0 });
@@ -135,9 +135,9 @@ it('counts an apply once, however often it is asked for', async () => {
 
 it('counts a refusal (expired, out of bounds) as refused, and an unknown id not at all', async () => {
   const s = service();
-  const expired = rec('web', 2, 4, { expiresAt: clock - 1 });
+  const expired = await rec('web', 2, 4, { expiresAt: clock - 1 });
   await expect(s.apply(expired.id, 'token:sre')).rejects.toThrow(/expired/);
-  const tooMany = rec('web', 2, 11);
+  const tooMany = await rec('web', 2, 11);
   await expect(s.apply(tooMany.id, 'token:sre')).rejects.toThrow(/outside web's bounds/);
   await expect(s.apply('rec-nope', 'token:sre')).rejects.toThrow(/no recommendation/);
   expect(await counts()).toMatchObject({ 'web/refused': 2, 'web/applied': 0 });
@@ -145,7 +145,7 @@ it('counts a refusal (expired, out of bounds) as refused, and an unknown id not 
 
 it('counts an action the cluster refused as failed', async () => {
   const s = service(failing(new PrescalerError('upstream_error', 'forbidden: grant verb "patch"')));
-  const r = rec('web', 2, 4);
+  const r = await rec('web', 2, 4);
   const res = await s.apply(r.id, 'token:sre');
   expect(res.error?.message).toMatch(/forbidden/);
   expect(await counts()).toMatchObject({ 'web/failed': 1, 'web/applied': 0 });
@@ -153,18 +153,18 @@ it('counts an action the cluster refused as failed', async () => {
 
 it('counts an action without an answer as unknown, then as what reconciliation finds', async () => {
   const s = service(failing(new PrescalerError('upstream_timeout', 'no answer'), true));
-  const r = rec('web', 2, 4);
+  const r = await rec('web', 2, 4);
   await s.apply(r.id, 'token:sre');
   expect(await counts()).toMatchObject({ 'web/unknown': 1, 'web/applied': 0, 'web/failed': 0 });
   // Another apply while the first has no outcome is refused.
-  await expect(s.apply(rec('web', 2, 3).id, 'token:sre')).rejects.toThrow(/without an outcome yet/);
+  await expect(s.apply((await rec('web', 2, 3)).id, 'token:sre')).rejects.toThrow(/without an outcome yet/);
   await s.reconcile(); // the dry-run workload still runs 2: the write did not land
   expect(await counts()).toMatchObject({ 'web/unknown': 1, 'web/failed': 1, 'web/refused': 1 });
 });
 
 it('counts an HPA floor reverting when its time is up', async () => {
   const s = service();
-  await s.apply(rec('api', 2, 6).id, 'token:sre');
+  await s.apply((await rec('api', 2, 6)).id, 'token:sre');
   clock += 61;
   const reverted = await s.sweepFloors();
   expect(reverted.map((r) => r.outcome)).toEqual(['applied']);

@@ -21,12 +21,12 @@ export class DryRunActuator implements Actuator {
 
   constructor(private readonly store: Store) {}
 
-  private state(t: TargetConfig): DryRunState {
-    return this.store.getDryRunState(t.name) ?? { replicas: t.initialReplicas ?? t.minReplicas };
+  private async state(t: TargetConfig): Promise<DryRunState> {
+    return (await this.store.getDryRunState(t.name)) ?? { replicas: t.initialReplicas ?? t.minReplicas };
   }
 
   async read(t: TargetConfig): Promise<WorkloadState> {
-    const s = this.state(t);
+    const s = await this.state(t);
     if (t.workload.kind !== 'HorizontalPodAutoscaler') return { replicas: s.replicas, setpoint: s.replicas };
     const min = s.floor?.replicas ?? t.minReplicas;
     return {
@@ -38,12 +38,12 @@ export class DryRunActuator implements Actuator {
   }
 
   async apply(t: TargetConfig, replicas: number, opts: ApplyOptions): Promise<ActResult> {
-    const s = this.state(t);
+    const s = await this.state(t);
     const where = `${t.namespace}/${t.workload.name}`;
     if (t.workload.kind !== 'HorizontalPodAutoscaler') {
       const stale = staleRecommendation(t, { replicas: s.replicas }, replicas, opts.expectedReplicas);
       if (stale) throw stale;
-      this.store.setDryRunState(t.name, { ...s, replicas });
+      await this.store.setDryRunState(t.name, { ...s, replicas });
       const resource = t.workload.kind === 'Deployment' ? 'deployments' : 'statefulsets';
       return {
         fromReplicas: s.replicas,
@@ -62,14 +62,14 @@ export class DryRunActuator implements Actuator {
     );
     if (stale) throw stale;
     if (replicas <= original) {
-      this.store.setDryRunState(t.name, { replicas: s.replicas });
+      await this.store.setDryRunState(t.name, { replicas: s.replicas });
       return {
         fromReplicas: from,
         detail: `dry run: ${replicas} is at or below the HPA's own minReplicas ${original}: no floor`,
       };
     }
     const floor: Floor = { replicas, originalMinReplicas: original, expiresAt: opts.now + opts.floorTtl };
-    this.store.setDryRunState(t.name, { replicas: Math.max(s.replicas, replicas), floor });
+    await this.store.setDryRunState(t.name, { replicas: Math.max(s.replicas, replicas), floor });
     return {
       fromReplicas: from,
       detail: `dry run: would raise HPA ${where} minReplicas ${from} → ${replicas} until ${iso(floor.expiresAt)}`,
@@ -77,8 +77,8 @@ export class DryRunActuator implements Actuator {
   }
 
   async revertFloor(t: TargetConfig, floor: Floor): Promise<string> {
-    const s = this.state(t);
-    this.store.setDryRunState(t.name, { replicas: s.replicas });
+    const s = await this.state(t);
+    await this.store.setDryRunState(t.name, { replicas: s.replicas });
     return `dry run: floor expired: HPA ${t.namespace}/${t.workload.name} minReplicas ${floor.replicas} → ${floor.originalMinReplicas}`;
   }
 }

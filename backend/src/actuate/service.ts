@@ -95,13 +95,13 @@ export class ActuationService {
   private async applyOnce(id: string, actor: string): Promise<ApplyResult> {
     const { store, actuator, logger } = this.deps;
     const now = this.now();
-    store.expireDue(now);
+    await store.expireDue(now);
     let target: TargetConfig | undefined;
     let expectedReplicas: number | undefined;
     let refusedFor: string | undefined; // the recommendation's target, once it was found
     let decided;
     try {
-      decided = store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
+      decided = await store.decideApply(id, { at: now, actor, dryRun: actuator.dryRun }, (rec) => {
         if (!rec) throw new PrescalerError('not_found', `no recommendation ${quoted(id)}`);
         refusedFor = rec.target;
         if (rec.status !== 'pending') {
@@ -162,7 +162,7 @@ export class ActuationService {
           expectedReplicas,
         });
         await testSeamCrashPoint('after-act');
-        outcome = store.finishAudit(record.id, 'applied', {
+        outcome = await store.finishAudit(record.id, 'applied', {
           now: this.now(),
           detail: r.detail,
           fromReplicas: r.fromReplicas,
@@ -179,9 +179,9 @@ export class ActuationService {
             'apply outcome unknown; left for reconciliation'
           );
           this.count(record.target, 'unknown');
-          return { record: store.getAudit(record.id)!, error: err };
+          return { record: (await store.getAudit(record.id))!, error: err };
         }
-        outcome = store.finishAudit(record.id, 'failed', {
+        outcome = await store.finishAudit(record.id, 'failed', {
           now: this.now(),
           detail: err.message,
           errorCode: err.code,
@@ -248,7 +248,7 @@ export class ActuationService {
     const detail = took
       ? `reconciled after an interruption: the workload shows ${seen}, so the action took effect`
       : `reconciled after an interruption: the workload shows ${seen}, so the action did not take effect`;
-    const done = store.finishAudit(record.id, took ? 'applied' : 'failed', {
+    const done = await store.finishAudit(record.id, took ? 'applied' : 'failed', {
       now: this.now(),
       detail,
       reconciled: true,
@@ -262,7 +262,7 @@ export class ActuationService {
   /** Start-up (and every loop tick): settle every decision a crash left without an outcome. */
   async reconcile(): Promise<AuditRecord[]> {
     const out: AuditRecord[] = [];
-    for (const r of this.deps.store.unknownAudits()) {
+    for (const r of await this.deps.store.unknownAudits()) {
       if (this.inflightAudit.has(r.id)) continue;
       out.push(await this.reconcileOne(r));
     }
@@ -294,7 +294,7 @@ export class ActuationService {
         const state = await actuator.read(t);
         const floor = state.floor;
         if (!floor || floor.expiresAt > this.now()) continue;
-        const record = store.decideAction({
+        const record = await store.decideAction({
           at: this.now(),
           action: 'revert-floor',
           actor: 'prescaler:floor-expiry',
@@ -307,7 +307,7 @@ export class ActuationService {
         this.inflightAudit.add(record.id);
         try {
           const detail = await actuator.revertFloor(t, floor);
-          out.push(store.finishAudit(record.id, 'applied', { now: this.now(), detail }));
+          out.push(await store.finishAudit(record.id, 'applied', { now: this.now(), detail }));
           this.count(t.name, 'applied');
         } catch (e) {
           const err = e as PrescalerError;
@@ -315,7 +315,7 @@ export class ActuationService {
           this.count(t.name, uncertain ? 'unknown' : 'failed');
           if (!uncertain) {
             out.push(
-              store.finishAudit(record.id, 'failed', {
+              await store.finishAudit(record.id, 'failed', {
                 now: this.now(),
                 detail: err.message,
                 errorCode: err.code,
@@ -345,10 +345,10 @@ export class ActuationService {
     const t = this.target(alert.target);
     if (!t) return { ...base, status: 'ignored', message: `no configured target ${quoted(alert.target)}` };
     const now = this.now();
-    const claim = store.claimAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, now);
+    const claim = await store.claimAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, now);
     if (!claim.claimed) {
       const seen = claim.occurrence;
-      const prior = seen.recommendationId ? store.getRecommendation(seen.recommendationId) : undefined;
+      const prior = seen.recommendationId ? await store.getRecommendation(seen.recommendationId) : undefined;
       const since = alert.startsAt ? ` (firing since ${alert.startsAt})` : '';
       return {
         ...base,
@@ -370,7 +370,7 @@ export class ActuationService {
         currentReplicas: state.replicas,
         minReplicas: t.minReplicas,
         maxReplicas: t.maxReplicas,
-        forecastReplicas: store.pendingRecommendation(t.name, 'forecast')?.recommendedReplicas,
+        forecastReplicas: (await store.pendingRecommendation(t.name, 'forecast'))?.recommendedReplicas,
         autoApplyCap: policy ? (policy.maxReplicas ?? t.maxReplicas) : undefined,
         alertName: alert.alertName,
       });
@@ -390,13 +390,13 @@ export class ActuationService {
           statusAt: now,
           origin: alert.fingerprint,
         };
-        store.addRecommendation(rec, ['forecast', 'emergency']);
+        await store.addRecommendation(rec, ['forecast', 'emergency']);
       }
     } finally {
       // Without a recommendation (no change possible, or the workload unreadable) nothing was done for
       // this occurrence, so a later notification of it may try again.
-      if (rec) store.settleAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, rec.id);
-      else store.releaseAlertOccurrence(t.name, alert.fingerprint, alert.startsAt);
+      if (rec) await store.settleAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, rec.id);
+      else await store.releaseAlertOccurrence(t.name, alert.fingerprint, alert.startsAt);
     }
     // A repeat whose first emergency was overtaken by another action before anyone applied it.
     if (claim.replaces)
@@ -424,10 +424,13 @@ export class ActuationService {
   }
 
   /** A resolved notification: the alert's occurrence is over; its next firing is a new one. */
-  resolveAlert(alert: Omit<AlertInput, 'alertName'>): boolean {
+  async resolveAlert(alert: Omit<AlertInput, 'alertName'>): Promise<boolean> {
     const t = this.target(alert.target);
     if (!t) return false;
-    return this.deps.store.resolveAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, this.now()) > 0;
+    return (
+      (await this.deps.store.resolveAlertOccurrence(t.name, alert.fingerprint, alert.startsAt, this.now())) >
+      0
+    );
   }
 
   /** Waits for applies in flight (so a clean shutdown writes their outcomes) and stops timers. */

@@ -22,14 +22,14 @@ export function auditRouter(deps: { store: Store; auth: TokenAuth }) {
   r.get(
     '/audit',
     deps.auth.reads(),
-    route((req, res) => {
+    route(async (req, res) => {
       const q = auditQuery.safeParse(req.query);
       if (!q.success)
         throw new PrescalerError(
           'bad_request',
           q.error.issues.map((i) => issueMessage(i, 'query')).join('; ')
         );
-      res.json({ records: deps.store.listAudit(q.data).map(renderAudit) });
+      res.json({ records: (await deps.store.listAudit(q.data)).map(renderAudit) });
     })
   );
   return r;

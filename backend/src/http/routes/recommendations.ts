@@ -30,26 +30,26 @@ export function recommendationsRouter(deps: {
   r.get(
     '/recommendations',
     auth.reads(),
-    route((req, res) => {
+    route(async (req, res) => {
       const q = listQuery.safeParse(req.query);
       if (!q.success)
         throw new PrescalerError(
           'bad_request',
           q.error.issues.map((i) => issueMessage(i, 'query')).join('; ')
         );
-      store.expireDue(now());
-      res.json({ recommendations: store.listRecommendations(q.data).map(renderRecommendation) });
+      await store.expireDue(now());
+      res.json({ recommendations: (await store.listRecommendations(q.data)).map(renderRecommendation) });
     })
   );
 
   r.get(
     '/recommendations/:id',
     auth.reads(),
-    route((req, res) => {
-      store.expireDue(now());
-      const rec = store.getRecommendation(String(req.params.id));
+    route(async (req, res) => {
+      await store.expireDue(now());
+      const rec = await store.getRecommendation(String(req.params.id));
       if (!rec) throw new PrescalerError('not_found', `no recommendation ${quoted(String(req.params.id))}`);
-      const audit = store.auditForRecommendation(rec.id);
+      const audit = await store.auditForRecommendation(rec.id);
       res.json({ ...renderRecommendation(rec), audit: audit ? renderAudit(audit) : null });
     })
   );

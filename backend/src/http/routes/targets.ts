@@ -23,7 +23,7 @@ export function targetsRouter(deps: {
     '/targets',
     deps.auth.reads(),
     route(async (_req, res) => {
-      store.expireDue(Date.now() / 1000);
+      await store.expireDue(Date.now() / 1000);
       const targets = await Promise.all(
         config.targets.map(async (t) => {
           let state: Record<string, unknown> | null = null;
@@ -40,7 +40,7 @@ export function targetsRouter(deps: {
             stateError = (e as Error).message;
           }
           const ev = deps.lastEvaluation(t.name);
-          const pending = store.listRecommendations({ target: t.name, status: 'pending', limit: 5 });
+          const pending = await store.listRecommendations({ target: t.name, status: 'pending', limit: 5 });
           return {
             name: t.name,
             namespace: t.namespace,

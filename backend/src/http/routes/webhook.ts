@@ -82,7 +82,11 @@ export function webhookRouter(deps: { service: ActuationService; auth: TokenAuth
         if (a.status !== 'firing') {
           const ended =
             target !== undefined &&
-            deps.service.resolveAlert({ target, fingerprint: fingerprintOf(a), startsAt: startsAtOf(a) });
+            (await deps.service.resolveAlert({
+              target,
+              fingerprint: fingerprintOf(a),
+              startsAt: startsAtOf(a),
+            }));
           results.push({
             alert,
             target,
