@@ -6,12 +6,14 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { BrowserContext, Page, chromium } from 'playwright-core';
+import { DashboardCursorSync } from '@grafana/schema';
 
 import { OPERATOR_TOKEN, RunningBackend, VIEWER_TOKEN, startBackend } from './harness/backend';
 import { E2E_NOW_MS } from './harness/clock';
 import {
   AnomaliesAnswer,
   ForecastAnswer,
+  PANEL_QUERY,
   backendJson as backendAt,
   panelRange,
   pendingRecommendation,
@@ -476,10 +478,73 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
           .evaluate((el) => getComputedStyle(el).backgroundColor);
         expect(cardColor).toBe(legendColor);
       }
+      // The legend toggles series as in Grafana: a click shows only that series (its forecast, band and
+      // markers with it), a second click all of them again.
+      // The y axis may change width with what is shown, so the plot is measured again for each hover.
+      const hoverT = async () => {
+        const box = await plotArea();
+        return hover(box.x + ((t - from) / (chartTo - from)) * box.width, box.y + box.height / 2);
+      };
+      const only = shownNames[3];
+      const item = page.locator(`[data-testid="data-testid VizLegend series ${only}"] button`);
+      await item.click();
+      await page.mouse.move(0, 0);
+      const isolated = await hoverT();
+      expect(isolated.time).toBe(utc(t));
+      expect(isolated.rows.map((r) => r.name)).toEqual([only]);
+      expect(await legend.count()).toBe(20);
+      await page.mouse.move(0, 0);
+      await item.click();
+      await page.mouse.move(0, 0);
+      expect((await hoverT()).rows).toHaveLength(20);
+      await page.mouse.move(0, 0);
+
       const many = shots(set).many;
       fs.mkdirSync(path.dirname(many), { recursive: true });
       await page.locator('#panel').screenshot({ path: many });
       expect(fs.statSync(many).size).toBeGreaterThan(10_000);
+    });
+
+    it("shares the crosshair and tooltip with the dashboard's other panels when the dashboard asks for it", async () => {
+      const both = async (cursorSync: DashboardCursorSync) => {
+        await runPanel({
+          pluginBase: `/public/plugins/${APP_ID}`,
+          datasourceUid: DS_UID,
+          backendUrl: backend!.url,
+          role: 'Editor',
+          theme: 'dark',
+          variables: { deployment: { value: 'web' } },
+          query: { expr: PANEL_QUERY, horizon: '1h', legendFormat: '{{deployment}}' },
+          from,
+          to,
+          width: 520,
+          height: 300,
+          copies: 2,
+          cursorSync,
+          panelOptions: { showRecommendation: false },
+        });
+        const first = page.locator('[data-panel-copy="0"] .u-over');
+        await first.waitFor();
+        await page.locator('[data-panel-copy="1"] .u-over').waitFor();
+        const over = (await first.boundingBox())!;
+        const answer = await replayed<ForecastAnswer>('backend/api/forecast');
+        const chartTo = Math.max(to, ...answer.series[0].forecast.map((p) => ms(p[0])));
+        const t = Math.floor((to - 10 * 3_600_000) / 600_000) * 600_000;
+        await page.mouse.move(0, 0);
+        await page.mouse.move(
+          Math.round(over.x + ((t - from) / (chartTo - from)) * over.width),
+          Math.round(over.y + over.height / 2)
+        );
+        await page.getByTestId('prescaler-tooltip').first().waitFor();
+        // Let a synced tooltip, if any, render.
+        await page.waitForTimeout(300);
+        return { t, times: await page.getByTestId('prescaler-tooltip-time').allTextContents() };
+      };
+      const shared = await both(DashboardCursorSync.Tooltip);
+      expect(shared.times).toEqual([utc(shared.t), utc(shared.t)]);
+      const alone = await both(DashboardCursorSync.Off);
+      expect(alone.times).toEqual([utc(alone.t)]);
+      await page.mouse.move(0, 0);
     });
 
     it('applies the recommendation after confirmation and the backend audit log has the record', async () => {

@@ -260,15 +260,25 @@ describe('tooltipContent', () => {
     ]);
   });
 
-  it('shows nothing for a value uPlot found at a neighbouring instant', () => {
+  it("reads a line at the neighbouring instant uPlot points it at, but a marker's score only at its own", () => {
     const model = buildChart(framesOf(), OPTS);
     const frame = aligned(model);
+    const idx = (name: string) => frame.fields.findIndex((fd) => getFieldDisplayName(fd, frame) === name);
+    // The cursor at T0 + 2 steps, where the actual is null: uPlot points the actual, the anomaly and the
+    // scores at T0 + 1 step, their nearest values.
     const at = hoverAt(frame, T0 + 2 * STEP);
-    // The actual is null at T0 + 2 steps; uPlot would point the actual field at its neighbour.
-    const actualIdx = frame.fields.findIndex((fd) => getFieldDisplayName(fd, frame) === 'web');
-    at[actualIdx] = at[actualIdx]! - 1;
-    const rows = tooltipContent(model, frame, at).rows;
-    expect(rows.every((r) => r.actual === undefined)).toBe(true);
+    const before = frame.fields[0].values.indexOf(T0 + STEP);
+    for (const name of ['web', 'web anomaly']) {
+      at[idx(name)] = before;
+    }
+    frame.fields.forEach((fd, i) => {
+      if (fd.name === 'Score') {
+        at[i] = before;
+      }
+    });
+    const [row] = tooltipContent(model, frame, at).rows;
+    expect(row).toMatchObject({ actual: '1.20', anomaly: false });
+    expect(row.score).toBeUndefined();
   });
 });
 

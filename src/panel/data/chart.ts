@@ -289,9 +289,14 @@ export function tooltipContent(
     }
     const idx = dataIdxs[i];
     const value = idx === null || idx === undefined ? null : field.values[idx];
-    // uPlot's hovered index may be a neighbour's; a value counts only at the hovered instant itself.
-    const at = idx === null || idx === undefined ? null : aligned.fields[0].values[idx];
-    if (typeof value !== 'number' || !Number.isFinite(value) || at !== time) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      return;
+    }
+    // uPlot points a series without a value at the hovered instant at its nearest one within a few pixels
+    // (a coarser query's step): lines read there, as in Grafana's tooltip, but a marker or a score belongs
+    // to its own instant only.
+    const at = aligned.fields[0].values[idx!];
+    if (at !== time && (role === 'anomaly' || role === 'anomalyScore' || role === 'score')) {
       return;
     }
     const row = byKey.get(key) ?? { key, name: s.name, color: s.color, anomaly: false };

@@ -24,7 +24,10 @@ import uplotCss from 'uplot/dist/uPlot.min.css';
 
 import {
   AppPlugin,
+  ByNamesMatcherMode,
   DataFrame,
+  FieldConfigSource,
+  FieldMatcherID,
   DataQueryRequest,
   DataQueryResponse,
   DataSourceInstanceSettings,
@@ -222,6 +225,8 @@ export interface RunParams {
   moreQueries?: Array<Record<string, unknown>>;
   /** The dashboard's graph tooltip setting (shared crosshair / tooltip); default off. */
   cursorSync?: DashboardCursorSync;
+  /** How many copies of the panel the dashboard holds, side by side (default 1). */
+  copies?: number;
   from: number;
   to: number;
   width: number;
@@ -237,6 +242,42 @@ export interface RunResult {
 }
 
 let root: reactDomClient.Root | undefined;
+
+const HIDE_SERIES_REF = 'hideSeriesFrom';
+
+/**
+ * Grafana's seriesVisibilityConfigFactory (public/app/core/components/GraphNG/...) for a legend click: a plain
+ * click shows only that series (again: all of them), ctrl/cmd-click adds or removes it from the shown ones.
+ * The override hides the other series' fields from the chart by display name.
+ */
+function toggleSeriesVisibility(
+  fc: FieldConfigSource,
+  label: string,
+  /** @grafana/ui's SeriesVisibilityChangeMode (not exported): 'select' or 'append'. */
+  mode: string
+): FieldConfigSource {
+  const others = fc.overrides.filter((o) => (o as { __systemRef?: string }).__systemRef !== HIDE_SERIES_REF);
+  const current = fc.overrides.find((o) => (o as { __systemRef?: string }).__systemRef === HIDE_SERIES_REF);
+  const shown: string[] = current?.matcher.options?.names ?? [];
+  let names: string[];
+  if (mode === 'append' && current) {
+    names = shown.includes(label) ? shown.filter((n) => n !== label) : [...shown, label];
+  } else {
+    names = shown.length === 1 && shown[0] === label ? [] : [label];
+  }
+  if (names.length === 0) {
+    return { ...fc, overrides: others };
+  }
+  const override = {
+    __systemRef: HIDE_SERIES_REF,
+    matcher: {
+      id: FieldMatcherID.byNames,
+      options: { mode: ByNamesMatcherMode.exclude, names, prefix: 'All except:', readOnly: true },
+    },
+    properties: [{ id: 'custom.hideFrom', value: { viz: true, legend: false, tooltip: false } }],
+  };
+  return { ...fc, overrides: [...others, override] };
+}
 
 /** What the panel asked of the dashboard through onChangeTimeRange, in order. */
 const timeRangeChanges: Array<{ from: number; to: number }> = [];
@@ -297,16 +338,19 @@ async function run(params: RunParams): Promise<RunResult> {
   const theme = createTheme({ colors: { mode: params.theme } });
   const replaceVariables = (value: string) => makeTemplateSrv(params.variables).replace(value);
   // Grafana applies field config before a panel sees the frames; do the same so the panel gets what it would.
-  const series: DataFrame[] = applyFieldOverrides({
-    data: response.data as DataFrame[],
-    fieldConfig: panelPlugin.fieldConfigDefaults,
-    fieldConfigRegistry: panelPlugin.fieldConfigRegistry,
-    replaceVariables,
-    theme,
-    timeZone: 'utc',
-  });
+  const withFieldConfig = (fieldConfig: FieldConfigSource): DataFrame[] =>
+    applyFieldOverrides({
+      data: response.data as DataFrame[],
+      fieldConfig,
+      fieldConfigRegistry: panelPlugin.fieldConfigRegistry,
+      replaceVariables,
+      theme,
+      timeZone: 'utc',
+    });
+  const series = withFieldConfig(panelPlugin.fieldConfigDefaults);
 
   const Panel = panelPlugin.panel as react.ComponentType<PanelProps>;
+  // The dashboard's bus, which every panel's scoped bus publishes to.
   const eventBus = new grafanaData.EventBusSrv();
   const props: PanelProps = {
     id: 1,
@@ -326,26 +370,48 @@ async function run(params: RunParams): Promise<RunResult> {
     onChangeTimeRange: (r) => timeRangeChanges.push({ from: r.from, to: r.to }),
     eventBus,
   };
-  // As Grafana's PanelStateWrapper does: the panel's event bus, the dashboard's cursor sync and its scope.
-  const panelContext = {
-    eventsScope: '__global_',
-    eventBus,
-    sync: () => params.cursorSync ?? DashboardCursorSync.Off,
-  };
 
+  /** One panel as Grafana's PanelStateWrapper hosts it: its field config in state, and the panel context. */
+  function PanelHost({ id }: { id: number }) {
+    const [fieldConfig, setFieldConfig] = react.useState(panelPlugin.fieldConfigDefaults);
+    const data = react.useMemo(
+      () => ({
+        ...props.data,
+        series: id === 1 && fieldConfig === props.fieldConfig ? series : withFieldConfig(fieldConfig),
+      }),
+      [fieldConfig, id]
+    );
+    const context = react.useMemo(
+      () => ({
+        eventsScope: '__global_',
+        eventBus,
+        sync: () => params.cursorSync ?? DashboardCursorSync.Off,
+        // A legend click: Grafana's seriesVisibilityConfigFactory writes an override into the field config.
+        onToggleSeriesVisibility: (label: string, mode: string) =>
+          setFieldConfig((fc) => toggleSeriesVisibility(fc, label, mode)),
+      }),
+      []
+    );
+    return (
+      <PanelContextProvider value={context}>
+        <Panel {...props} id={id} data={data} fieldConfig={fieldConfig} />
+      </PanelContextProvider>
+    );
+  }
+
+  const copies = params.copies ?? 1;
   const container = document.getElementById('root')!;
   root?.unmount();
   root = reactDomClient.createRoot(container);
   root.render(
     <ThemeContext.Provider value={theme}>
       <GlobalStyles />
-      <div
-        id="panel"
-        style={{ width: params.width, height: params.height, padding: 8, boxSizing: 'content-box' }}
-      >
-        <PanelContextProvider value={panelContext}>
-          <Panel {...props} />
-        </PanelContextProvider>
+      <div id="panel" style={{ display: 'flex', gap: 16, padding: 8, width: 'max-content' }}>
+        {Array.from({ length: copies }, (_, i) => (
+          <div key={i} data-panel-copy={i} style={{ width: params.width, height: params.height }}>
+            <PanelHost id={i + 1} />
+          </div>
+        ))}
       </div>
     </ThemeContext.Provider>
   );
