@@ -9,23 +9,77 @@ import type { Logger } from 'pino';
 import type { ActuationService } from './actuate/service';
 import { newRecommendationId } from './actuate/service';
 import type { Actuator } from './actuate/types';
-import { historyToRead, scoreSegments } from './anomaly';
+import { historyToRead, rawSegments, servedSegments, type AnomalyModel } from './anomaly';
+import { ForestBatch } from './anomaly/forest-workers';
 import type { Config, TargetConfig } from './config';
 import { PrescalerError } from './errors';
-import { forecastSeries, maxHorizon } from './forecast/serve';
+import { forecastSeries, maxHorizon, type ForecastPoint, type SeriesForecast } from './forecast/serve';
 import { historySeconds } from './forecast/types';
 import type { Models } from './http/app';
 import type { Metrics } from './http/metrics';
 import { peakToMeanRatio } from './recommend/peak';
 import { quantileLabel, type Recommendation } from './recommend/replicas';
 import { decideForTarget, type DecisionState } from './recommend/target';
-import { resample } from './series/resample';
-import type { SeriesSource } from './sources/types';
+import { firstIndexAtOrAfter } from './series/columns';
+import { resampleColumns } from './series/resample';
+import type { ColumnSeries, Segment } from './series/types';
+import { groupQueries, settleEach, splitAnswer } from './sources/selector-groups';
+import { queryColumns, type RangeQuery, type SeriesSource } from './sources/types';
 import type { Store } from './store/store';
 
 const DEFAULT_STEP = 600;
 /** Step of the day-long read the peak-to-mean ratio is learned from. */
 const PEAK_STEP = 60;
+/** Range queries of one round in flight at once (and workload reads). */
+const READ_PARALLELISM = 8;
+/**
+ * Label values one merged read lists. Its answer is parsed on the event loop in one go: 100 series of 8 days
+ * at 600 s come as nine day-long pieces of ~0.4 MB; a day at PEAK_STEP is ~36 KB per series, so those
+ * reads list fewer.
+ */
+const MERGED_VALUES = 100;
+const MERGED_PEAK_VALUES = 25;
+/** Windows per forecaster call (~29 µs each here): the model runs on the event loop, so calls stay short. */
+const FORECAST_BATCH = 50;
+/**
+ * Longest stretch, in ms, a round works on the event loop before it lets requests, probes and metrics in.
+ * A dry-run decision awaits nothing that leaves the microtask queue, and feature rows or store writes for a
+ * few dozen targets take tens of ms on a loaded machine: without these turns a round's 1000 targets would
+ * hold the event loop for most of a second at a time.
+ */
+const SLICE_MS = 8;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A function that yields to the event loop when SLICE_MS have passed since it last did. */
+function pacer(): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < SLICE_MS) return undefined;
+    return yieldToEventLoop().then(() => {
+      since = performance.now();
+    });
+  };
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A target whose forecast is in, on its way to a decision. */
+interface Prepared {
+  t: TargetConfig;
+  series: ColumnSeries;
+  forecast: ForecastPoint[];
+  /** The forecast's origin: one step before its first point. */
+  origin: number;
+  anomalyScore: number | null;
+  peakFactor: number;
+}
+
+export interface RoundStats {
+  targets: number;
+  /** Range queries sent (a merged read counts once, however many targets it answers). */
+  queries: number;
+  seconds: number;
+}
 
 export interface TargetEvaluation {
   target: string;
@@ -84,6 +138,7 @@ export class EvaluationLoop {
   private running?: Promise<TargetEvaluation[]>;
   private stopped = false;
   private readonly last = new Map<string, TargetEvaluation>();
+  private roundStats?: RoundStats;
   /** Desired counts of recent evaluations per target, for scale-down stabilisation. */
   private readonly recent = new Map<string, Array<{ at: number; replicas: number }>>();
 
@@ -110,6 +165,8 @@ export class EvaluationLoop {
   /** Runs one evaluation now, then keeps going every interval. */
   start(): void {
     this.stopped = false;
+    // A replica that leads again reads what the leaders in between recommended.
+    this.seeded = undefined;
     const tick = () => {
       this.evaluateNow()
         .catch((e) => this.deps.logger.error({ err: (e as Error).message }, 'evaluation failed'))
@@ -151,66 +208,46 @@ export class EvaluationLoop {
       .catch((e) => logger.error({ err: (e as Error).message }, 'floor sweep failed'));
     await store.expireDue(this.now());
     await this.seedRecent();
-    const out: TargetEvaluation[] = [];
-    for (const t of this.deps.config.targets) {
-      if (this.stopped) break;
-      out.push(await this.evaluateTarget(t));
-    }
-    return out;
+    return this.evaluateRound(this.deps.config.targets, this.now());
   }
 
-  private async evaluateTarget(t: TargetConfig): Promise<TargetEvaluation> {
-    const { metrics, logger } = this.deps;
-    const at = this.now();
-    let result: TargetEvaluation;
-    try {
-      result = await this.evaluate(t, at);
-      metrics.lastEvaluation.setToCurrentTime({ target: t.name });
-    } catch (e) {
-      const reason =
-        e instanceof EvaluationError ? e.reason : e instanceof PrescalerError ? e.code : 'internal';
-      const message = (e as Error).message;
-      metrics.evaluationErrors.inc({ target: t.name, reason });
-      logger.warn({ target: t.name, reason, err: message }, 'evaluation of a target failed');
-      result = { ...this.last.get(t.name), target: t.name, at, ok: false, error: { reason, message } };
-    }
-    this.last.set(t.name, result);
-    return result;
+  /** How the latest round went: targets, range queries it sent (merged reads count once), seconds. */
+  lastRound(): RoundStats | undefined {
+    return this.roundStats;
   }
 
   /**
-   * The target's peak-to-mean ratio over the last day, read at PEAK_STEP: how far above a forecast bucket's
-   * mean its demand peaks. A failed read sizes for the means (1) and is counted, never fatal.
+   * One round at one instant: every target's read (merged where provably equal, else READ_PARALLELISM at a
+   * time), the forecasts in batches, the anomaly scores in one forest batch, the peak reads, then each
+   * target's decision. A target that fails at any stage gets its error; the others go on.
    */
-  private async peakFactor(t: TargetConfig, now: number, step: number): Promise<number> {
-    const perBucket = Math.round(step / PEAK_STEP);
-    if (perBucket < 2 || t.peakQuantile === 'off') return 1;
-    try {
-      const [s] = await this.deps.source.queryRange({
-        query: t.query,
-        start: now - 86400,
-        end: now,
-        step: PEAK_STEP,
-      });
-      if (!s) return 1;
-      const values = new Float64Array(s.points.length);
-      s.points.forEach(([, v], i) => (values[i] = v));
-      return peakToMeanRatio(values, perBucket, t.peakQuantile);
-    } catch (e) {
-      this.deps.metrics.evaluationErrors.inc({ target: t.name, reason: 'peak_read' });
-      this.deps.logger.warn({ target: t.name, err: (e as Error).message }, 'peak-to-mean read failed');
-      return 1;
-    }
-  }
-
-  private async evaluate(t: TargetConfig, now: number): Promise<TargetEvaluation> {
-    const { config, source, models, store, actuator, metrics, logger } = this.deps;
+  private async evaluateRound(targets: readonly TargetConfig[], now: number): Promise<TargetEvaluation[]> {
+    const { models, metrics } = this.deps;
+    const began = performance.now();
+    const stats: RoundStats = { targets: targets.length, queries: 0, seconds: 0 };
+    const results = new Map<TargetConfig, TargetEvaluation>();
+    const fail = (t: TargetConfig, e: unknown) => results.set(t, this.failed(t, now, e));
+    const done = () => {
+      stats.seconds = (performance.now() - began) / 1000;
+      this.roundStats = stats;
+      const out: TargetEvaluation[] = [];
+      for (const t of targets) {
+        const r = results.get(t);
+        if (!r) continue;
+        this.last.set(t.name, r);
+        out.push(r);
+      }
+      return out;
+    };
     const forecaster = models.forecaster;
-    if (!forecaster)
-      throw new EvaluationError(
+    if (!forecaster) {
+      const e = new EvaluationError(
         'no_forecaster',
         `no forecaster loaded: ${models.forecasterError ?? 'unknown reason'}`
       );
+      for (const t of targets) fail(t, e);
+      return done();
+    }
     const step = forecaster.step ?? DEFAULT_STEP;
     // The forecaster reads what its seasonal inputs need (days). The detector's features look back two days
     // and a little (48.5 h at 600 s; with less it cannot score at all), and its onset damping compares with
@@ -221,47 +258,240 @@ export class EvaluationLoop {
     const anomalyHistory = models.anomaly ? historyToRead(models.anomaly, step) : 0;
     const history = Math.max(historySeconds(forecaster), anomalyHistory);
     const start = now - history;
-    const series = await source.queryRange({ query: t.query, start, end: now, step });
-    if (series.length === 0) throw new EvaluationError('no_data', `query returned no series: ${t.query}`);
-    if (series.length > 1) {
-      throw new EvaluationError(
-        'multiple_series',
-        `query returned ${series.length} series; a target's query must return one (wrap it in sum(...))`
-      );
-    }
-    // The forecaster gets the same history /api/forecast gives it (its per-series scaler is fitted on it).
-    const historyStart = now - historySeconds(forecaster);
-    const forecastInput = [{ ...series[0], points: series[0].points.filter(([pt]) => pt >= historyStart) }];
-    const [f] = await forecastSeries(forecaster, forecastInput, {
-      horizon: maxHorizon(forecaster),
-      origin: start,
+    const reads = await this.readAll(
+      targets.map((t) => t.query),
+      { start, end: now, step },
+      stats
+    );
+    const live: Array<{ t: TargetConfig; series: ColumnSeries }> = [];
+    targets.forEach((t, i) => {
+      const r = reads[i];
+      if (!r.ok) return void fail(t, r.error);
+      if (r.value.length === 0)
+        return void fail(t, new EvaluationError('no_data', `query returned no series: ${t.query}`));
+      if (r.value.length > 1) {
+        return void fail(
+          t,
+          new EvaluationError(
+            'multiple_series',
+            `query returned ${r.value.length} series; a target's query must return one (wrap it in sum(...))`
+          )
+        );
+      }
+      live.push({ t, series: r.value[0] });
     });
-    if (!f.forecast.length) throw new EvaluationError('insufficient_history', f.warning ?? 'no forecast');
-    const origin = f.forecast[0][0] - step;
-    for (const [ft, v] of f.forecast)
-      metrics.forecast.set({ target: t.name, horizon: String(Math.round(ft - origin)) }, v);
+    if (this.stopped) return done();
 
-    let anomalyScore: number | null = null;
-    if (models.anomaly) {
+    const forecasts = await this.forecastAll(
+      forecaster,
+      live.map((l) => l.series),
+      start,
+      now
+    );
+    const ready: Prepared[] = [];
+    live.forEach(({ t, series }, k) => {
+      const f = forecasts[k];
+      if (!f.ok) return void fail(t, f.error);
+      if (!f.value.forecast.length)
+        return void fail(t, new EvaluationError('insufficient_history', f.value.warning ?? 'no forecast'));
+      const forecast = f.value.forecast;
+      const origin = forecast[0][0] - step;
+      for (const [ft, v] of forecast)
+        metrics.forecast.set({ target: t.name, horizon: String(Math.round(ft - origin)) }, v);
+      ready.push({ t, series, forecast, origin, anomalyScore: null, peakFactor: 1 });
+    });
+    if (this.stopped) return done();
+
+    if (models.anomaly) await this.scoreAll(models.anomaly, ready, step, start);
+    await this.peakFactors(ready, now, step, stats);
+    if (this.stopped) return done();
+
+    const pace = pacer();
+    await settleEach(ready, READ_PARALLELISM, async (p) => {
+      if (this.stopped) return;
       try {
-        const segments = resample(series[0].points, step, { origin: start });
+        results.set(p.t, await this.decide(p, now));
+        metrics.lastEvaluation.setToCurrentTime({ target: p.t.name });
+      } catch (e) {
+        fail(p.t, e);
+      }
+      await pace();
+    });
+    return done();
+  }
+
+  /** A target's failed evaluation, counted under its reason; it keeps the figures of its last good one. */
+  private failed(t: TargetConfig, at: number, e: unknown): TargetEvaluation {
+    const { metrics, logger } = this.deps;
+    const reason =
+      e instanceof EvaluationError ? e.reason : e instanceof PrescalerError ? e.code : 'internal';
+    const message = (e as Error).message;
+    metrics.evaluationErrors.inc({ target: t.name, reason });
+    logger.warn({ target: t.name, reason, err: message }, 'evaluation of a target failed');
+    return { ...this.last.get(t.name), target: t.name, at, ok: false, error: { reason, message } };
+  }
+
+  /**
+   * Each query's answer over `range` (or its error): merged plain selectors and identical queries read once
+   * (sources/selector-groups.ts), READ_PARALLELISM reads at a time. A merged read that fails is read again
+   * query by query, so each target gets its own answer or its own error.
+   */
+  private async readAll(
+    queries: string[],
+    range: Omit<RangeQuery, 'query'>,
+    stats: RoundStats,
+    mergedValues = MERGED_VALUES
+  ): Promise<Array<Settled<ColumnSeries[]>>> {
+    const { source } = this.deps;
+    const read = (query: string) => {
+      stats.queries++;
+      return queryColumns(source, { query, ...range });
+    };
+    const groups = groupQueries(queries, mergedValues);
+    const answers = await settleEach(groups, READ_PARALLELISM, (g) => read(g.query));
+    const out: Array<Settled<ColumnSeries[]>> = new Array(queries.length);
+    const again: number[] = [];
+    groups.forEach((g, k) => {
+      const a = answers[k];
+      if (a.ok) splitAnswer(g, a.value).forEach((value, j) => (out[g.members[j]] = { ok: true, value }));
+      else if (g.label) again.push(...g.members);
+      else for (const i of g.members) out[i] = a;
+    });
+    if (again.length) {
+      const singles = await settleEach(again, READ_PARALLELISM, (i) => read(queries[i]));
+      again.forEach((i, k) => (out[i] = singles[k]));
+    }
+    return out;
+  }
+
+  /**
+   * Forecasts of every series, FORECAST_BATCH per model call with the event loop free between calls (a
+   * call of 1000 windows holds it for a few hundred ms here). Each series gets the same history
+   * /api/forecast gives it (its scaler is fitted on it).
+   */
+  private async forecastAll(
+    forecaster: NonNullable<Models['forecaster']>,
+    series: ColumnSeries[],
+    start: number,
+    now: number
+  ): Promise<Array<Settled<SeriesForecast>>> {
+    const historyStart = now - historySeconds(forecaster);
+    const opts = { horizon: maxHorizon(forecaster), origin: start };
+    const inputs = series.map((s) => {
+      const from = firstIndexAtOrAfter(s.times, historyStart);
+      return { labels: s.labels, times: s.times.subarray(from), values: s.values.subarray(from) };
+    });
+    const out: Array<Settled<SeriesForecast>> = [];
+    for (let from = 0; from < inputs.length; from += FORECAST_BATCH) {
+      const batch = inputs.slice(from, from + FORECAST_BATCH);
+      try {
+        for (const f of await forecastSeries(forecaster, batch, opts)) out.push({ ok: true, value: f });
+      } catch (e) {
+        if (e instanceof PrescalerError && e.code === 'insufficient_history') {
+          // No series of the batch had enough history: each gets its own reason (no model call is made).
+          for (const s of batch) {
+            const [one] = await settleEach(
+              [s],
+              1,
+              async (x) => (await forecastSeries(forecaster, [x], opts))[0]
+            );
+            out.push(one);
+          }
+        } else for (let k = 0; k < batch.length; k++) out.push({ ok: false, error: e });
+      }
+      await yieldToEventLoop();
+    }
+    return out;
+  }
+
+  /**
+   * The latest point's anomaly score of every series, their feature rows through the forest in one batch
+   * (ForestBatch: on worker threads when they are many). A failure is counted and leaves the score null:
+   * scaling does not depend on it.
+   */
+  private async scoreAll(model: AnomalyModel, ready: Prepared[], step: number, start: number): Promise<void> {
+    const batch = new ForestBatch();
+    const pace = pacer();
+    const staged: Array<{
+      p: Prepared;
+      segments: Segment[];
+      raws: Array<Float64Array | undefined>;
+      from?: number;
+    }> = [];
+    for (let k = 0; k < ready.length; k++) {
+      const p = ready[k];
+      try {
+        const segments = resampleColumns(p.series.times, p.series.values, step, { origin: start });
         const last = segments[segments.length - 1];
         // Only the latest point's score is exported: the points before it are its past.
-        const scored = scoreSegments(models.anomaly, segments, {
-          from: last && last.start + (last.values.length - 1) * last.step,
-        });
+        const from = last && last.start + (last.values.length - 1) * last.step;
+        staged.push({ p, segments, from, raws: rawSegments(model, segments, { from, sink: batch }) });
+      } catch (e) {
+        this.anomalyFailed(p.t, e);
+      }
+      await pace();
+    }
+    try {
+      await batch.score(model.detector.forest);
+    } catch (e) {
+      for (const s of staged) this.anomalyFailed(s.p.t, e);
+      return;
+    }
+    for (let k = 0; k < staged.length; k++) {
+      const { p, segments, raws, from } = staged[k];
+      try {
+        const scored = servedSegments(model, segments, raws, from);
         const lastScore = scored.scores[scored.scores.length - 1];
         if (lastScore) {
-          anomalyScore = lastScore[1];
-          metrics.anomalyScore.set({ target: t.name }, lastScore[1]);
+          p.anomalyScore = lastScore[1];
+          this.deps.metrics.anomalyScore.set({ target: p.t.name }, lastScore[1]);
         }
       } catch (e) {
-        // Scaling does not depend on the score: count the failure and go on.
-        const reason = e instanceof PrescalerError ? `anomaly_${e.code}` : 'anomaly';
-        metrics.evaluationErrors.inc({ target: t.name, reason });
-        logger.warn({ target: t.name, err: (e as Error).message }, 'anomaly score failed');
+        this.anomalyFailed(p.t, e);
       }
+      await pace();
     }
+  }
+
+  private anomalyFailed(t: TargetConfig, e: unknown): void {
+    const reason = e instanceof PrescalerError ? `anomaly_${e.code}` : 'anomaly';
+    this.deps.metrics.evaluationErrors.inc({ target: t.name, reason });
+    this.deps.logger.warn({ target: t.name, err: (e as Error).message }, 'anomaly score failed');
+  }
+
+  /**
+   * Each target's peak-to-mean ratio over the last day, read at PEAK_STEP: how far above a forecast bucket's
+   * mean its demand peaks. A failed read sizes for the means (1) and is counted, never fatal.
+   */
+  private async peakFactors(ready: Prepared[], now: number, step: number, stats: RoundStats): Promise<void> {
+    const perBucket = Math.round(step / PEAK_STEP);
+    if (perBucket < 2) return;
+    const wanted = ready.filter((p) => p.t.peakQuantile !== 'off');
+    const reads = await this.readAll(
+      wanted.map((p) => p.t.query),
+      { start: now - 86400, end: now, step: PEAK_STEP },
+      stats,
+      MERGED_PEAK_VALUES
+    );
+    wanted.forEach((p, k) => {
+      const r = reads[k];
+      try {
+        if (!r.ok) throw r.error;
+        const s = r.value[0];
+        if (s) p.peakFactor = peakToMeanRatio(s.values, perBucket, p.t.peakQuantile as number);
+      } catch (e) {
+        this.deps.metrics.evaluationErrors.inc({ target: p.t.name, reason: 'peak_read' });
+        this.deps.logger.warn({ target: p.t.name, err: (e as Error).message }, 'peak-to-mean read failed');
+      }
+    });
+  }
+
+  /** The decision for a target whose forecast, score and peak factor are in: read the workload, decide, record. */
+  private async decide(p: Prepared, now: number): Promise<TargetEvaluation> {
+    const { config, models, store, actuator, metrics, logger } = this.deps;
+    const { t, origin, anomalyScore } = p;
+    const forecaster = models.forecaster!;
+    const f = { forecast: p.forecast };
 
     const state = await actuator.read(t);
     const current = state.replicas;
@@ -278,7 +508,7 @@ export class EvaluationLoop {
       forecast: f.forecast,
       currentReplicas: current,
       recent,
-      peakFactor: await this.peakFactor(t, now, step),
+      peakFactor: p.peakFactor,
       nominal,
     });
     recent.push({ at: now, replicas: rec.desiredReplicas });
