@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Makes sure the real servers the tests use are installed: Prometheus + promtool, Chromium,
-# scikit-learn (reference for the Isolation Forest) and PostgreSQL (the shared store's tests).
+# Makes sure the real servers the tests use are installed: Prometheus + promtool, VictoriaMetrics
+# (single-node, test/victoria-metrics.test.ts), Chromium, scikit-learn (reference for the Isolation
+# Forest) and PostgreSQL (the shared store's tests).
 # As root it installs what is missing with apt;
 # otherwise it says exactly what to install and the tests that need it fail with the same message.
 set -uo pipefail
 
 missing=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 /usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1 || missing+=(python3-sklearn)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
