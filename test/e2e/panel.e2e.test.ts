@@ -36,6 +36,7 @@ function shots(set: PackageSet) {
   return {
     panel: path.join(dir, `panel${suffix}.png`),
     many: path.join(dir, `panel-20-series${suffix}.png`),
+    light: path.join(ROOT, 'test/artifacts/e2e', `panel-light${suffix}.png`),
     app: path.join(dir, `app-root${suffix}.png`),
   };
 }
@@ -306,6 +307,8 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
       expect(atF.time).toBe(utc(ms(f[0])));
       expect(atF.rows.map((r) => r.name)).toEqual(['web']);
       expect(num(atF.rows[0].forecast)).toBeCloseTo(f[1], 1);
+      // No actual in the future, though the last one is only a few pixels away.
+      expect(atF.rows[0].actual).toBe('–');
       const [lower, upper] = atF.rows[0].band.split(' – ').map(num);
       expect(lower).toBeCloseTo(f[2], 1);
       expect(upper).toBeCloseTo(f[3], 1);
@@ -626,6 +629,11 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
         height: 400,
       });
       await plotArea();
+      // A picture of the light theme beside the dark one (test/artifacts only).
+      await page.waitForFunction(() => !document.body.textContent?.includes('Loading…'), undefined, {
+        timeout: 15_000,
+      });
+      await page.locator('#panel').screenshot({ path: shots(set).light });
       // Grafana's light canvas is near-white; the dark one (#111217) would fail this.
       const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number);

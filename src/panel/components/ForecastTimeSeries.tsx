@@ -17,7 +17,7 @@ import {
 } from '@grafana/ui';
 
 import { ChartModel, tooltipContent } from '../data/chart';
-import { ForecastPanelOptions } from '../types';
+import { DEFAULT_OPTIONS, ForecastPanelOptions } from '../types';
 
 // TooltipPlugin2's TooltipHoverMode is a const enum the package does not export at run time.
 const HOVER_X_ONE = 0;
@@ -34,6 +34,9 @@ interface Props {
 
 export function ForecastTimeSeries({ model, options, width, height, timeZone, onChangeTimeRange }: Props) {
   const { sync, eventBus, eventsScope } = usePanelContext();
+  // Grafana fills in option defaults when it loads a panel; a panel saved before these options had none.
+  const tooltip = options.tooltip ?? DEFAULT_OPTIONS.tooltip;
+  const legend = options.legend ?? DEFAULT_OPTIONS.legend;
   const cursorSync = sync?.() ?? DashboardCursorSync.Off;
   const timeRange: TimeRange = useMemo(() => {
     const from = dateTime(model.from);
@@ -48,7 +51,7 @@ export function ForecastTimeSeries({ model, options, width, height, timeZone, on
       timeZone={timeZone}
       width={width}
       height={height}
-      legend={options.legend}
+      legend={legend}
       options={options}
     >
       {(config, alignedFrame) => (
@@ -60,23 +63,23 @@ export function ForecastTimeSeries({ model, options, width, height, timeZone, on
           <NowLinePlugin config={config} now={model.now} />
           <TooltipPlugin2
             config={config}
-            hoverMode={options.tooltip.mode === TooltipDisplayMode.Single ? HOVER_X_ONE : HOVER_X_ALL}
+            hoverMode={tooltip.mode === TooltipDisplayMode.Single ? HOVER_X_ONE : HOVER_X_ALL}
             queryZoom={onChangeTimeRange}
             clientZoom={true}
             syncMode={cursorSync}
             syncScope={eventsScope}
-            maxWidth={options.tooltip.maxWidth}
+            maxWidth={tooltip.maxWidth}
             render={(_u, dataIdxs, seriesIdx) =>
-              options.tooltip.mode === TooltipDisplayMode.None ? null : (
+              tooltip.mode === TooltipDisplayMode.None ? null : (
                 <ForecastTooltip
                   content={tooltipContent(
                     model,
                     alignedFrame,
                     dataIdxs,
-                    options.tooltip.mode === TooltipDisplayMode.Single ? seriesIdx : null
+                    tooltip.mode === TooltipDisplayMode.Single ? seriesIdx : null
                   )}
                   timeZone={timeZone}
-                  maxHeight={options.tooltip.maxHeight}
+                  maxHeight={tooltip.maxHeight}
                 />
               )
             }

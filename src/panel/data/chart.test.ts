@@ -279,6 +279,13 @@ describe('tooltipContent', () => {
     const [row] = tooltipContent(model, frame, at).rows;
     expect(row).toMatchObject({ actual: '1.20', anomaly: false });
     expect(row.score).toBeUndefined();
+
+    // In the forecast's future uPlot points the actual at its last point: that is not the actual then.
+    const ahead = hoverAt(frame, T0 + 4 * STEP);
+    ahead[idx('web')] = frame.fields[0].values.indexOf(T0 + 3 * STEP);
+    const [future] = tooltipContent(model, frame, ahead).rows;
+    expect(future).toMatchObject({ forecast: '1.80', lower: '1.50', upper: '2.10' });
+    expect(future.actual).toBeUndefined();
   });
 });
 

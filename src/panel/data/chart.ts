@@ -246,6 +246,20 @@ export interface TooltipContent {
   rows: TooltipRow[];
 }
 
+/** Whether the field has a value at or before index `i` and one at or after it. */
+function within(field: Field, i: number): boolean {
+  const has = (j: number) => typeof field.values[j] === 'number';
+  let before = false;
+  for (let j = i; j >= 0 && !before; j--) {
+    before = has(j);
+  }
+  let after = false;
+  for (let j = i; j < field.values.length && !after; j++) {
+    after = has(j);
+  }
+  return before && after;
+}
+
 function format(field: Field, value: unknown): string {
   // Grafana sets field.display when it applies the field config; a bare frame falls back to the unit alone.
   const display = field.display ?? getDisplayProcessor({ field, theme: createTheme() });
@@ -293,11 +307,13 @@ export function tooltipContent(
       return;
     }
     // uPlot points a series without a value at the hovered instant at its nearest one within a few pixels
-    // (a coarser query's step): lines read there, as in Grafana's tooltip, but a marker or a score belongs
-    // to its own instant only.
+    // (a coarser query's step): a line reads there, as in Grafana's tooltip, if the instant lies inside the line
+    // (not the last actual carried into the forecast's future); a marker or a score belongs to its own instant.
     const at = aligned.fields[0].values[idx!];
-    if (at !== time && (role === 'anomaly' || role === 'anomalyScore' || role === 'score')) {
-      return;
+    if (at !== time) {
+      if (role === 'anomaly' || role === 'anomalyScore' || role === 'score' || !within(field, xIdx!)) {
+        return;
+      }
     }
     const row = byKey.get(key) ?? { key, name: s.name, color: s.color, anomaly: false };
     byKey.set(key, row);
