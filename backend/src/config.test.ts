@@ -100,6 +100,34 @@ describe('loadConfig', () => {
       expect(loadConfig({ PRESCALER_DB: u }).dbPath).toBe(u);
   });
 
+  it("elects through PostgreSQL by default with a postgres:// store, with client-go's durations", () => {
+    expect(loadConfig({}).leaderElection).toMatchObject({
+      mode: 'none',
+      leaseDuration: 15,
+      renewDeadline: 10,
+      retryPeriod: 2,
+    });
+    const pg = loadConfig({
+      PRESCALER_DB: 'postgres://db/p',
+      POD_NAME: 'prescaler-0',
+      PRESCALER_LEASE_DURATION: '30s',
+    });
+    expect(pg.leaderElection).toMatchObject({ mode: 'postgres', leaseDuration: 30, reconcileAfter: 60 });
+    expect(pg.leaderElection.identity).toBe(`prescaler-0_${process.pid}`);
+    expect(() => loadConfig({ PRESCALER_LEADER_ELECTION: 'postgres' })).toThrow(
+      /PRESCALER_LEADER_ELECTION=postgres needs PRESCALER_DB=postgres:\/\/…: with SQLite only one process/
+    );
+    expect(() =>
+      loadConfig({ PRESCALER_DB: 'postgres://db/p', PRESCALER_LEADER_ELECTION: 'kubernetes' })
+    ).toThrow(/Lease election is not supported yet/);
+    expect(() => loadConfig({ PRESCALER_LEASE_DURATION: '10s' })).toThrow(
+      /PRESCALER_LEASE_DURATION \(10 s\) must be greater than PRESCALER_RENEW_DEADLINE \(10 s\)/
+    );
+    expect(() => loadConfig({ PRESCALER_RETRY_PERIOD: '9s' })).toThrow(
+      /1.2 × PRESCALER_RETRY_PERIOD \(9 s\)/
+    );
+  });
+
   it('reads a token from a file', () => {
     const tf = path.join(dir, 'token');
     fs.writeFileSync(tf, 'from-a-file-0123456789\n');

@@ -3,6 +3,7 @@
  * once at start-up: a bad value stops the process with a message naming the key.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -193,6 +194,26 @@ export interface Config {
   };
   /** Older parts of range answers kept between dashboard refreshes (sources/history-cache.ts). */
   historyCache: { maxFreshness: number; maxAge: number; maxMegabytes: number; maxAnswerMegabytes: number };
+  /**
+   * Who runs the evaluation loop (leader.ts). SQLite: none (one process owns the file); PostgreSQL: the
+   * advisory lock by default, or a Kubernetes Lease. Durations in seconds.
+   */
+  leaderElection: {
+    mode: 'none' | 'postgres';
+    leaseDuration: number;
+    renewDeadline: number;
+    retryPeriod: number;
+    /**
+     * Seconds after its decision an `unknown` audit record is taken for an apply whose replica died
+     * (and settled from the cluster), rather than one still in flight on another replica (default 60).
+     */
+    reconcileAfter: number;
+    /** This replica's name: POD_NAME, else the host name, with the process id. */
+    identity: string;
+    /** Where the Lease lives: POD_NAMESPACE, else the in-cluster service account's namespace. */
+    namespace?: string;
+    leaseName: string;
+  };
   upstream: {
     splitInterval: number;
     splitParallelism: number;
@@ -246,6 +267,17 @@ const envSchema = z.object({
   PRESCALER_MODELS: z.string().default(path.resolve(__dirname, '../../models')),
   PRESCALER_ACTUATOR: z.enum(['dry-run', 'kubernetes']).optional(),
   KUBECONFIG: z.string().optional(),
+  PRESCALER_LEADER_ELECTION: z.enum(['postgres', 'kubernetes']).optional(),
+  PRESCALER_LEASE_DURATION: duration.default(15),
+  PRESCALER_RENEW_DEADLINE: duration.default(10),
+  PRESCALER_RETRY_PERIOD: duration.default(2),
+  PRESCALER_RECONCILE_AFTER: duration.default(60),
+  PRESCALER_LEASE_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name')
+    .default('prescaler-leader'),
+  POD_NAME: z.string().optional(),
+  POD_NAMESPACE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -301,6 +333,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`PRESCALER_CONFIG auth.tokens.${short}: a token must be at least 16 characters`);
 
   const actuator = vars.PRESCALER_ACTUATOR ?? 'dry-run';
+  const postgres = /^postgres(ql)?:\/\//i.test(vars.PRESCALER_DB.trim());
+  if (vars.PRESCALER_LEADER_ELECTION === 'kubernetes')
+    throw new ConfigError(
+      'environment PRESCALER_LEADER_ELECTION=kubernetes: the Lease election is not supported yet; ' +
+        'with PRESCALER_DB=postgres://… replicas elect their leader through PostgreSQL (postgres)'
+    );
+  if (!postgres && vars.PRESCALER_LEADER_ELECTION)
+    throw new ConfigError(
+      `environment PRESCALER_LEADER_ELECTION=${vars.PRESCALER_LEADER_ELECTION} needs PRESCALER_DB=postgres://…: ` +
+        'with SQLite only one process may use the file, so there is no one to elect'
+    );
+  const timing = {
+    leaseDuration: vars.PRESCALER_LEASE_DURATION,
+    renewDeadline: vars.PRESCALER_RENEW_DEADLINE,
+    retryPeriod: vars.PRESCALER_RETRY_PERIOD,
+  };
+  // client-go's checks (leaderelection.go NewLeaderElector): a leader must give up before its lease ends.
+  if (!(timing.leaseDuration > timing.renewDeadline && timing.renewDeadline > 1.2 * timing.retryPeriod))
+    throw new ConfigError(
+      `environment PRESCALER_LEASE_DURATION (${timing.leaseDuration} s) must be greater than ` +
+        `PRESCALER_RENEW_DEADLINE (${timing.renewDeadline} s), and that greater than 1.2 × PRESCALER_RETRY_PERIOD ` +
+        `(${timing.retryPeriod} s)`
+    );
   return {
     port: vars.PORT,
     host: vars.HOST,
@@ -319,5 +374,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: file.limits,
     historyCache: file.historyCache,
     upstream: file.upstream,
+    leaderElection: {
+      mode: postgres ? 'postgres' : 'none',
+      ...timing,
+      reconcileAfter: vars.PRESCALER_RECONCILE_AFTER,
+      identity: `${vars.POD_NAME ?? os.hostname()}_${process.pid}`,
+      namespace: vars.POD_NAMESPACE,
+      leaseName: vars.PRESCALER_LEASE_NAME,
+    },
   };
 }

@@ -2,6 +2,7 @@
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { startServer } from './server';
+import { StoreInUseError } from './store/sqlite';
 
 async function main(): Promise<void> {
   let config;
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  process.stderr.write(`prescaler: failed to start: ${(e as Error).stack ?? e}\n`);
+  // Another process owns the SQLite file: the message says what to do; a stack would only bury it.
+  if (e instanceof StoreInUseError) process.stderr.write(`prescaler: ${e.message}\n`);
+  else process.stderr.write(`prescaler: failed to start: ${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });

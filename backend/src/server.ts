@@ -20,6 +20,7 @@ import { EvaluationLoop } from './loop';
 import { createSource, type Source } from './sources';
 import { HistoryCache } from './sources/history-cache';
 import type { SeriesSource } from './sources/types';
+import { createElector, type LeaderElector } from './leader';
 import { openStore, type Store } from './store/store';
 import { prescalerVersion } from './version';
 
@@ -31,6 +32,7 @@ export interface RunningServer {
   actuator: Actuator;
   service: ActuationService;
   loop: EvaluationLoop;
+  elector: LeaderElector;
   /** The series source (the demo's, in tests, takes injectAnomaly). */
   source: Source;
   close(): Promise<void>;
@@ -139,13 +141,25 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await store.close();
     throw e;
   }
-  // Alert claims without a recommendation belong to notifications a stopped process was handling.
-  await store.releaseUnsettledClaims();
-  const service = new ActuationService({ config, store, actuator, logger, metrics });
-  // Decisions a crash left without an outcome are settled before anything new is decided.
-  const reconciled = await service.reconcile();
-  if (reconciled.length)
-    logger.warn({ records: reconciled.map((r) => [r.id, r.outcome]) }, 'reconciled interrupted actions');
+  const elector = createElector(config, logger);
+  const service = new ActuationService({
+    config,
+    store,
+    actuator,
+    logger,
+    metrics,
+    isLeader: () => elector.isLeader(),
+    inFlightGrace: config.leaderElection.reconcileAfter,
+  });
+  if (store.kind === 'sqlite') {
+    // The only process on the file: alert claims without a recommendation belong to notifications a
+    // stopped process was handling, and decisions a crash left without an outcome are settled before
+    // anything new is decided.
+    await store.releaseUnsettledClaims(Number.MAX_SAFE_INTEGER);
+    const reconciled = await service.reconcile();
+    if (reconciled.length)
+      logger.warn({ records: reconciled.map((r) => [r.id, r.outcome]) }, 'reconciled interrupted actions');
+  }
   const loop = new EvaluationLoop({
     config,
     source,
@@ -187,7 +201,19 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     metrics.historyCacheSize = () => cache.size;
     served = cache;
   }
-  const app = createApp({ config, source: served, models, metrics, logger, routers });
+  const app = createApp({
+    config,
+    source: served,
+    models,
+    metrics,
+    logger,
+    routers,
+    leadership: async () => ({
+      role: elector.isLeader() ? 'leader' : 'follower',
+      leader: await elector.leader(),
+      identity: elector.identity,
+    }),
+  });
 
   const server = http.createServer(app);
   // Slow clients must not pin sockets forever; a forecast over 1000 series still fits well inside.
@@ -216,7 +242,23 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     },
     'prescaler listening'
   );
-  if (opts.startLoop ?? true) loop.start();
+  metrics.leader.set(0);
+  elector.onChange((leading) => {
+    metrics.leader.set(leading ? 1 : 0);
+    if (!leading) {
+      loop.stop().catch(() => undefined);
+      return;
+    }
+    // A new leader: claims older than any notification still being handled were left by a replica
+    // that stopped; the loop's first round reconciles what a previous leader left `unknown`.
+    const settled = Date.now() / 1000 - 60;
+    if (store.kind === 'postgres')
+      store
+        .releaseUnsettledClaims(settled)
+        .catch((e) => logger.error({ err: (e as Error).message }, 'releasing stale alert claims failed'));
+    if (opts.startLoop ?? true) loop.start();
+  });
+  elector.start();
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
@@ -227,12 +269,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     service,
     loop,
     source,
+    elector,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        // Released first, so another replica takes over while this one finishes its applies.
+        await elector.stop();
         await loop.stop();
         await stopSimulationWorker();
         await stopForestWorkers();

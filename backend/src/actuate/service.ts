@@ -64,6 +64,14 @@ export class ActuationService {
       /** prescaler_actions_total is counted here when given. */
       metrics?: Metrics;
       now?: () => number;
+      /** Leader election (leader.ts): floors are reverted by the leader only. Default: always leading. */
+      isLeader?: () => boolean;
+      /**
+       * Seconds an `unknown` record may be another replica's apply in progress, so reconciling leaves it
+       * alone (a shared store only; default 60: three Kubernetes calls of at most 10 s each, with room).
+       * With SQLite this process is the only actor and knows its own applies in flight.
+       */
+      inFlightGrace?: number;
     }
   ) {
     // Every target's outcomes from 0, so the first failure is an increase rate() and increase() can see.
@@ -77,6 +85,17 @@ export class ActuationService {
 
   private now(): number {
     return this.deps.now ? this.deps.now() : Date.now() / 1000;
+  }
+
+  /** Whether an `unknown` record is settled from the cluster now, or may still be in flight elsewhere. */
+  private mayReconcile(record: AuditRecord): boolean {
+    if (this.inflightAudit.has(record.id)) return false;
+    if (this.deps.store.kind === 'sqlite') return true;
+    return record.at <= this.now() - (this.deps.inFlightGrace ?? 60);
+  }
+
+  private leading(): boolean {
+    return this.deps.isLeader ? this.deps.isLeader() : true;
   }
 
   target(name: string): TargetConfig | undefined {
@@ -130,8 +149,7 @@ export class ActuationService {
     }
     let record = decided.record;
     if (decided.existing) {
-      if (record.outcome === 'unknown' && !this.inflightAudit.has(record.id))
-        record = await this.reconcileOne(record);
+      if (record.outcome === 'unknown' && this.mayReconcile(record)) record = await this.reconcileOne(record);
       return this.resultOf(record);
     }
     logger.info(
@@ -263,7 +281,7 @@ export class ActuationService {
   async reconcile(): Promise<AuditRecord[]> {
     const out: AuditRecord[] = [];
     for (const r of await this.deps.store.unknownAudits()) {
-      if (this.inflightAudit.has(r.id)) continue;
+      if (!this.mayReconcile(r)) continue;
       out.push(await this.reconcileOne(r));
     }
     return out;
@@ -288,6 +306,8 @@ export class ActuationService {
   async sweepFloors(): Promise<AuditRecord[]> {
     const { store, actuator, logger, config } = this.deps;
     const out: AuditRecord[] = [];
+    // A follower's apply schedules a sweep too; the leader's loop sweeps every round anyway.
+    if (!this.leading()) return out;
     for (const t of config.targets) {
       if (t.workload.kind !== 'HorizontalPodAutoscaler') continue;
       try {

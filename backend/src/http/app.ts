@@ -45,6 +45,8 @@ export interface AppDeps {
   /** Extra routers (recommendations, audit, webhook, what-if) mounted under /api. */
   routers?: express.Router[];
   now?: () => number;
+  /** This replica's role and the leader's identity, for /api/health (leader.ts). */
+  leadership?: () => Promise<{ role: 'leader' | 'follower'; leader: string | null; identity: string }>;
 }
 
 const ms = (t: number) => Math.round(t * 1000);
@@ -126,6 +128,7 @@ export function createApp(deps: AppDeps): express.Express {
             : null,
           anomaly: models.anomaly ? { id: models.anomaly.id, version: models.anomaly.version } : null,
         },
+        ...(deps.leadership ? await deps.leadership() : {}),
         ...(errors.length ? { errors } : {}),
       });
     })

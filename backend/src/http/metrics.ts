@@ -85,6 +85,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new client.Gauge({
+    name: 'prescaler_leader',
+    help:
+      '1 while this replica is the leader (runs the evaluation loop, reverts floors, reconciles), else 0. ' +
+      'The sum over replicas is 1 when the election works.',
+    registers: [this.registry],
+  });
+
   readonly lastEvaluation = new client.Gauge({
     name: 'prescaler_last_evaluation_timestamp_seconds',
     help: 'When the evaluation loop last evaluated a target successfully (Unix seconds, wall clock).',

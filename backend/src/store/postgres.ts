@@ -227,8 +227,11 @@ export class PostgresStore implements Store {
     return r.rowCount ?? 0;
   }
 
-  async releaseUnsettledClaims(): Promise<number> {
-    const r = await this.pool.query('DELETE FROM alert_occurrences WHERE recommendation_id IS NULL');
+  async releaseUnsettledClaims(before: number): Promise<number> {
+    const r = await this.pool.query(
+      'DELETE FROM alert_occurrences WHERE recommendation_id IS NULL AND first_seen < $1',
+      [before]
+    );
     return r.rowCount ?? 0;
   }
 

@@ -1,6 +1,6 @@
 /**
  * The embedded store: SQLite in WAL mode with synchronous=FULL, so a committed row survives a crash or
- * power loss. One process owns the file (lock.ts refuses a second), so an answer computed inside one
+ * power loss. One process owns the file (claimFile refuses a second), so an answer computed inside one
  * better-sqlite3 transaction is atomic without further locking.
  */
 import * as fs from 'node:fs';
@@ -26,13 +26,53 @@ import {
   type StoredRecommendation,
 } from './types';
 
+/** A second process on the same SQLite file: it must not start (two evaluation loops, two actors). */
+export class StoreInUseError extends Error {
+  constructor(file: string) {
+    super(
+      `${file} is in use by another Prescaler process (it holds ${file}.lock). With SQLite only one ` +
+        'process may use the database; run one replica, or give every replica PRESCALER_DB=postgres://… ' +
+        'to run several'
+    );
+    this.name = 'StoreInUseError';
+  }
+}
+
+/**
+ * Takes the file's owner lock: an exclusive transaction on a companion SQLite file, so the operating
+ * system releases it however the process ends (a SIGKILL too), while readers of the database itself
+ * (sqlite3, backups) are never blocked.
+ */
+function claimFile(file: string): Database.Database {
+  const lock = new Database(`${file}.lock`);
+  try {
+    lock.pragma('busy_timeout = 0');
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch (e) {
+    lock.close();
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') throw new StoreInUseError(file);
+    throw e;
+  }
+  return lock;
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
+  /** `<file>.lock`, held in an exclusive transaction for as long as this store is open. */
+  private readonly owner?: Database.Database;
 
   constructor(file: string) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
+    if (file !== ':memory:') {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.owner = claimFile(file);
+    }
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      this.owner?.close();
+      throw e;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -55,6 +95,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    if (this.owner?.open) this.owner.close();
   }
 
   async addRecommendation(rec: StoredRecommendation, supersedes: RecommendationKind[]): Promise<void> {
@@ -186,8 +227,10 @@ export class SqliteStore implements Store {
       .run(now, target, fingerprint, startsAt, startsAt).changes;
   }
 
-  async releaseUnsettledClaims(): Promise<number> {
-    return this.db.prepare('DELETE FROM alert_occurrences WHERE recommendation_id IS NULL').run().changes;
+  async releaseUnsettledClaims(before: number): Promise<number> {
+    return this.db
+      .prepare('DELETE FROM alert_occurrences WHERE recommendation_id IS NULL AND first_seen < ?')
+      .run(before).changes;
   }
 
   async listRecommendations(

@@ -121,10 +121,11 @@ export interface Store {
   /** A resolved notification ends the occurrence (and any of the same alert recorded without a startsAt). */
   resolveAlertOccurrence(target: string, fingerprint: string, startsAt: string, now: number): Promise<number>;
   /**
-   * Drops claims that never got a recommendation: they belong to notifications that were being handled
-   * when their process stopped. Only the process that handles alerts (the leader) may call it.
+   * Drops claims first seen before `before` that never got a recommendation: they belong to
+   * notifications that were being handled when their process stopped. With replicas, `before` must be
+   * older than any notification still being handled (a claim is settled within seconds).
    */
-  releaseUnsettledClaims(): Promise<number>;
+  releaseUnsettledClaims(before: number): Promise<number>;
 
   /**
    * The "decided" half of an action, in one transaction: `check` sees the recommendation and throws to
