@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'models/**', 'coverage/**', 'test/artifacts/**', 'data/**'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'models/**', 'coverage/**', 'test/artifacts/**', 'data/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
