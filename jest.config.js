@@ -1,5 +1,6 @@
 // Projects: backend unit tests (node), the Grafana app (jsdom), cross-process tests in test/ (real
-// Prometheus, real SQLite, child processes) and the real-browser e2e tests in test/e2e/.
+// Prometheus, real SQLite, child processes), the Docker images in test/image/ and the real-browser e2e
+// tests in test/e2e/.
 // @kubernetes/client-node is ESM-only; jest's CommonJS runtime loads it through Node's own require.
 const esmOnly = { '^@kubernetes/client-node$': '<rootDir>/test/k8s/client-node.cjs' };
 
@@ -39,7 +40,15 @@ module.exports = {
       displayName: 'integration',
       testEnvironment: 'node',
       roots: ['<rootDir>/test'],
-      testPathIgnorePatterns: ['/test/e2e/'],
+      testPathIgnorePatterns: ['/test/e2e/', '/test/image/'],
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      moduleNameMapper: esmOnly,
+    },
+    {
+      // The Docker images (npm run test:image builds them first).
+      displayName: 'image',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/image'],
       transform: { '^.+\\.(t|j)sx?$': swc },
       moduleNameMapper: esmOnly,
     },

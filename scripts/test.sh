@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: everything. Type checks and lint, unit tests (backend + Grafana app), cross-process tests against a
-# real Prometheus and SQLite, then the built plugin in real headless Chromium. Ends with one summary line.
+# real Prometheus and SQLite, the built plugin in real headless Chromium, then the Docker images built and run
+# (skipped, saying why, where no Docker engine can run). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,14 @@ echo "== build + end-to-end tests (real Chromium)" >&2
 npm run -s build
 npx jest --selectProjects e2e --runInBand --json --outputFile "$results/e2e.json"
 
+echo "== the Docker images, built and run (real Docker engine, real Prometheus)" >&2
+image_status=0
+bash scripts/test-image.sh --json --outputFile "$results/image.json" || image_status=$?
+if [ "$image_status" != 0 ] && [ "$image_status" != 77 ] && [ ! -s "$results/image.json" ]; then
+  echo "test:image failed before its tests ran" >&2
+  exit "$image_status"
+fi
+
 node -e '
   let p = 0, f = 0, s = 0;
   for (const file of process.argv.slice(1)) {
@@ -30,4 +39,6 @@ node -e '
     p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests;
   }
   console.log(`tests: ${p} passed, ${f} failed, ${s} skipped`);
-'  "$results/unit.json" "$results/integration.json" "$results/e2e.json"
+'  "$results/unit.json" "$results/integration.json" "$results/e2e.json" $([ -s "$results/image.json" ] && echo "$results/image.json")
+if [ "$image_status" = 77 ]; then echo "image tests: skipped (no Docker engine here, see above)"; fi
+[ "$image_status" = 0 ] || [ "$image_status" = 77 ] || exit "$image_status"

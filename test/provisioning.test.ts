@@ -143,7 +143,6 @@ describe('docker-compose.yml', () => {
       for (const v of svc.volumes ?? []) {
         const src = v.split(':')[0];
         if (!src.startsWith('.')) continue; // a named volume
-        if (src === './dist') continue; // built by `npm run build`
         expect(fs.existsSync(path.join(root, src))).toBe(true);
       }
     }
@@ -165,6 +164,76 @@ describe('docker-compose.yml', () => {
         expect({ service: name, key, readBy }).toEqual({ service: name, key, readBy: true });
       }
     }
+  });
+
+  it('needs nothing built on the host: backend and plugin come from the Dockerfile', () => {
+    const dockerfile = read('Dockerfile');
+    const targets = [...dockerfile.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
+    for (const name of ['prescaler', 'demo-workload', 'demo-history'])
+      expect(compose.services[name].build).toEqual({ context: '.', target: 'runtime' });
+    expect(compose.services['grafana-plugin'].build).toEqual({ context: '.', target: 'plugin' });
+    expect(targets).toEqual(expect.arrayContaining(['runtime', 'plugin']));
+    expect(compose.services['grafana-plugin'].volumes).toEqual([
+      'grafana-plugin:/plugins/prescaler-autoscaling-app',
+    ]);
+    expect(compose.services.grafana.volumes).toContain(
+      'grafana-plugin:/var/lib/grafana/plugins/prescaler-autoscaling-app:ro'
+    );
+    expect(JSON.stringify(compose)).not.toContain('./dist');
+  });
+
+  it('gives every long-running service a health check; one-shot steps are waited for to complete', () => {
+    const oneShot = new Set<string>();
+    for (const [name, svc] of Object.entries<{ restart?: string; healthcheck?: { test: string[] } }>(
+      compose.services
+    )) {
+      if (svc.restart === 'no') oneShot.add(name);
+      else
+        expect({ name, healthcheck: Array.isArray(svc.healthcheck?.test) }).toEqual({
+          name,
+          healthcheck: true,
+        });
+    }
+    expect([...oneShot].sort()).toEqual([
+      'demo-history',
+      'grafana-plugin',
+      'grafana-users',
+      'prometheus-backfill',
+    ]);
+    for (const svc of Object.values<{ depends_on?: Record<string, { condition: string }> }>(
+      compose.services
+    )) {
+      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {}))
+        expect({ dep, condition }).toEqual({
+          dep,
+          condition: oneShot.has(dep) ? 'service_completed_successfully' : 'service_healthy',
+        });
+    }
+  });
+
+  it('backfills Prometheus from the demo history before Prometheus starts, on the volume it serves', () => {
+    const s = compose.services;
+    expect(s.prometheus.depends_on).toEqual({
+      'prometheus-backfill': { condition: 'service_completed_successfully' },
+    });
+    expect(s['prometheus-backfill'].depends_on).toEqual({
+      'demo-history': { condition: 'service_completed_successfully' },
+    });
+    expect(s['prometheus-backfill'].image).toBe(s.prometheus.image);
+    expect(s.prometheus.volumes).toContain('prometheus-data:/prometheus');
+    expect(s.prometheus.command).toContain('--storage.tsdb.path=/prometheus');
+    expect(s['prometheus-backfill'].volumes).toEqual([
+      'prometheus-data:/prometheus',
+      'demo-history:/backfill:ro',
+    ]);
+    expect(s['demo-history'].volumes).toEqual(['demo-history:/data']);
+    const written = s['demo-history'].command[s['demo-history'].command.indexOf('--openmetrics') + 1];
+    expect(written).toBe('/data/demo-history.om');
+    expect(s['prometheus-backfill'].command[0]).toContain(
+      'promtool tsdb create-blocks-from openmetrics --max-block-duration=240h /backfill/demo-history.om /prometheus'
+    );
+    expect(s['demo-history'].command.slice(0, 2)).toEqual(['node', 'build/backend/cli/demo-backfill.js']);
+    expect(s['demo-workload'].command).toEqual(['node', 'build/backend/cli/demo-workload.js']);
   });
 
   it('loads the backend config the compose file points at', () => {
