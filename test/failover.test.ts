@@ -4,7 +4,9 @@
  * applies; concurrent applies of one recommendation through all three patch the cluster once; the
  * leader SIGKILLed, another leads within the lease; an apply whose replica died mid-way is reconciled
  * from the cluster by the new leader; every replica answers the same audit, with nothing lost or
- * duplicated. A second process on one SQLite file refuses to start.
+ * duplicated. The same three electing through a Kubernetes Lease on the double: after a SIGKILL the Lease
+ * changes hands once it has gone unrenewed for its duration. A second process on one SQLite file
+ * refuses to start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -269,6 +271,32 @@ describe('three replicas on one PostgreSQL', () => {
     ]);
     expect(k8s.writes()).toHaveLength(1);
     expect((await read(other, `/api/recommendations/${id}`)).status).toBe('applied');
+  });
+});
+
+describe('three replicas electing through a Kubernetes Lease', () => {
+  it('elect one leader; after a SIGKILL another takes the Lease once it has gone unrenewed for its duration', async () => {
+    const env = {
+      PRESCALER_DB: await pg.createDatabase(),
+      PRESCALER_LEADER_ELECTION: 'kubernetes',
+      POD_NAMESPACE: 'prescaler',
+    };
+    const replicas = await Promise.all(['lease-a', 'lease-b', 'lease-c'].map((n) => startReplica(n, env)));
+    const leader = await oneLeader(replicas);
+    expect((await Promise.all(replicas.map(leaderGauge))).sort()).toEqual([0, 0, 1]);
+    const lease = () =>
+      k8s.lease('prescaler', 'prescaler-leader')?.spec as {
+        holderIdentity: string;
+        leaseTransitions: number;
+      };
+    expect(lease().holderIdentity).toBe((await health(leader)).identity);
+    const killedAt = Date.now();
+    await kill(leader);
+    const followers = replicas.filter((r) => r !== leader);
+    // client-go's bound: the lease's duration after the last renewal, plus a retry period.
+    const next = await oneLeader(followers, (LEASE + 2) * 1000);
+    expect(Date.now() - killedAt).toBeLessThan((LEASE + 2) * 1000);
+    expect(lease()).toMatchObject({ holderIdentity: (await health(next)).identity, leaseTransitions: 1 });
   });
 });
 

@@ -117,9 +117,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PRESCALER_LEADER_ELECTION: 'postgres' })).toThrow(
       /PRESCALER_LEADER_ELECTION=postgres needs PRESCALER_DB=postgres:\/\/…: with SQLite only one process/
     );
-    expect(() =>
-      loadConfig({ PRESCALER_DB: 'postgres://db/p', PRESCALER_LEADER_ELECTION: 'kubernetes' })
-    ).toThrow(/Lease election is not supported yet/);
+    expect(
+      loadConfig({
+        PRESCALER_DB: 'postgres://db/p',
+        PRESCALER_LEADER_ELECTION: 'kubernetes',
+        POD_NAMESPACE: 'ops',
+      }).leaderElection
+    ).toMatchObject({ mode: 'kubernetes', namespace: 'ops', leaseName: 'prescaler-leader' });
     expect(() => loadConfig({ PRESCALER_LEASE_DURATION: '10s' })).toThrow(
       /PRESCALER_LEASE_DURATION \(10 s\) must be greater than PRESCALER_RENEW_DEADLINE \(10 s\)/
     );

@@ -199,7 +199,7 @@ export interface Config {
    * advisory lock by default, or a Kubernetes Lease. Durations in seconds.
    */
   leaderElection: {
-    mode: 'none' | 'postgres';
+    mode: 'none' | 'postgres' | 'kubernetes';
     leaseDuration: number;
     renewDeadline: number;
     retryPeriod: number;
@@ -334,11 +334,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const actuator = vars.PRESCALER_ACTUATOR ?? 'dry-run';
   const postgres = /^postgres(ql)?:\/\//i.test(vars.PRESCALER_DB.trim());
-  if (vars.PRESCALER_LEADER_ELECTION === 'kubernetes')
-    throw new ConfigError(
-      'environment PRESCALER_LEADER_ELECTION=kubernetes: the Lease election is not supported yet; ' +
-        'with PRESCALER_DB=postgres://… replicas elect their leader through PostgreSQL (postgres)'
-    );
   if (!postgres && vars.PRESCALER_LEADER_ELECTION)
     throw new ConfigError(
       `environment PRESCALER_LEADER_ELECTION=${vars.PRESCALER_LEADER_ELECTION} needs PRESCALER_DB=postgres://…: ` +
@@ -375,7 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historyCache: file.historyCache,
     upstream: file.upstream,
     leaderElection: {
-      mode: postgres ? 'postgres' : 'none',
+      mode: postgres ? (vars.PRESCALER_LEADER_ELECTION ?? 'postgres') : 'none',
       ...timing,
       reconcileAfter: vars.PRESCALER_RECONCILE_AFTER,
       identity: `${vars.POD_NAME ?? os.hostname()}_${process.pid}`,

@@ -9,11 +9,10 @@
  *   that session ends, however the process died (a SIGKILL closes the socket); the leader checks its
  *   session every retryPeriod and steps down when a check fails or takes longer than renewDeadline.
  *   Followers find the holder's identity in pg_locks/pg_stat_activity (its application_name).
- * - `kubernetes` (a coordination.k8s.io/v1 Lease) is not built yet: config.ts refuses it.
+ * - `kubernetes`: a coordination.k8s.io/v1 Lease (leader-lease.ts).
  */
 import { Client } from 'pg';
 import type { Logger } from 'pino';
-import type { Config } from './config';
 
 export interface ElectionTiming {
   /** Seconds a lease stays valid without renewal (client-go default 15). */
@@ -27,7 +26,7 @@ export interface ElectionTiming {
 export const DEFAULT_TIMING: ElectionTiming = { leaseDuration: 15, renewDeadline: 10, retryPeriod: 2 };
 
 export interface LeaderElector {
-  readonly kind: 'sole' | 'postgres';
+  readonly kind: 'sole' | 'postgres' | 'kubernetes';
   /** This replica's identity (POD_NAME or host name, and the process id). */
   readonly identity: string;
   isLeader(): boolean;
@@ -40,7 +39,7 @@ export interface LeaderElector {
   stop(): Promise<void>;
 }
 
-abstract class BaseElector {
+export abstract class BaseElector {
   protected leading = false;
   private readonly listeners: Array<(leading: boolean) => void> = [];
 
@@ -181,16 +180,4 @@ export class PostgresLeader extends BaseElector implements LeaderElector {
     // Ending the session releases the lock: a follower takes over at its next retry.
     await c?.end().catch(() => {});
   }
-}
-
-/** The elector the configuration asks for (config.ts leaderElection). */
-export function createElector(config: Config, logger: Logger): LeaderElector {
-  const e = config.leaderElection;
-  const timing = {
-    leaseDuration: e.leaseDuration,
-    renewDeadline: e.renewDeadline,
-    retryPeriod: e.retryPeriod,
-  };
-  if (e.mode === 'postgres') return new PostgresLeader(config.dbPath.trim(), e.identity, timing, logger);
-  return new SoleLeader(e.identity);
 }

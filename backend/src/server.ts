@@ -20,7 +20,8 @@ import { EvaluationLoop } from './loop';
 import { createSource, type Source } from './sources';
 import { HistoryCache } from './sources/history-cache';
 import type { SeriesSource } from './sources/types';
-import { createElector, type LeaderElector } from './leader';
+import { createElector } from './election';
+import type { LeaderElector } from './leader';
 import { openStore, type Store } from './store/store';
 import { prescalerVersion } from './version';
 

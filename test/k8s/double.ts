@@ -4,6 +4,13 @@
  * with discovery so kubectl can talk to it. Writes honour resourceVersion preconditions (409), and
  * faults can be injected: RBAC denials (403), conflicting writers (409), slow answers (timeouts), and
  * writes answered by a 5xx or a reset connection, after the change was persisted or before.
+ *
+ * coordination.k8s.io/v1 Leases (leader election) as the API server stores them: create (POST, 201; 409
+ * AlreadyExists), get (404 NotFound), update (PUT; 409 Conflict unless the body's
+ * metadata.resourceVersion is the stored one), with the Status bodies of k8s.io/apimachinery's
+ * pkg/api/errors (NewAlreadyExists, NewNotFound, NewConflict with the storage layer's
+ * OptimisticLockErrorMsg) and the optimistic concurrency of k8s.io/apiserver's
+ * registry/generic/registry/store.go (Update compares resourceVersion, then bumps it).
  */
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
@@ -130,6 +137,8 @@ export class KubernetesApiDouble {
   };
   private readonly workloads = new Map<string, Workload>();
   private readonly hpas = new Map<string, Hpa>();
+  /** Leases by namespace/name: the object as last written, with its resourceVersion. */
+  private readonly leases = new Map<string, Json>();
   private rv = 1000;
   private server?: https.Server;
   url = '';
@@ -439,6 +448,9 @@ export class KubernetesApiDouble {
       if (d) return [200, d];
     }
 
+    const lease = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(p);
+    if (lease) return this.handleLease(method, lease[1], lease[2], body);
+
     let m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)(\/scale)?$/.exec(p);
     if (m) {
       const [, ns, resource, name, sub] = m;
@@ -559,6 +571,105 @@ export class KubernetesApiDouble {
       );
     }
     return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
+  }
+
+  /** A Lease as stored (a copy), or undefined. */
+  lease(namespace: string, name: string): Json | undefined {
+    const l = this.leases.get(`${namespace}/${name}`);
+    return l && (JSON.parse(JSON.stringify(l)) as Json);
+  }
+
+  private handleLease(
+    method: string,
+    ns: string,
+    name: string | undefined,
+    body: unknown
+  ): [number, unknown] {
+    const what = 'leases.coordination.k8s.io';
+    const verb = method === 'GET' ? 'get' : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : '';
+    if (this.faults.forbid.has(`${verb} leases`))
+      return [
+        403,
+        status(
+          403,
+          'Forbidden',
+          `${what} ${name ? `"${name}" ` : ''}is forbidden: User "system:serviceaccount:prescaler:prescaler" cannot ${verb} resource "leases" in API group "coordination.k8s.io" in the namespace "${ns}"`,
+          { ...(name ? { name } : {}), group: 'coordination.k8s.io', kind: 'leases' }
+        ),
+      ];
+    const meta = ((body as Json | undefined)?.metadata ?? {}) as Json;
+    if (method === 'POST' && !name) {
+      const key = `${ns}/${String(meta.name)}`;
+      if (this.leases.has(key))
+        return [
+          409,
+          status(409, 'AlreadyExists', `${what} "${String(meta.name)}" already exists`, {
+            name: meta.name,
+            group: 'coordination.k8s.io',
+            kind: 'leases',
+          }),
+        ];
+      const created: Json = {
+        ...(body as Json),
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          ...meta,
+          namespace: ns,
+          uid: `uid-lease-${++this.rv}`,
+          resourceVersion: String(this.rv),
+          creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        },
+      };
+      this.leases.set(key, created);
+      return [201, created];
+    }
+    if (!name)
+      return [
+        405,
+        status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+      ];
+    const key = `${ns}/${name}`;
+    const stored = this.leases.get(key);
+    if (!stored)
+      return [
+        404,
+        status(404, 'NotFound', `${what} "${name}" not found`, {
+          name,
+          group: 'coordination.k8s.io',
+          kind: 'leases',
+        }),
+      ];
+    if (method === 'GET') return [200, stored];
+    if (method !== 'PUT')
+      return [
+        405,
+        status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+      ];
+    const storedMeta = stored.metadata as Json;
+    if (this.faults.conflicts > 0) {
+      // Another writer got there first.
+      this.faults.conflicts--;
+      storedMeta.resourceVersion = String(++this.rv);
+    }
+    if (meta.resourceVersion !== undefined && meta.resourceVersion !== storedMeta.resourceVersion)
+      return [
+        409,
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${what} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          { name, group: 'coordination.k8s.io', kind: 'leases' }
+        ),
+      ];
+    const updated: Json = {
+      ...(body as Json),
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { ...storedMeta, ...meta, resourceVersion: String(++this.rv), uid: storedMeta.uid },
+    };
+    this.leases.set(key, updated);
+    return [200, updated];
   }
 
   private patchBody(contentType: string | undefined, current: Json, body: unknown): unknown {
