@@ -22,7 +22,8 @@ export type BenchRequest =
   | { type: 'stats'; gc?: boolean }
   | { type: 'lag-start' }
   | { type: 'lag-stop' }
-  | { type: 'train'; windows: number; epochs: number };
+  | { type: 'train'; windows: number; epochs: number }
+  | { type: 'loop' };
 
 export interface ServerStats {
   heapUsedMb: number;
@@ -42,7 +43,30 @@ export type BenchReply =
   | { type: 'failed'; message: string }
   | ({ type: 'stats' } & ServerStats)
   | ({ type: 'lag' } & LagStats)
-  | { type: 'trained'; seconds: number; epochs: number; windows: number; lag: LagStats; units: number };
+  | { type: 'trained'; seconds: number; epochs: number; windows: number; lag: LagStats; units: number }
+  | ({ type: 'looped' } & LoopRound);
+
+/** One evaluation round of every configured target (the loop's clock: BENCH_LOOP_NOW). */
+export interface LoopRound {
+  seconds: number;
+  targets: number;
+  ok: number;
+  /** Range queries the round sent (a merged read counts once). */
+  queries: number;
+  /** HTTP requests to the upstream (a long range is read as day-long pieces). */
+  requests: number;
+  lag: LagStats;
+  errors: Record<string, number>;
+}
+
+/** Requests to the upstream so far, from the backend's own /metrics. */
+async function upstreamRequests(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^prescaler_upstream_request_duration_seconds_count\{[^}]*\} (\d+)/gm))
+    n += Number(m[1]);
+  return n;
+}
 
 const send = (m: BenchReply) => process.send!(m);
 const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
@@ -114,7 +138,12 @@ async function startRelay(prometheusUrl: string): Promise<{ url: string; server:
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const server = await startServer(config, { logger: pino({ level: 'silent' }), startLoop: false });
+  const loopNow = process.env.BENCH_LOOP_NOW ? Number(process.env.BENCH_LOOP_NOW) : undefined;
+  const server = await startServer(config, {
+    logger: pino({ level: 'silent' }),
+    startLoop: false,
+    loopNow: loopNow === undefined ? undefined : () => loopNow,
+  });
   const forecaster = server.models.forecaster;
   if (!forecaster) {
     send({ type: 'failed', message: `the forecaster did not load: ${server.models.forecasterError}` });
@@ -141,6 +170,26 @@ async function main(): Promise<void> {
     } else if (m.type === 'lag-stop') {
       lag?.disable();
       send({ type: 'lag', ...(lag ? lagOf(lag) : { p50Ms: NaN, p99Ms: NaN, maxMs: NaN }) });
+    } else if (m.type === 'loop') {
+      const before = await upstreamRequests(server.url);
+      const h = monitorEventLoopDelay({ resolution: 5 });
+      h.enable();
+      const t0 = performance.now();
+      const round = await server.loop.evaluateNow();
+      const seconds = (performance.now() - t0) / 1000;
+      h.disable();
+      const errors: Record<string, number> = {};
+      for (const e of round) if (!e.ok) errors[e.error!.reason] = (errors[e.error!.reason] ?? 0) + 1;
+      send({
+        type: 'looped',
+        seconds,
+        targets: round.length,
+        ok: round.filter((e) => e.ok).length,
+        queries: server.loop.lastRound()?.queries ?? NaN,
+        requests: (await upstreamRequests(server.url)) - before,
+        lag: lagOf(h),
+        errors,
+      });
     } else if (m.type === 'train') {
       const cfg = forecaster.featureConfig;
       const units =
