@@ -473,7 +473,9 @@ export class EvaluationLoop {
       stats,
       MERGED_PEAK_VALUES
     );
-    wanted.forEach((p, k) => {
+    const pace = pacer();
+    for (let k = 0; k < wanted.length; k++) {
+      const p = wanted[k];
       const r = reads[k];
       try {
         if (!r.ok) throw r.error;
@@ -483,7 +485,8 @@ export class EvaluationLoop {
         this.deps.metrics.evaluationErrors.inc({ target: p.t.name, reason: 'peak_read' });
         this.deps.logger.warn({ target: p.t.name, err: (e as Error).message }, 'peak-to-mean read failed');
       }
-    });
+      await pace();
+    }
   }
 
   /** The decision for a target whose forecast, score and peak factor are in: read the workload, decide, record. */
