@@ -11,7 +11,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEMO_SCRAPE_LABELS, demoHistory } from '../../backend/src/sources/demo-history';
-import { freePort, startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import {
+  createBlocks,
+  ensurePrometheusBinaries,
+  freePort,
+  startPrometheus,
+  type RunningPrometheus,
+} from '../helpers/prometheus';
 
 const IMAGE = process.env.PRESCALER_IMAGE ?? 'prescaler:test-image';
 const PLUGIN_IMAGE = process.env.PRESCALER_PLUGIN_IMAGE ?? 'prescaler-plugin:test-image';
@@ -21,6 +27,8 @@ const VIEWER = 'viewer-token-0123456789';
 const suffix = `${process.pid}-${Date.now()}`;
 const CONTAINER = `prescaler-image-test-${suffix}`;
 const VOLUME = `prescaler-image-test-data-${suffix}`;
+const HISTORY_VOLUME = `prescaler-image-test-history-${suffix}`;
+const WORKLOAD = `prescaler-image-test-workload-${suffix}`;
 
 function docker(args: string[], opts: { allowFail?: boolean } = {}): { status: number | null; out: string } {
   const r = spawnSync('docker', args, { encoding: 'utf8' });
@@ -93,8 +101,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (process.env.PRESCALER_KEEP_CONTAINER !== '1') {
-    docker(['rm', '-f', CONTAINER], { allowFail: true });
-    docker(['volume', 'rm', '-f', VOLUME], { allowFail: true });
+    docker(['rm', '-f', CONTAINER, WORKLOAD], { allowFail: true });
+    docker(['volume', 'rm', '-f', VOLUME, HISTORY_VOLUME], { allowFail: true });
   }
   await prom?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -213,3 +221,62 @@ it('the plugin target copies the built plugin into /plugins for Grafana', () => 
   expect(fs.existsSync(path.join(dir, 'stale.js'))).toBe(false);
   execFileSync('rm', ['-rf', plugins]);
 });
+
+it("runs the compose stack's demo-history (as user node into a fresh named volume) and demo-workload", async () => {
+  // demo-history, as docker-compose.yml runs it: read-only, a named volume at /data that it can write.
+  const history = docker([
+    'run',
+    '--rm',
+    '--read-only',
+    '-v',
+    `${HISTORY_VOLUME}:/data`,
+    IMAGE,
+    'node',
+    'build/backend/cli/demo-backfill.js',
+    '--openmetrics',
+    '/data/demo-history.om',
+    '--days',
+    '9',
+  ]);
+  expect(history.out).toMatch(/^demo-backfill: 129610 samples of 10 series to \/data\/demo-history\.om$/m);
+  // What prometheus-backfill then does with it (promtool, here the host's).
+  const file = path.join(tmp, 'demo-history.om');
+  fs.writeFileSync(
+    file,
+    execFileSync(
+      'docker',
+      ['run', '--rm', '-v', `${HISTORY_VOLUME}:/data`, IMAGE, 'cat', '/data/demo-history.om'],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      }
+    )
+  );
+  const tsdb = path.join(tmp, 'tsdb');
+  await createBlocks((await ensurePrometheusBinaries()).promtool, file, tsdb);
+  expect(fs.readdirSync(tsdb).filter((f) => /^[0-9A-Z]{26}$/.test(f)).length).toBeGreaterThan(0);
+
+  const port = await freePort();
+  docker([
+    'run',
+    '-d',
+    '--name',
+    WORKLOAD,
+    '--read-only',
+    '--network',
+    'host',
+    '-e',
+    `PORT=${port}`,
+    IMAGE,
+    'node',
+    'build/backend/cli/demo-workload.js',
+  ]);
+  let text = '';
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && !text;) {
+    text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (r) => (r.ok ? r.text() : ''),
+      () => ''
+    );
+    if (!text) await new Promise((r) => setTimeout(r, 300));
+  }
+  expect(text).toMatch(/^demo_cpu_usage\{deployment="web",namespace="shop"\} [0-9.]+$/m);
+}, 120_000);
