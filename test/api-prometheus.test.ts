@@ -38,8 +38,14 @@ let prom: RunningPrometheus;
 const servers: RunningServer[] = [];
 const silent = pino({ level: 'silent' });
 
+// Each backend its own database: a SQLite file may be held by one server at a time (store/sqlite.ts).
+const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prescaler-api-prometheus-'));
+
 async function backend(env: Record<string, string>): Promise<RunningServer> {
-  const s = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env }), { logger: silent });
+  const db = path.join(dbDir, `prescaler-${servers.length}.db`);
+  const s = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', PRESCALER_DB: db, ...env }), {
+    logger: silent,
+  });
   servers.push(s);
   return s;
 }

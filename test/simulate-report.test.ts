@@ -173,7 +173,7 @@ describe('simulate --frontier --report in a real browser', () => {
       'svg.frontier-chart path.frontier-hpa': 1,
       'svg.frontier-chart path.frontier-prescaler': 1,
       'svg.frontier-chart circle.point-hpa': 12, // targets 0.40…0.95
-      'svg.frontier-chart circle.point-prescaler': 36,
+      'svg.frontier-chart circle.point-prescaler': 80,
       'svg.frontier-chart path.oracle': 1,
       'svg.frontier-chart line.budget': 1,
       'svg.frontier-chart g.chosen-tuned.chosen-hpa': 1,
