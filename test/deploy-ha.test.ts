@@ -63,7 +63,7 @@ it('may only get, create and update leases, in its own namespace', () => {
   expect(roles[0].rules).toEqual([
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
   ]);
-  const binding = one(ha, 'RoleBinding').find((b) => b.roleRef.kind === 'Role');
+  const binding = one(ha, 'RoleBinding').find((b) => b.roleRef.kind === 'Role')!;
   expect(binding.metadata.namespace).toBe('prescaler');
   expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'prescaler', namespace: 'prescaler' }]);
   // The scale verbs are production's, unchanged.
