@@ -7,24 +7,14 @@ import { parseTarget } from '../config';
 import type { ForecastTrack } from '../evaluate/simulate/forecasts';
 import { PrescalerPolicy } from '../evaluate/simulate/policies';
 import { liveDecision } from '../loop';
+import { mulberry32 } from '../series/random';
 import type { ForecastBand, ForecastPoint } from './replicas';
-
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STEP = 600;
 const H = 6;
 
 it('the live loop and the simulator decide identically on 10 000 random inputs', () => {
-  const rand = generator(20261207);
+  const rand = mulberry32(20261207);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   let changes = 0;

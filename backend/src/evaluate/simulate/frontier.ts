@@ -9,6 +9,7 @@
  * policies decide tick by tick) and the demand scale is taken from the points before the test slice.
  */
 import { PrescalerError } from '../../errors';
+import { mulberry32 } from '../../series/random';
 import type { Point } from '../../series/types';
 import type { DemandSegment } from './demand';
 import type { ForecastTrack } from './forecasts';
@@ -347,18 +348,6 @@ export function cheapestWithin(points: readonly FrontierPoint[], limit: number):
   return best;
 }
 
-/** mulberry32: a small seeded generator, so the interval is the same on every run. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * 95 % percentile interval of 1 − Σprescaler / Σhpa over resamples (with replacement) of whole days: each
  * day is a unit, so a day's hours stay together.
@@ -369,7 +358,7 @@ export function bootstrapSaving(
   seed = 1
 ): [number, number] {
   if (days.length === 0) return [NaN, NaN];
-  const rand = generator(seed);
+  const rand = mulberry32(seed); // seeded: the interval is the same on every run
   const savings = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     let h = 0;
