@@ -20,6 +20,7 @@ import {
 } from './harness/scenario';
 import { OrgRole, startHarness } from './harness/server';
 import { PACKAGE_SETS, PackageSet, ROOT, buildVendorInChild, uiPublicImg, vendorDir } from './harness/vendor';
+import { CHROMIUM_LAUNCH } from '../helpers/chromium';
 
 const DIST = path.join(ROOT, 'dist');
 const APP_ID = 'prescaler-autoscaling-app';
@@ -189,18 +190,9 @@ describe.each(PACKAGE_SETS.map((set) => [set.title, set] as const))('on the %s',
     });
     // A fresh profile per run; playwright takes the user-data-dir here rather than as an argument.
     browser = await chromium.launchPersistentContext(path.join(workDir, 'chromium'), {
-      executablePath: '/usr/bin/chromium',
+      ...CHROMIUM_LAUNCH,
       viewport: { width: 1100, height: 460 },
       deviceScaleFactor: 1,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
     });
     // The page lives at the backend's instant too: the panel's "now" line and the app's times read Date.
     await browser.clock.setFixedTime(E2E_NOW_MS);

@@ -9,22 +9,11 @@ import {
   type ForecastBand,
   type ForecastPoint,
   type Recommendation,
+  type ScalingPolicy,
 } from './replicas';
 
-/** The part of a target's configuration the decision reads. */
-export interface DecisionTarget {
-  capacityPerReplica: number;
-  targetUtilization: number;
-  quantile: ForecastBand;
-  minReplicas: number;
-  maxReplicas: number;
-  startup: number;
-  maxStepUp?: number;
-  maxStepDown?: number;
-  scaleDownStabilization: number;
-  tolerance: number;
-  unit?: string;
-}
+/** The part of a target's configuration the decision reads: its scaling policy and the band it sizes for. */
+export type DecisionTarget = ScalingPolicy & { quantile: ForecastBand };
 
 export interface DecisionState {
   /** Seconds between evaluations. */
@@ -46,19 +35,7 @@ export interface DecisionState {
 
 export function decideForTarget(t: DecisionTarget, s: DecisionState): Recommendation {
   return recommendReplicas({
-    policy: {
-      capacityPerReplica: t.capacityPerReplica,
-      targetUtilization: t.targetUtilization,
-      quantile: t.quantile,
-      minReplicas: t.minReplicas,
-      maxReplicas: t.maxReplicas,
-      startup: t.startup,
-      maxStepUp: t.maxStepUp,
-      maxStepDown: t.maxStepDown,
-      scaleDownStabilization: t.scaleDownStabilization,
-      tolerance: t.tolerance,
-      unit: t.unit,
-    },
+    policy: t,
     interval: s.interval,
     metricLag: s.metricLag,
     origin: s.origin,
