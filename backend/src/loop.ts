@@ -9,8 +9,7 @@ import type { Logger } from 'pino';
 import type { ActuationService } from './actuate/service';
 import { newRecommendationId } from './actuate/service';
 import type { Actuator } from './actuate/types';
-import { historyToRead, rawSegments, servedSegments, type AnomalyModel } from './anomaly';
-import { ForestBatch } from './anomaly/forest-workers';
+import { historyToRead, ScoreBatch, type AnomalyModel, type BatchedSeries } from './anomaly';
 import type { Config, TargetConfig } from './config';
 import { PrescalerError } from './errors';
 import { forecastSeries, maxHorizon, type ForecastPoint, type SeriesForecast } from './forecast/serve';
@@ -22,7 +21,7 @@ import { quantileLabel, type Recommendation } from './recommend/replicas';
 import { decideForTarget, type DecisionState } from './recommend/target';
 import { firstIndexAtOrAfter } from './series/columns';
 import { resampleColumns } from './series/resample';
-import type { ColumnSeries, Segment } from './series/types';
+import type { ColumnSeries } from './series/types';
 import { groupQueries, settleEach, splitAnswer } from './sources/selector-groups';
 import { queryColumns, type RangeQuery, type SeriesSource } from './sources/types';
 import type { Store } from './store/store';
@@ -406,18 +405,13 @@ export class EvaluationLoop {
 
   /**
    * The latest point's anomaly score of every series, their feature rows through the forest in one batch
-   * (ForestBatch: on worker threads when they are many). A failure is counted and leaves the score null:
+   * (ScoreBatch: on worker threads when they are many). A failure is counted and leaves the score null:
    * scaling does not depend on it.
    */
   private async scoreAll(model: AnomalyModel, ready: Prepared[], step: number, start: number): Promise<void> {
-    const batch = new ForestBatch();
+    const batch = new ScoreBatch(model);
     const pace = pacer();
-    const staged: Array<{
-      p: Prepared;
-      segments: Segment[];
-      raws: Array<Float64Array | undefined>;
-      from?: number;
-    }> = [];
+    const staged: Array<{ p: Prepared; series: BatchedSeries }> = [];
     for (let k = 0; k < ready.length; k++) {
       const p = ready[k];
       try {
@@ -425,22 +419,22 @@ export class EvaluationLoop {
         const last = segments[segments.length - 1];
         // Only the latest point's score is exported: the points before it are its past.
         const from = last && last.start + (last.values.length - 1) * last.step;
-        staged.push({ p, segments, from, raws: rawSegments(model, segments, { from, sink: batch }) });
+        staged.push({ p, series: batch.add(segments, { from }) });
       } catch (e) {
         this.anomalyFailed(p.t, e);
       }
       await pace();
     }
     try {
-      await batch.score(model.detector.forest);
+      await batch.score();
     } catch (e) {
       for (const s of staged) this.anomalyFailed(s.p.t, e);
       return;
     }
     for (let k = 0; k < staged.length; k++) {
-      const { p, segments, raws, from } = staged[k];
+      const { p, series } = staged[k];
       try {
-        const scored = servedSegments(model, segments, raws, from);
+        const scored = batch.served(series);
         const lastScore = scored.scores[scored.scores.length - 1];
         if (lastScore) {
           p.anomalyScore = lastScore[1];

@@ -251,41 +251,43 @@ function validateBreakout(rule: BreakoutRule, where = 'breakout'): void {
 
 /**
  * The forest's score per point before breakouts and onset damping: NaN where the point lacks the past it
- * needs, and before index `from` (points read as past only). With `sink`, the rows are handed to it and
- * the scores appear in the returned array once it has scored them (ForestBatch, forest-workers.ts).
+ * needs, and before index `from` (points read as past only). Scored now, in-process; many series at once
+ * go through anomaly/index.ts ScoreBatch instead, whose rows are pointRows'.
  */
 export function rawScores(
   detector: AnomalyDetector,
   values: ArrayLike<number>,
   step: number,
   residuals?: ArrayLike<number>,
-  from = 0,
-  sink?: RowSink
+  from = 0
 ): Float64Array {
   const out = new Float64Array(values.length).fill(NaN);
-  rawScoresInto(out, 0, detector, values, step, { residuals, from, sink });
+  const f = computeFeatures(values, step, detector.features, residuals, from);
+  const scores = detector.forest.scoreMany(f.rows);
+  for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = scores[k];
   return out;
 }
 
-/** Takes feature rows and writes their forest scores to `out[at[k]]`, now or later. */
-export interface RowSink {
-  add(rows: Float64Array[], at: number[], out: Float64Array): void;
-}
-
-/** rawScores of `values`, written to out[offset + i] (only where a point has a score). */
-export function rawScoresInto(
-  out: Float64Array,
-  offset: number,
+/**
+ * The feature rows of the points of `values` from index `from` on that have the past they need, and their
+ * indices: what rawScores puts through the forest. Only the `minimumPoints − 1` values before `from` are
+ * read (a point's features depend on its window alone, to the bit: features.ts), so the new points of a
+ * long stream cost what they are, not what the stream is.
+ */
+export function pointRows(
   detector: AnomalyDetector,
   values: ArrayLike<number>,
   step: number,
-  opts: { residuals?: ArrayLike<number>; from?: number; sink?: RowSink } = {}
-): void {
-  const f = computeFeatures(values, step, detector.features, opts.residuals, opts.from ?? 0);
-  const at = offset === 0 ? f.index : f.index.map((i) => i + offset);
-  if (opts.sink) return opts.sink.add(f.rows, at, out);
-  const scores = detector.forest.scoreMany(f.rows);
-  for (let k = 0; k < f.rows.length; k++) out[at[k]] = scores[k];
+  residuals?: ArrayLike<number>,
+  from = 0
+): { rows: Float64Array[]; index: number[] } {
+  const s0 = Math.max(0, from - minimumPoints(detector.features, step) + 1);
+  if (s0 === 0) return computeFeatures(values, step, detector.features, residuals, from);
+  if (from >= values.length) return { rows: [], index: [] };
+  const tail = (a: ArrayLike<number>) =>
+    a instanceof Float64Array ? a.subarray(s0) : Float64Array.from(a).subarray(s0);
+  const f = computeFeatures(tail(values), step, detector.features, residuals && tail(residuals), from - s0);
+  return { rows: f.rows, index: f.index.map((i) => i + s0) };
 }
 
 /** The detector's onset damping (dampRepeats over `onsetSeconds`) applied to raw scores. */

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../series/random';
-import { rawScores } from './detector';
+import { pointRows, rawScores } from './detector';
 import { fitDetector } from './detector';
 import {
   FOREST_WORKER_MIN_ROWS,
@@ -69,7 +69,7 @@ describe('scoreRows', () => {
 });
 
 describe('ForestBatch', () => {
-  it('fills in the raw scores of many series as scoring each on its own does', async () => {
+  it('scores the rows of many series as scoring each on its own does', async () => {
     const r = mulberry32(9);
     const series = (n: number) =>
       Array.from(
@@ -83,15 +83,19 @@ describe('ForestBatch', () => {
     });
     const batch = new ForestBatch();
     const inputs = Array.from({ length: 12 }, (_, k) => ({ values: series(300 + 10 * k), from: 5 * k }));
-    const pending = inputs.map(({ values, from }) =>
-      rawScores(detector, values, 1800, undefined, from, batch)
-    );
+    const added = inputs.map(({ values, from }) => {
+      const f = pointRows(detector, values, 1800, undefined, from);
+      return { f, at: batch.add(f.rows) };
+    });
     expect(batch.rows).toBeGreaterThan(FOREST_WORKER_MIN_ROWS);
-    expect(pending.every((p) => p.every((x) => Number.isNaN(x)))).toBe(true); // nothing scored yet
-    expect(await batch.score(detector.forest, { threads: 2 })).toBe('workers');
-    expect(await batch.score(detector.forest)).toBeUndefined(); // nothing left
+    const { scores, where } = await batch.score(detector.forest, { threads: 2 });
+    expect(where).toBe('workers');
+    expect((await batch.score(detector.forest)).where).toBeUndefined(); // nothing left
     inputs.forEach(({ values, from }, k) => {
-      expect(same(pending[k], rawScores(detector, values, 1800, undefined, from))).toBe(true);
+      const { f, at } = added[k];
+      const raw = new Float64Array(values.length).fill(NaN);
+      f.index.forEach((i, j) => (raw[i] = scores[at + j]));
+      expect(same(raw, rawScores(detector, values, 1800, undefined, from))).toBe(true);
     });
     expect(batch.rows).toBe(0);
   });

@@ -1,7 +1,7 @@
 /**
  * Isolation Forest scoring on worker threads, for answers with many rows: the first read of 1000 series
  * sends ~217 000 feature rows through 200 trees, ~2 s of walking on one thread. `ForestBatch` gathers the
- * rows of every series of an answer (it is the RowSink of detector.ts), and `score()` splits them across
+ * rows of every series of an answer (anomaly/index.ts ScoreBatch), and `score()` splits them across
  * one worker per core, so the walk uses every core and the event loop stays free for health checks,
  * metrics and other requests meanwhile. Each worker keeps the forests it was sent (by id), so a forest
  * crosses to a worker once. Scores are the forest's own `scoreMany`, row by row in tree order: the same
@@ -11,7 +11,6 @@
 import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { IsolationForest } from './isolation-forest';
-import type { RowSink } from './detector';
 import { workerSource } from '../worker-thread';
 
 const WORKER_KIND = 'prescaler-forest-worker';
@@ -252,35 +251,41 @@ export async function scoreRows(
 export type ScoredWhere = 'workers' | 'in_process' | 'fallback';
 
 /**
- * Feature rows of many segments, scored together (RowSink): `add` takes a segment's rows and where their
- * scores go, `score` runs them through the forest and writes the scores there.
+ * Feature rows of many segments, scored together: `add` takes a segment's rows and says where their scores
+ * will be in what `score` returns; `score` runs every row added through the forest, in the order added.
  */
-export class ForestBatch implements RowSink {
-  private readonly parts: Array<{ rows: Float64Array[]; at: number[]; out: Float64Array }> = [];
+export class ForestBatch {
+  private readonly parts: Float64Array[][] = [];
   private count = 0;
 
   get rows(): number {
     return this.count;
   }
 
-  add(rows: Float64Array[], at: number[], out: Float64Array): void {
-    if (rows.length === 0) return;
-    this.parts.push({ rows, at, out });
+  /** Adds rows to score; returns the index of the first of them in `score()`'s scores. */
+  add(rows: Float64Array[]): number {
+    const at = this.count;
+    if (rows.length === 0) return at;
+    this.parts.push(rows);
     this.count += rows.length;
+    return at;
   }
 
-  /** Scores the rows gathered (and forgets them); says where, or undefined when there were none. */
-  async score(forest: IsolationForest, opts: { threads?: number } = {}): Promise<ScoredWhere | undefined> {
-    if (this.count === 0) return undefined;
-    const width = this.parts[0].rows[0].length;
+  /**
+   * The scores of the rows gathered, in the order added, and where they were scored (undefined when there
+   * were none). The batch is empty again after.
+   */
+  async score(
+    forest: IsolationForest,
+    opts: { threads?: number } = {}
+  ): Promise<{ scores: Float64Array; where: ScoredWhere | undefined }> {
+    if (this.count === 0) return { scores: new Float64Array(0), where: undefined };
+    const width = this.parts[0][0].length;
     const flat = new Float64Array(this.count * width);
     let r = 0;
-    for (const p of this.parts) for (const row of p.rows) flat.set(row, width * r++);
-    const { scores, where } = await scoreRows(forest, flat, width, opts);
-    r = 0;
-    for (const p of this.parts) for (let k = 0; k < p.rows.length; k++) p.out[p.at[k]] = scores[r++];
+    for (const p of this.parts) for (const row of p) flat.set(row, width * r++);
     this.parts.length = 0;
     this.count = 0;
-    return where;
+    return scoreRows(forest, flat, width, opts);
   }
 }

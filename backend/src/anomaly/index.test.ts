@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PrescalerError } from '../errors';
 import { resample } from '../series/resample';
-import type { Point } from '../series/types';
+import type { Point, Segment } from '../series/types';
 import { fitDetector } from './detector';
 import type { FeatureConfig } from './features';
 import {
@@ -13,9 +13,11 @@ import {
   loadAnomalyModel,
   loadServedAnomalyModel,
   saveAnomalyModel,
+  ScoreBatch,
   scoreSegments,
   type AnomalyMetadata,
 } from './index';
+import { ScoreMemo } from './score-memo';
 import { mulberry32 } from '../series/random';
 
 const STEP = 600;
@@ -211,6 +213,58 @@ describe('scoreSegments', () => {
     for (const s of segs) scoreSegments(model, [s]);
     // A generous bound for a shared CI machine; `npm run bench` reports the real figure.
     expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+});
+
+describe('ScoreBatch', () => {
+  const model = { id: 'prescaler-iforest', version: 't', detector, metadata: meta as AnomalyMetadata };
+  const series = (n: number, seed: number, start = 1_700_000_400): Segment[] => {
+    const v = values(n, seed);
+    v[n - 20] += 3;
+    return resample(
+      v.map((x, i) => [start + i * STEP, x] as Point),
+      STEP
+    );
+  };
+
+  it('gives each series what scoreSegments gives it, and nothing before it is scored', async () => {
+    const batch = new ScoreBatch(model);
+    const inputs = [series(400, 1), series(300, 2), series(100, 3), series(500, 4)];
+    const from = 1_700_000_400 + 250 * STEP;
+    const added = inputs.map((segments) => batch.add(segments, { from }));
+    expect(batch.pendingRows).toBeGreaterThan(0);
+    expect(() => batch.served(added[0])).toThrow(/before score/);
+    expect(await batch.score()).toBe('in_process');
+    inputs.forEach((segments, k) => {
+      if (k === 2) {
+        expect(() => batch.served(added[k])).toThrow(/need 172 evenly spaced points/);
+        expect(() => scoreSegments(model, segments, { from })).toThrow(/need 172 evenly spaced points/);
+      } else expect(batch.served(added[k])).toEqual(scoreSegments(model, segments, { from }));
+    });
+    expect(() => batch.add(inputs[0])).toThrow(/after score/);
+  });
+
+  it('with a memo session, the next answer scores only its new points and serves the same scores', async () => {
+    const memo = new ScoreMemo(1 << 24);
+    const labels = { pod: 'a' };
+    const stream = values(401, 5);
+    stream[395] += 3;
+    const answer = async (k: number) => {
+      const session = memo.session('q', detector);
+      const batch = new ScoreBatch(model, { memo: session });
+      const start = 1_700_000_400 + k * STEP;
+      const segments = [{ start, step: STEP, values: stream.slice(k, k + 400) }];
+      const from = start + 200 * STEP;
+      const a = batch.add(segments, { from, labels });
+      await batch.score();
+      session.done();
+      expect(batch.served(a)).toEqual(scoreSegments(model, segments, { from }));
+      return session.stats;
+    };
+    const need = historyNeeded(model, STEP) / STEP;
+    expect(await answer(0)).toEqual({ reused: 0, scored: 400 - need });
+    // A step later the range has moved by one point: only the new one goes through the forest.
+    expect(await answer(1)).toEqual({ reused: 399 - need, scored: 1 });
   });
 });
 

@@ -7,19 +7,21 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PrescalerError } from '../errors';
 import type { Point, Segment } from '../series/types';
+import type { Labels } from '../series/types';
 import {
   breakoutLookback,
   detectorFromJSON,
   onsetSpan,
   detectorToJSON,
-  rawScores,
+  pointRows,
   servedScores,
   type AnomalyDetector,
   type BreakoutRule,
-  type RowSink,
   type ThresholdPolicy,
 } from './detector';
 import { minimumPoints, type FeatureConfig } from './features';
+import { ForestBatch, type ScoredWhere } from './forest-workers';
+import type { RawPlan, ScoreSession } from './score-memo';
 
 export const FOREST_FILE = 'forest.json';
 export const METADATA_FILE = 'metadata.json';
@@ -166,41 +168,140 @@ export interface ScoreOptions {
   /** actual − forecast per value of each segment (NaN where there is none), for a `residual` detector. */
   residuals?: ArrayLike<number>[];
   /**
-   * Raw scores of a segment (the forest's, before breakouts and damping) from index `from` on, e.g. kept
-   * from an earlier answer (score-memo.ts).
+   * Only points at or after this time (seconds) are scored: those before are read as their past (features,
+   * breakout range) and, for the onset damping's span, go through the forest.
    */
-  rawScores?: (segment: Segment, from: number) => Float64Array;
-  /** Only points at or after this time (seconds) are scored; see scoreSegments. */
   from?: number;
-  /** Takes the feature rows to score later, all series together (ForestBatch, forest-workers.ts). */
-  sink?: RowSink;
 }
 
 /**
- * Scores the segments of one series (from resample(): evenly spaced, finite). `residuals[k][i]` is
- * actual − forecast for value i of segment k (NaN where there is none); it is used only when the model
- * was fitted with the `residual` feature. With `from` (seconds), only points at or after it are scored:
- * those before are read as their past (features, breakout range) and, for the onset damping's span, go
- * through the forest. The same as servedSegments(rawSegments(…)).
+ * Scores the segments of one series (from resample(): evenly spaced, finite), now and in-process: the
+ * synchronous way to score. `residuals[k][i]` is actual − forecast for value i of segment k (NaN where
+ * there is none); it is used only when the model was fitted with the `residual` feature. Throws
+ * bad_request for a non-finite value or missing residuals, insufficient_history when no segment is long
+ * enough. Gives what a ScoreBatch of this one series gives, bit for bit.
  */
 export function scoreSegments(
   model: AnomalyModel,
   segments: Segment[],
   opts: ScoreOptions = {}
 ): ScoreResult {
-  return servedSegments(model, segments, rawSegments(model, segments, opts), opts.from);
+  const planned = planSeries(model, segments, opts);
+  for (const p of planned) {
+    if (!p) continue;
+    const scores = model.detector.forest.scoreMany(p.rows.rows);
+    for (let k = 0; k < scores.length; k++) p.raw[p.rows.index[k]] = scores[k];
+  }
+  return served(model, segments, planned, opts.from);
+}
+
+/** A series added to a ScoreBatch; `ScoreBatch.served` gives its scores once the batch is scored. */
+export interface BatchedSeries {
+  readonly labels?: Labels;
+}
+
+interface Added extends BatchedSeries {
+  segments: Segment[];
+  planned: Array<PlannedSegment | undefined>;
+  from?: number;
+  /** Index of each planned segment's first row in the batch's scores. */
+  at: number[];
 }
 
 /**
- * The raw scores of each segment (undefined for one too short to score), first half of scoreSegments.
- * With `opts.sink` they are filled in once the sink has scored its rows. Throws for a non-finite value or
- * missing residuals.
+ * Many series scored together, their feature rows through the forest in one batch (on worker threads when
+ * they are many: forest-workers.ts). The asynchronous way to score, in explicit phases:
+ *
+ *     const batch = new ScoreBatch(model, { memo });  // memo: a ScoreMemo session (optional)
+ *     const a = batch.add(segments, { from, labels }); // plan: checks, reuse, feature rows (sync, may throw)
+ *     await batch.score();                             // the forest walks every row added
+ *     batch.served(a);                                 // a's ScoreResult, as scoreSegments gives it
+ *
+ * Nothing is handed out before it is scored: `served` before `score` has finished throws.
  */
-export function rawSegments(
+export class ScoreBatch {
+  private readonly rows = new ForestBatch();
+  private readonly added: Added[] = [];
+  private state: 'adding' | 'scoring' | 'scored' = 'adding';
+
+  constructor(
+    private readonly model: AnomalyModel,
+    private readonly opts: { memo?: ScoreSession; threads?: number } = {}
+  ) {}
+
+  /**
+   * Plans a series: checks its values (bad_request, as scoreSegments), takes what the memo kept of its raw
+   * scores (by `labels`; not for a `residual` detector), and adds the feature rows of the rest to the batch.
+   */
+  add(segments: Segment[], opts: ScoreOptions & { labels?: Labels } = {}): BatchedSeries {
+    if (this.state !== 'adding') throw new Error('ScoreBatch.add after score()');
+    const memo = opts.labels && this.opts.memo;
+    const planned = planSeries(
+      this.model,
+      segments,
+      opts,
+      memo ? (seg, first) => memo.plan(opts.labels!, seg, first) : undefined
+    );
+    const at = planned.map((p) => (p ? this.rows.add(p.rows.rows) : -1));
+    const entry: Added = { labels: opts.labels, segments, planned, from: opts.from, at };
+    this.added.push(entry);
+    return entry;
+  }
+
+  /** Rows waiting for the forest. */
+  get pendingRows(): number {
+    return this.rows.rows;
+  }
+
+  /**
+   * Puts every row added through the forest and completes each series' raw scores (and hands them to the
+   * memo). Says where they were scored, or undefined when there was nothing to score.
+   */
+  async score(): Promise<ScoredWhere | undefined> {
+    if (this.state !== 'adding') throw new Error('ScoreBatch.score called twice');
+    this.state = 'scoring';
+    const { scores, where } = await this.rows.score(this.model.detector.forest, {
+      threads: this.opts.threads,
+    });
+    const memo = this.opts.memo;
+    for (const a of this.added) {
+      a.planned.forEach((p, k) => {
+        if (!p) return;
+        for (let r = 0; r < p.rows.index.length; r++) p.raw[p.rows.index[r]] = scores[a.at[k] + r];
+        if (memo && a.labels && p.memo) memo.keep(a.labels, a.segments[k], p.raw);
+      });
+    }
+    this.state = 'scored';
+    return where;
+  }
+
+  /** The scores of a series added to this batch (throws as scoreSegments does); only after score(). */
+  served(series: BatchedSeries): ScoreResult {
+    if (this.state !== 'scored') throw new Error('ScoreBatch.served before score() has finished');
+    const a = series as Added;
+    if (!this.added.includes(a)) throw new Error('ScoreBatch.served: not a series of this batch');
+    return served(this.model, a.segments, a.planned, a.from);
+  }
+}
+
+/** A segment's raw scores as planned: known ones in `raw` (NaN elsewhere), and the rows the forest owes it. */
+interface PlannedSegment {
+  raw: Float64Array;
+  rows: { rows: Float64Array[]; index: number[] };
+  /** Planned with the memo: its finished raw scores are kept. */
+  memo: boolean;
+}
+
+/**
+ * Each segment's plan (undefined for one too short to score). Throws for a non-finite value or missing
+ * residuals.
+ */
+function planSeries(
   model: AnomalyModel,
   segments: Segment[],
-  opts: ScoreOptions = {}
-): Array<Float64Array | undefined> {
+  opts: ScoreOptions,
+  reuse?: (segment: Segment, first: number) => RawPlan
+): Array<PlannedSegment | undefined> {
   const { detector } = model;
   const wantResidual = detector.features.names.includes('residual');
   return segments.map((seg, k) => {
@@ -225,20 +326,29 @@ export function rawSegments(
       opts.from === undefined
         ? 0
         : Math.max(0, Math.ceil((opts.from - seg.start) / seg.step) - onsetSpan(detector, seg.step));
-    return opts.rawScores && !wantResidual
-      ? opts.rawScores(seg, first)
-      : rawScores(detector, seg.values, seg.step, residuals, first, opts.sink);
+    const plan: RawPlan =
+      reuse && !wantResidual
+        ? reuse(seg, first)
+        : {
+            raw: new Float64Array(seg.values.length).fill(NaN),
+            rest: Math.max(first, minimumPoints(detector.features, seg.step) - 1),
+          };
+    return {
+      raw: plan.raw,
+      rows: pointRows(detector, seg.values, seg.step, residuals, plan.rest),
+      memo: Boolean(reuse) && !wantResidual,
+    };
   });
 }
 
 /**
- * Second half of scoreSegments: breakouts, onset damping and the threshold over the raw scores of each
- * segment. Throws insufficient_history when no segment could be scored.
+ * Breakouts, onset damping (servedScores) and the threshold over each segment's finished raw scores.
+ * Throws insufficient_history when no segment could be scored.
  */
-export function servedSegments(
+function served(
   model: AnomalyModel,
   segments: Segment[],
-  raws: ReadonlyArray<Float64Array | undefined>,
+  planned: ReadonlyArray<PlannedSegment | undefined>,
   from?: number
 ): ScoreResult {
   const { detector } = model;
@@ -246,7 +356,7 @@ export function servedSegments(
   const anomalies: Array<[number, number, number]> = [];
   let scored = 0;
   segments.forEach((seg, k) => {
-    const raw = raws[k];
+    const raw = planned[k]?.raw;
     if (!raw) return;
     const s = servedScores(detector, seg.values, raw, seg.step);
     scored++;

@@ -18,7 +18,7 @@ import { ByteLru } from '../lru';
 import { sameBits, sameSample } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import type { Labels, Segment } from '../series/types';
-import { rawScores, rawScoresInto, type AnomalyDetector, type RowSink } from './detector';
+import { pointRows, type AnomalyDetector } from './detector';
 import { minimumPoints } from './features';
 
 interface KeptSegment {
@@ -41,6 +41,21 @@ export interface ScoreMemoStats {
   scored: number;
 }
 
+/**
+ * One answer's use of the memo, in the order ScoreBatch (index.ts) calls it: `plan` what is known of each
+ * segment's raw scores, the forest scores the rest, `keep` the finished raw scores, and `done` when the
+ * answer is complete.
+ */
+export interface ScoreSession {
+  readonly stats: ScoreMemoStats;
+  /** See reusePlan; `from` is the first index whose raw score is wanted. */
+  plan(labels: Labels, seg: Segment, from: number): RawPlan;
+  /** A segment's complete raw scores, kept for the next answer (the array is the memo's from now on). */
+  keep(labels: Labels, seg: Segment, raw: Float64Array): void;
+  /** Replaces what the last answer under this key kept with what `keep` was given (unless `keep: false`). */
+  done(): void;
+}
+
 export class ScoreMemo {
   private readonly kept: ByteLru<Entry>;
 
@@ -53,11 +68,14 @@ export class ScoreMemo {
   }
 
   /**
-   * A scorer for one answer under `key`: `raw(labels, segment)` gives a segment's raw scores, reusing what
-   * the last answer under `key` kept (unless `reuse: false`); `done()` keeps this answer's instead (unless
-   * `keep: false`). The arrays `raw` returns are the kept ones: callers read them and never write.
+   * A session for one answer under `key`: its plans reuse what the last answer under `key` kept (unless
+   * `reuse: false`), and `done()` keeps this answer's instead (unless `keep: false`).
    */
-  session(key: string, detector: AnomalyDetector, opts: { reuse?: boolean; keep?: boolean } = {}) {
+  session(
+    key: string,
+    detector: AnomalyDetector,
+    opts: { reuse?: boolean; keep?: boolean } = {}
+  ): ScoreSession {
     const before = opts.reuse === false ? undefined : this.kept.peek(key);
     const kept = before && before.detector === detector ? before.series : undefined;
     const now = new Map<string, KeptSegment[]>();
@@ -65,16 +83,18 @@ export class ScoreMemo {
     const stats: ScoreMemoStats = { reused: 0, scored: 0 };
     return {
       stats,
-      raw: (labels: Labels, seg: Segment, from = 0, sink?: RowSink): Float64Array => {
+      plan: (labels, seg, from) => {
+        const values = Float64Array.from(seg.values);
+        return reusePlan(detector, kept?.get(labelsKey(labels)), seg.start, seg.step, values, stats, from);
+      },
+      keep: (labels, seg, raw) => {
         const k = labelsKey(labels);
         const values = Float64Array.from(seg.values);
-        const raw = reuseOrScore(detector, kept?.get(k), seg.start, seg.step, values, stats, from, sink);
         const list = now.get(k);
         const segment = { start: seg.start, step: seg.step, values, raw };
         if (list) list.push(segment);
         else now.set(k, [segment]);
         bytes += 16 * values.length + 2 * k.length + 100;
-        return raw;
       },
       done: (): void => {
         if (opts.keep !== false) this.kept.set(key, { detector, series: now, bytes });
@@ -84,23 +104,33 @@ export class ScoreMemo {
 }
 
 /**
- * Raw scores of `values` (a segment from `start` at `step`) from index `from` on: those of a kept segment
- * where this one repeats it, the forest's for the points after it.
+ * What is known of a segment's raw scores before the forest runs: `raw` holds those of a kept segment where
+ * this one repeats it (NaN elsewhere), and the forest must give the points from index `rest` on (none when
+ * `rest` is the segment's length): pointRows(detector, values, step, undefined, rest).
  */
-export function reuseOrScore(
+export interface RawPlan {
+  raw: Float64Array;
+  rest: number;
+}
+
+/**
+ * The plan for the raw scores of `values` (a segment from `start` at `step`) from index `from` on: those of
+ * a kept segment where this one repeats it, the forest's for the points after it.
+ */
+export function reusePlan(
   detector: AnomalyDetector,
   kept: readonly KeptSegment[] | undefined,
   start: number,
   step: number,
   values: Float64Array,
   stats: ScoreMemoStats = { reused: 0, scored: 0 },
-  from = 0,
-  sink?: RowSink
-): Float64Array {
+  from = 0
+): RawPlan {
   const n = values.length;
   const need = minimumPoints(detector.features, step);
   // The first point with a score: enough past, and asked for.
   const first = Math.max(need - 1, from);
+  const raw = new Float64Array(n).fill(NaN);
   const match = kept && n >= need ? repeated(kept, start, step, values) : undefined;
   // Points before `known` (new indices) repeat the kept segment. Its raw scores start where it was asked
   // to start: if that is after `first` (the range moved back), they are of no use.
@@ -108,20 +138,34 @@ export function reuseOrScore(
   const keptRaw = match?.segment.raw;
   if (!match || (first < known && keptRaw![match.offset + first] !== keptRaw![match.offset + first])) {
     stats.scored += Math.max(0, n - first);
-    return rawScores(detector, values, step, undefined, from, sink);
+    return { raw, rest: first };
   }
-  const out = new Float64Array(n).fill(NaN);
   if (first < known) {
-    out.set(keptRaw!.subarray(match.offset + first, match.offset + known), first);
+    raw.set(keptRaw!.subarray(match.offset + first, match.offset + known), first);
     stats.reused += known - first;
   }
+  // The points after them (new, or read again with another value), with the past their features read.
   const rest = Math.max(first, known);
-  if (rest < n) {
-    // The points after them (new, or read again with another value), with the past their features read.
-    rawScoresInto(out, rest - need + 1, detector, values.subarray(rest - need + 1), step, { sink });
-    stats.scored += n - rest;
-  }
-  return out;
+  stats.scored += Math.max(0, n - rest);
+  return { raw, rest };
+}
+
+/** reusePlan's raw scores completed now, in-process. */
+export function reuseOrScore(
+  detector: AnomalyDetector,
+  kept: readonly KeptSegment[] | undefined,
+  start: number,
+  step: number,
+  values: Float64Array,
+  stats: ScoreMemoStats = { reused: 0, scored: 0 },
+  from = 0
+): Float64Array {
+  const { raw, rest } = reusePlan(detector, kept, start, step, values, stats, from);
+  if (rest >= values.length) return raw;
+  const f = pointRows(detector, values, step, undefined, rest);
+  const scores = detector.forest.scoreMany(f.rows);
+  for (let k = 0; k < f.rows.length; k++) raw[f.index[k]] = scores[k];
+  return raw;
 }
 
 /**

@@ -7,10 +7,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { echo, MESSAGE_MAX, PrescalerError } from '../errors';
 import type { AnomalyModel } from '../anomaly';
-import { historyToRead, rawSegments, servedSegments, type ScoreOptions } from '../anomaly';
-import type { RowSink } from '../anomaly/detector';
-import { ForestBatch, type ScoredWhere } from '../anomaly/forest-workers';
-import { ScoreMemo } from '../anomaly/score-memo';
+import { historyToRead, ScoreBatch } from '../anomaly';
+import type { ScoredWhere } from '../anomaly/forest-workers';
+import { ScoreMemo, type ScoreSession } from '../anomaly/score-memo';
 import { forecastSeries, maxHorizon } from '../forecast/serve';
 
 import type { LstmForecaster } from '../forecast/lstm';
@@ -18,7 +17,7 @@ import { historySeconds } from '../forecast/types';
 import { firstIndexAtOrAfter } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import { resampleColumns } from '../series/resample';
-import type { ColumnSeries, Labels, Segment } from '../series/types';
+import type { ColumnSeries } from '../series/types';
 import { queryColumns, type QueryOptions, type SeriesSource } from '../sources/types';
 import { AnswerMemo } from './answer-memo';
 import { TokenAuth } from './auth';
@@ -316,7 +315,7 @@ export function createApp(deps: AppDeps): express.Express {
           reuse: !opts.refresh && !opts.bypass,
           keep: !opts.bypass,
         });
-        const answer = await scoreAnswer(detector, range, input, session.raw, (where) =>
+        const answer = await scoreAnswer(detector, range, input, session, (where) =>
           metrics.forestBatches.inc({ where })
         );
         session.done();
@@ -384,25 +383,20 @@ async function scoreAnswer(
   detector: AnomalyModel,
   range: RangeParams,
   input: readonly ColumnSeries[],
-  rawScores?: (labels: Labels, segment: Segment, from: number, sink: RowSink) => Float64Array,
+  memo?: ScoreSession,
   onBatch?: (where: ScoredWhere) => void
 ) {
-  const batch = new ForestBatch();
-  const opts = (labels: Labels): ScoreOptions => ({
-    rawScores: rawScores && ((seg, from) => rawScores(labels, seg, from, batch)),
-    from: range.start,
-    sink: batch,
-  });
-  const prepared = input.map((s) => {
+  const batch = new ScoreBatch(detector, { memo });
+  const added = input.map((s) => {
     const segments = resampleColumns(s.times, s.values, range.step, { origin: range.start });
-    return { s, segments, raws: rawSegments(detector, segments, opts(s.labels)) };
+    return { s, series: batch.add(segments, { from: range.start, labels: s.labels }) };
   });
-  const where = await batch.score(detector.detector.forest);
+  const where = await batch.score();
   if (where) onBatch?.(where);
   let firstShortage: string | undefined;
-  const out = prepared.map(({ s, segments, raws }) => {
+  const out = added.map(({ s, series }) => {
     try {
-      const r = servedSegments(detector, segments, raws, range.start);
+      const r = batch.served(series);
       return {
         labels: s.labels,
         scores: r.scores.map(([t, v]) => [ms(t), v]),
