@@ -1,7 +1,7 @@
-import { FastLstm, UnsupportedModelError, WasmNetwork, extractNetwork, forwardJs } from './fast-lstm';
-import { FEATURES, LstmForecaster, buildLstm, type ForecasterMetadata } from './lstm';
-import { initTf, tf } from './tf';
-import { mulberry32 } from '../series/random';
+import { FastLstm, UnsupportedModelError, WasmNetwork, extractNetwork, forwardJs } from '.';
+import { FEATURES, LstmForecaster, buildLstm, type ForecasterMetadata } from '../lstm';
+import { initTf, tf } from '../tf';
+import { mulberry32 } from '../../series/random';
 
 beforeAll(() => initTf());
 
