@@ -18,32 +18,19 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-
-type Json = Record<string, unknown>;
-
-interface Workload {
-  kind: 'Deployment' | 'StatefulSet';
-  namespace: string;
-  name: string;
-  replicas: number;
-  rv: number;
-  uid: string;
-  generation: number;
-  created: string;
-}
-
-interface Hpa {
-  namespace: string;
-  name: string;
-  minReplicas: number;
-  maxReplicas: number;
-  currentReplicas: number;
-  scaleTargetRef: { apiVersion: string; kind: string; name: string };
-  annotations: Record<string, string>;
-  rv: number;
-  uid: string;
-  created: string;
-}
+import {
+  discovery,
+  hpaObject,
+  jsonPatch,
+  mergePatch,
+  RESOURCE_OF,
+  scaleObject,
+  status,
+  workloadObject,
+  type Hpa,
+  type Json,
+  type Workload,
+} from './double-objects';
 
 export interface RecordedRequest {
   method: string;
@@ -74,56 +61,6 @@ export interface Faults {
 
 /** handle()'s answer meaning "drop the connection without answering". */
 const RESET = -1;
-
-const RESOURCE_OF = { Deployment: 'deployments', StatefulSet: 'statefulsets' } as const;
-
-function status(code: number, reason: string, message: string, details?: Json): Json {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    ...(details ? { details } : {}),
-    code,
-  };
-}
-
-/** RFC 7386 JSON merge patch (strategic merge is the same for the scalar fields served here). */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Json =
-    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
-  for (const [k, v] of Object.entries(patch as Json)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-/** RFC 6902 JSON patch, for the add/replace/remove/test operations clients send to these objects. */
-function jsonPatch(doc: unknown, ops: Array<{ op: string; path: string; value?: unknown }>): unknown {
-  const root = JSON.parse(JSON.stringify(doc));
-  for (const o of ops) {
-    const keys = o.path
-      .split('/')
-      .slice(1)
-      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const last = keys.pop()!;
-    let node = root;
-    for (const k of keys) {
-      if (node[k] === undefined) throw new Error(`path ${o.path} not found`);
-      node = node[k];
-    }
-    if (o.op === 'add' || o.op === 'replace') node[last] = o.value;
-    else if (o.op === 'remove') delete node[last];
-    else if (o.op === 'test') {
-      if (JSON.stringify(node[last]) !== JSON.stringify(o.value)) throw new Error(`test failed at ${o.path}`);
-    } else throw new Error(`unsupported op ${o.op}`);
-  }
-  return root;
-}
 
 export class KubernetesApiDouble {
   readonly token = 'test-token-' + Math.random().toString(36).slice(2);
@@ -181,7 +118,7 @@ export class KubernetesApiDouble {
 
   hpa(namespace: string, name: string): Json | undefined {
     const h = this.hpas.get(`${namespace}/${name}`);
-    return h && this.hpaObject(h);
+    return h && hpaObject(h);
   }
 
   /** The HPA controller (or a human) changes an HPA: the resourceVersion moves on. */
@@ -274,155 +211,6 @@ export class KubernetesApiDouble {
     return file;
   }
 
-  private scaleObject(w: Workload): Json {
-    return {
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: {
-        name: w.name,
-        namespace: w.namespace,
-        uid: w.uid,
-        resourceVersion: String(w.rv),
-        creationTimestamp: w.created,
-      },
-      spec: { replicas: w.replicas },
-      status: { replicas: w.replicas, selector: `app=${w.name}` },
-    };
-  }
-
-  private workloadObject(w: Workload): Json {
-    return {
-      kind: w.kind,
-      apiVersion: 'apps/v1',
-      metadata: {
-        name: w.name,
-        namespace: w.namespace,
-        uid: w.uid,
-        resourceVersion: String(w.rv),
-        generation: w.generation,
-        creationTimestamp: w.created,
-        labels: { app: w.name },
-      },
-      spec: {
-        replicas: w.replicas,
-        selector: { matchLabels: { app: w.name } },
-        template: {
-          metadata: { labels: { app: w.name } },
-          spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
-        },
-        ...(w.kind === 'StatefulSet' ? { serviceName: w.name } : {}),
-      },
-      status: {
-        observedGeneration: w.generation,
-        replicas: w.replicas,
-        readyReplicas: w.replicas,
-        availableReplicas: w.replicas,
-        updatedReplicas: w.replicas,
-      },
-    };
-  }
-
-  private hpaObject(h: Hpa): Json {
-    return {
-      kind: 'HorizontalPodAutoscaler',
-      apiVersion: 'autoscaling/v2',
-      metadata: {
-        name: h.name,
-        namespace: h.namespace,
-        uid: h.uid,
-        resourceVersion: String(h.rv),
-        creationTimestamp: h.created,
-        ...(Object.keys(h.annotations).length ? { annotations: { ...h.annotations } } : {}),
-      },
-      spec: {
-        scaleTargetRef: h.scaleTargetRef,
-        minReplicas: h.minReplicas,
-        maxReplicas: h.maxReplicas,
-        metrics: [
-          {
-            type: 'Resource',
-            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
-          },
-        ],
-      },
-      status: {
-        currentReplicas: h.currentReplicas,
-        desiredReplicas: Math.max(h.currentReplicas, h.minReplicas),
-      },
-    };
-  }
-
-  private discovery(p: string): Json | undefined {
-    const res = (name: string, kind: string, opts: Json = {}) => ({
-      name,
-      singularName: name.includes('/') ? '' : kind.toLowerCase(),
-      namespaced: true,
-      kind,
-      verbs: name.includes('/') ? ['get', 'patch', 'update'] : ['get', 'list', 'patch', 'update', 'watch'],
-      ...opts,
-    });
-    const scale = { group: 'autoscaling', version: 'v1' };
-    switch (p) {
-      case '/version':
-        return { major: '1', minor: '32', gitVersion: 'v1.32.0-double', platform: 'linux/amd64' };
-      case '/api':
-        return {
-          kind: 'APIVersions',
-          versions: ['v1'],
-          serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.slice(8) }],
-        };
-      case '/api/v1':
-        return {
-          kind: 'APIResourceList',
-          groupVersion: 'v1',
-          resources: [res('namespaces', 'Namespace', { namespaced: false })],
-        };
-      case '/apis':
-        return {
-          kind: 'APIGroupList',
-          apiVersion: 'v1',
-          groups: [
-            {
-              name: 'apps',
-              versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
-              preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
-            },
-            {
-              name: 'autoscaling',
-              versions: [{ groupVersion: 'autoscaling/v2', version: 'v2' }],
-              preferredVersion: { groupVersion: 'autoscaling/v2', version: 'v2' },
-            },
-          ],
-        };
-      case '/apis/apps/v1':
-        return {
-          kind: 'APIResourceList',
-          apiVersion: 'v1',
-          groupVersion: 'apps/v1',
-          resources: [
-            res('deployments', 'Deployment', { shortNames: ['deploy'], categories: ['all'] }),
-            res('deployments/scale', 'Scale', scale),
-            res('statefulsets', 'StatefulSet', { shortNames: ['sts'], categories: ['all'] }),
-            res('statefulsets/scale', 'Scale', scale),
-          ],
-        };
-      case '/apis/autoscaling/v2':
-        return {
-          kind: 'APIResourceList',
-          apiVersion: 'v1',
-          groupVersion: 'autoscaling/v2',
-          resources: [
-            res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', {
-              shortNames: ['hpa'],
-              categories: ['all'],
-            }),
-          ],
-        };
-      default:
-        return undefined;
-    }
-  }
-
   private async handle(req: http.IncomingMessage, raw: string): Promise<[number, unknown]> {
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname;
@@ -444,7 +232,7 @@ export class KubernetesApiDouble {
     if (req.headers.authorization !== `Bearer ${this.token}`)
       return [401, status(401, 'Unauthorized', 'Unauthorized')];
     if (method === 'GET') {
-      const d = this.discovery(p);
+      const d = discovery(p, this.url);
       if (d) return [200, d];
     }
 
@@ -484,7 +272,7 @@ export class KubernetesApiDouble {
             kind: resource,
           }),
         ];
-      const render = () => (sub ? this.scaleObject(w) : this.workloadObject(w));
+      const render = () => (sub ? scaleObject(w) : workloadObject(w));
       if (method === 'GET') return [200, render()];
       if (method !== 'PATCH')
         return [
@@ -538,7 +326,7 @@ export class KubernetesApiDouble {
             kind: 'horizontalpodautoscalers',
           }),
         ];
-      if (method === 'GET') return [200, this.hpaObject(h)];
+      if (method === 'GET') return [200, hpaObject(h)];
       if (method !== 'PATCH')
         return [
           405,
@@ -547,9 +335,9 @@ export class KubernetesApiDouble {
       return this.write(
         req,
         body,
-        () => this.hpaObject(h),
+        () => hpaObject(h),
         () => {
-          const next = this.patchBody(req.headers['content-type'], this.hpaObject(h), body) as Json | string;
+          const next = this.patchBody(req.headers['content-type'], hpaObject(h), body) as Json | string;
           if (typeof next === 'string') return next;
           const meta = (body as { metadata?: { resourceVersion?: string } })?.metadata;
           if (meta?.resourceVersion !== undefined && meta.resourceVersion !== String(h.rv)) return 'conflict';
