@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   };
   set('peakReplicas', num(a['peak-replicas'], 'peak-replicas'));
   set('startup', num(a.startup, 'startup'));
-  set('target', num(a.target, 'target'));
+  set('hpaTargetUtilization', num(a.target, 'target'));
   set('minReplicas', num(a['min-replicas'], 'min-replicas'));
   set('maxReplicas', num(a['max-replicas'], 'max-replicas'));
   set('prescalerTarget', num(a['prescaler-target'], 'prescaler-target'));

@@ -121,7 +121,7 @@ export function simulationReportHtml(
 <h1>${esc(meta.title)}</h1>
 ${meta.command ? `<p><code>${esc(meta.command)}</code></p>` : ''}
 <p>${fmt(sim.evaluatedHours, 1)} h evaluated over ${sim.segments - sim.skippedSegments} segment(s); peak ${o.peakReplicas} replicas × ${o.capacityPerReplica} core;
-start-up ${o.startup} s; HPA target ${o.target}; Prescaler: ${esc(o.quantile)} band at ${o.floorUtilization} utilisation, evaluated every ${o.interval} s (metric lag ${o.metricLag} s), HPA target ${o.prescalerTarget} behind its floor.</p>
+start-up ${o.startup} s; HPA target ${o.hpaTargetUtilization}; Prescaler: ${esc(o.quantile)} band at ${o.floorUtilization} utilisation, evaluated every ${o.interval} s (metric lag ${o.metricLag} s), HPA target ${o.prescalerTarget} behind its floor.</p>
 <table><tr><th>policy</th><th>replica-hours</th><th>vs oracle</th><th>violation minutes</th><th>late scale-ups</th><th>mean recovery (min)</th></tr>
 ${rows}
 </table>

@@ -156,7 +156,7 @@ describe('simulateAll', () => {
         null
       )
     ).toThrow(/negative/);
-    expect(() => simulateAll(stepTrace(300, 3000), null, { target: 0 })).toThrow(/target/);
+    expect(() => simulateAll(stepTrace(300, 3000), null, { hpaTargetUtilization: 0 })).toThrow(/target/);
     expect(() => simulateAll(stepTrace(300, 3000), null, { interval: 50 })).toThrow(
       /interval must be a positive multiple of the 15 s tick/
     );

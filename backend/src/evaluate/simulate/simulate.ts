@@ -47,8 +47,8 @@ export interface SimulationOptions {
   capacityPerReplica: number;
   /** Seconds from asking for a pod to it being Ready. */
   startup: number;
-  /** HPA target utilisation (fraction). */
-  target: number;
+  /** HPA target utilisation (fraction; `--target` on the CLI). */
+  hpaTargetUtilization: number;
   minReplicas: number;
   maxReplicas: number;
   tolerance: number;
@@ -62,7 +62,7 @@ export interface SimulationOptions {
   quantile: BandChoice;
   /** Prescaler: utilisation its decision plans for at that band's peak (the target's `targetUtilization`). */
   floorUtilization: number;
-  /** Prescaler: HPA target behind the floor (default: the HPA's own `target`; higher trades headroom for cost). */
+  /** Prescaler: HPA target behind the floor (default: the HPA's own `hpaTargetUtilization`; higher trades headroom for cost). */
   prescalerTarget?: number;
   /** Prescaler: seconds between the loop's evaluations (`evaluation.interval`). */
   interval: number;
@@ -92,7 +92,7 @@ export const SIMULATION_DEFAULTS: SimulationOptions = {
   peakReplicas: 20,
   capacityPerReplica: 1,
   startup: 120,
-  target: 0.7,
+  hpaTargetUtilization: 0.7,
   minReplicas: 1,
   maxReplicas: 40,
   tolerance: HPA_DEFAULTS.tolerance,
@@ -156,7 +156,7 @@ function validate(o: SimulationOptions): void {
   check(o.peakReplicas > 0, 'peakReplicas must be > 0');
   check(o.capacityPerReplica > 0, 'capacityPerReplica must be > 0');
   check(o.startup >= 0, 'startup must be ≥ 0');
-  check(o.target > 0 && o.target <= 1, 'target must be in (0, 1]');
+  check(o.hpaTargetUtilization > 0 && o.hpaTargetUtilization <= 1, 'target must be in (0, 1]');
   check(
     o.prescalerTarget === undefined || (o.prescalerTarget > 0 && o.prescalerTarget <= 1),
     'prescalerTarget must be in (0, 1]'
@@ -223,7 +223,7 @@ export function simulationContext(
 ): SimulationContext {
   const o: SimulationOptions = { ...SIMULATION_DEFAULTS, ...options };
   validate(o);
-  const prescalerTarget = o.prescalerTarget ?? o.target;
+  const prescalerTarget = o.prescalerTarget ?? o.hpaTargetUtilization;
   const maxForecastAge = o.maxForecastAge ?? forecasts?.step ?? 600;
   const split = demandSegments(points, {
     tick: o.tick,
@@ -239,7 +239,7 @@ export function simulationContext(
     maxReplicas: o.maxReplicas,
   };
   const hpa: HpaParams = {
-    targetUtilization: o.target,
+    targetUtilization: o.hpaTargetUtilization,
     tolerance: o.tolerance,
     metricLag: o.metricLag,
     metricWindow: o.metricWindow,

@@ -100,7 +100,7 @@ it('simulates the last 7 days at 60 s in the target unit, with the numbers simul
     peakReplicas: peakOf(points) / 0.5,
     capacityPerReplica: 0.5,
     startup: 120,
-    target: 0.7,
+    hpaTargetUtilization: 0.7,
     minReplicas: 1,
     maxReplicas: 20,
   });
@@ -138,7 +138,7 @@ it('rescales to peakReplicas as the CLI does, with the startup and utilisation a
     peakReplicas: 30,
     capacityPerReplica: 0.5,
     startup: 180,
-    target: 0.6,
+    hpaTargetUtilization: 0.6,
     minReplicas: 1,
     maxReplicas: 60,
   });
