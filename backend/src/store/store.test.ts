@@ -6,11 +6,31 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { startPostgres, type RunningPostgres } from '../../../test/helpers/postgres';
 import { PrescalerError } from '../errors';
+import type { ForecastBasis as LoopBasis } from '../recommend/recommendations';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from './migrations';
-import { openStore, type Store, type StoredRecommendation } from './store';
+import { parseForecastBasis } from './recommendations';
+import { openStore, type ForecastBasis, type Store, type StoredRecommendation } from './store';
+
+// What the loop records is what the store reads back (a compile-time check: tsc fails if they drift).
+const loopBasisIsStored = (b: LoopBasis): ForecastBasis => b;
+void loopBasisIsStored;
+
+const BASIS: ForecastBasis = {
+  quantile: 'p90',
+  demand: 420,
+  demandAt: 1_000_600_000,
+  leadTime: 300,
+  peakFactor: 1.2,
+  utilization: 0.7,
+  desiredReplicas: 5,
+  limitedBy: ['maxStepUp'],
+  model: 'fast-lstm@1',
+  points: [[1_000_600_000, 400, 350, 450]],
+};
 
 let pg: RunningPostgres;
 let dir: string;
@@ -46,7 +66,7 @@ const rec = (over: Partial<StoredRecommendation> = {}): StoredRecommendation => 
   currentReplicas: 2,
   recommendedReplicas: 5,
   reason: 'test',
-  forecast: { points: [[1, 2]] },
+  forecast: BASIS,
   status: 'pending',
   statusAt: 1000,
   origin: null,
@@ -68,7 +88,7 @@ describe.each(BACKENDS)('%s', (kind) => {
     expect(await b.getRecommendation('rec-1')).toMatchObject({
       id: 'rec-1',
       createdAt: 1000,
-      forecast: { points: [[1, 2]] },
+      forecast: BASIS,
     });
   });
 
@@ -113,6 +133,98 @@ describe.each(BACKENDS)('%s', (kind) => {
     // Nothing was written for the refused one.
     expect(await s.listAudit()).toHaveLength(1);
     expect((await s.getRecommendation('b'))!.status).toBe('pending');
+  });
+
+  it('supersedes pending recommendations by kind, and all but the one applied', async () => {
+    const s = await open(await newDb(kind));
+    const status = async () => (await s.listRecommendations()).map((r) => [r.id, r.status]);
+    await s.addRecommendation(rec({ id: 'f1', createdAt: 1000 }), []);
+    await s.addRecommendation(rec({ id: 'e1', kind: 'emergency', forecast: null, createdAt: 1001 }), []);
+    await s.addRecommendation(rec({ id: 'f2', createdAt: 1002 }), ['forecast']);
+    expect(await status()).toEqual([
+      ['f2', 'pending'],
+      ['e1', 'pending'],
+      ['f1', 'superseded'],
+    ]);
+    expect(await s.supersedePending('web', [], 1003)).toBe(0);
+    // Deciding one supersedes every other pending one of the target, whatever its kind.
+    await s.decideApply('f2', { at: 1004, actor: 'token:sre', dryRun: true }, (r) => r!);
+    expect(await status()).toEqual([
+      ['f2', 'pending'],
+      ['e1', 'superseded'],
+      ['f1', 'superseded'],
+    ]);
+    expect((await s.getRecommendation('e1'))!.statusAt).toBe(1004);
+    expect(await s.supersedePending('web', ['forecast', 'emergency'], 1005)).toBe(1);
+  });
+
+  it('prefers the newer of two pending recommendations made at the same time', async () => {
+    const s = await open(await newDb(kind));
+    await s.addRecommendation(rec({ id: 'z' }), []);
+    await s.addRecommendation(rec({ id: 'a' }), []);
+    expect((await s.pendingRecommendation('web', 'forecast'))!.id).toBe('a');
+  });
+
+  it('reads the forecast basis back validated: an emergency has none, a value that is not a basis is none', async () => {
+    const s = await open(await newDb(kind));
+    // Rows written before the peak factor and utilisation were recorded still read as a basis.
+    const { peakFactor: _p, utilization: _u, ...older } = BASIS;
+    await s.addRecommendation(rec({ id: 'old', forecast: older }), []);
+    await s.addRecommendation(rec({ id: 'em', kind: 'emergency', forecast: null }), []);
+    expect((await s.getRecommendation('old'))!.forecast).toEqual(older);
+    expect((await s.getRecommendation('em'))!.forecast).toBeNull();
+  });
+});
+
+describe('parseForecastBasis', () => {
+  it('keeps a basis as written, extra keys too, and refuses what is not one', () => {
+    expect(parseForecastBasis(JSON.stringify(BASIS))).toEqual(BASIS);
+    expect(parseForecastBasis(JSON.stringify({ ...BASIS, note: 'x' }))).toEqual({ ...BASIS, note: 'x' });
+    expect(parseForecastBasis(null)).toBeNull();
+    expect(parseForecastBasis('null')).toBeNull();
+    expect(parseForecastBasis('{not json')).toBeNull();
+    expect(parseForecastBasis(JSON.stringify({ points: [[1, 2]] }))).toBeNull();
+    expect(parseForecastBasis(JSON.stringify({ ...BASIS, limitedBy: ['ceiling'] }))).toBeNull();
+  });
+});
+
+describe('sqlite: one transaction at a time in the process', () => {
+  it('records one apply per recommendation however many requests decide it at once', async () => {
+    const s = await open(path.join(dir, 'prescaler.db'));
+    await s.addRecommendation(rec(), []);
+    const decisions = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        s.decideApply('rec-1', { at: 1001, actor: `request-${i}`, dryRun: true }, (r) => r!)
+      )
+    );
+    expect(decisions.filter((d) => !d.existing)).toHaveLength(1);
+    expect(new Set(decisions.map((d) => d.record.id)).size).toBe(1);
+  });
+
+  it('runs a statement asked for during a transaction after it, never inside it', async () => {
+    const s = await open(path.join(dir, 'prescaler.db'));
+    await s.addRecommendation(rec({ id: 'a' }), []);
+    await s.decideApply('a', { at: 1001, actor: 'token:sre', dryRun: true }, (r) => r!);
+    await s.addRecommendation(rec({ id: 'b' }), []);
+    // The refused decision rolls back; the status written meanwhile must survive it.
+    const refused = s.decideApply('b', { at: 1002, actor: 'token:sre', dryRun: true }, (r) => r!);
+    const written = s.setRecommendationStatus('a', 'failed', 1003);
+    await expect(refused).rejects.toThrow(PrescalerError);
+    await written;
+    expect((await s.getRecommendation('a'))!.status).toBe('failed');
+    expect((await s.getRecommendation('b'))!.status).toBe('pending');
+  });
+
+  it('rolls a failed transaction back whole', async () => {
+    const file = path.join(dir, 'prescaler.db');
+    const s = await open(file);
+    await s.addRecommendation(rec({ id: 'a' }), []);
+    // The insert fails (same id) after the supersede ran: the supersede must not stay.
+    await expect(s.addRecommendation(rec({ id: 'a' }), ['forecast'])).rejects.toThrow(/UNIQUE/);
+    expect((await s.getRecommendation('a'))!.status).toBe('pending');
+    const raw = new Database(file, { readonly: true });
+    expect(raw.prepare('SELECT count(*) AS n FROM recommendations').get()).toEqual({ n: 1 });
+    raw.close();
   });
 });
 

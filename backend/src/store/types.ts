@@ -7,6 +7,44 @@
 export type RecommendationStatus = 'pending' | 'applied' | 'expired' | 'superseded' | 'failed';
 export type RecommendationKind = 'forecast' | 'emergency';
 
+/** [t, value, lower, upper]: a forecast point and its band. */
+export type ForecastBasisPoint = [t: number, v: number, lower: number, upper: number];
+
+/** The bounds and rules that held a decision (recommend/replicas.ts Recommendation.limitedBy). */
+export const REPLICA_LIMITS = [
+  'min',
+  'max',
+  'tolerance',
+  'stabilization',
+  'maxStepUp',
+  'maxStepDown',
+] as const;
+export type ReplicaLimit = (typeof REPLICA_LIMITS)[number];
+
+/**
+ * The forecast summary the evaluation loop persists with a forecast recommendation
+ * (StoredRecommendation.forecast), and the API serves as it is (times in milliseconds).
+ */
+export interface ForecastBasis {
+  /** The band sized for, e.g. "p90". */
+  quantile: string;
+  demand: number;
+  /** Milliseconds. */
+  demandAt: number;
+  /** Seconds. */
+  leadTime: number;
+  /** Absent in rows written before the peak-to-mean ratio and planned utilisation were recorded. */
+  peakFactor?: number;
+  utilization?: number;
+  /** The count before tolerance, stabilisation and steps (Recommendation.desiredReplicas). */
+  desiredReplicas: number;
+  limitedBy: ReplicaLimit[];
+  /** `id@version` of the forecaster. */
+  model: string;
+  /** [t ms, value, lower, upper]. */
+  points: ForecastBasisPoint[];
+}
+
 export interface StoredRecommendation {
   id: string;
   target: string;
@@ -17,8 +55,11 @@ export interface StoredRecommendation {
   currentReplicas: number;
   recommendedReplicas: number;
   reason: string;
-  /** What the decision was based on (demand, lead time, forecast points); JSON-serialisable. */
-  forecast: unknown;
+  /**
+   * What a forecast recommendation was based on; null for an emergency. Validated when read
+   * (recommendations.ts parseForecastBasis): a value that is not a basis reads as null.
+   */
+  forecast: ForecastBasis | null;
   status: RecommendationStatus;
   statusAt: number;
   /** Where an emergency came from (alert fingerprint), for de-duplication. */
@@ -160,93 +201,3 @@ export interface Store {
   getDryRunState(target: string): Promise<DryRunState | undefined>;
   setDryRunState(target: string, state: DryRunState): Promise<void>;
 }
-
-/** Row shapes as both databases return them (column names shared by both schemas). */
-export interface RecommendationRow {
-  id: string;
-  target: string;
-  kind: RecommendationKind;
-  created_at: number;
-  expires_at: number;
-  current_replicas: number;
-  recommended_replicas: number;
-  reason: string;
-  forecast: string | null;
-  status: RecommendationStatus;
-  status_at: number;
-  origin: string | null;
-}
-
-export interface AuditRow {
-  id: number;
-  at: number;
-  action: AuditAction;
-  actor: string;
-  target: string;
-  from_replicas: number;
-  to_replicas: number;
-  recommendation_id: string | null;
-  outcome: AuditOutcome;
-  dry_run: number;
-  detail: string | null;
-  error_code: string | null;
-  finished_at: number | null;
-  reconciled: number;
-}
-
-export interface AlertOccurrenceRow {
-  target: string;
-  fingerprint: string;
-  starts_at: string;
-  first_seen: number;
-  recommendation_id: string | null;
-  resolved_at: number | null;
-}
-
-export const toRecommendation = (r: RecommendationRow): StoredRecommendation => ({
-  id: r.id,
-  target: r.target,
-  kind: r.kind,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  currentReplicas: r.current_replicas,
-  recommendedReplicas: r.recommended_replicas,
-  reason: r.reason,
-  forecast: r.forecast === null ? null : JSON.parse(r.forecast),
-  status: r.status,
-  statusAt: r.status_at,
-  origin: r.origin,
-});
-
-export const toAudit = (r: AuditRow): AuditRecord => ({
-  id: r.id,
-  at: r.at,
-  action: r.action,
-  actor: r.actor,
-  target: r.target,
-  fromReplicas: r.from_replicas,
-  toReplicas: r.to_replicas,
-  recommendationId: r.recommendation_id,
-  outcome: r.outcome,
-  dryRun: r.dry_run === 1,
-  detail: r.detail,
-  errorCode: r.error_code,
-  finishedAt: r.finished_at,
-  reconciled: r.reconciled === 1,
-});
-
-export const toOccurrence = (row: AlertOccurrenceRow): AlertOccurrence => ({
-  target: row.target,
-  fingerprint: row.fingerprint,
-  startsAt: row.starts_at,
-  firstSeen: row.first_seen,
-  recommendationId: row.recommendation_id,
-  resolvedAt: row.resolved_at,
-});
-
-/** The message decideApply refuses with while another action on the target has no outcome. */
-export const busyMessage = (target: string, busy: AuditRow) =>
-  `${target} has an action without an outcome yet (audit record ${busy.id}: ` +
-  `${busy.recommendation_id ? `${busy.action} of ${busy.recommendation_id}` : busy.action} by ` +
-  `${busy.actor}); it is in flight or awaits reconciliation with the cluster. Nothing was written; ` +
-  'try again when it has finished';
