@@ -7,20 +7,20 @@
  */
 import type { Logger } from 'pino';
 import type { ActuationService } from './actuate/service';
-import { newRecommendationId } from './actuate/service';
 import type { Actuator } from './actuate/types';
-import { historyToRead, ScoreBatch, type AnomalyModel, type BatchedSeries } from './anomaly';
+import { historyToRead, type AnomalyModel } from './anomaly';
+import { scoreSeries } from './anomaly/answer';
 import type { Config, TargetConfig } from './config';
 import { PrescalerError } from './errors';
-import { forecastSeries, maxHorizon, type ForecastPoint, type SeriesForecast } from './forecast/serve';
+import { forecastEach } from './forecast/answer';
+import type { ForecastPoint } from './forecast/serve';
 import { historySeconds } from './forecast/types';
-import type { Models } from './http/app';
-import type { Metrics } from './http/metrics';
+import type { Metrics } from './metrics';
+import type { Models } from './models';
 import { peakToMeanRatio } from './recommend/peak';
+import { forecastBasis, recordForecastRecommendation, ScaleDownMemory } from './recommend/recommendations';
 import { quantileLabel, type Recommendation } from './recommend/replicas';
 import { decideForTarget, type DecisionState } from './recommend/target';
-import { firstIndexAtOrAfter } from './series/columns';
-import { resampleColumns } from './series/resample';
 import type { ColumnSeries } from './series/types';
 import { groupQueries, settleEach, splitAnswer } from './sources/selector-groups';
 import { queryColumns, type RangeQuery, type SeriesSource } from './sources/types';
@@ -38,8 +38,6 @@ const READ_PARALLELISM = 8;
  */
 const MERGED_VALUES = 100;
 const MERGED_PEAK_VALUES = 25;
-/** Windows per forecaster call (~29 µs each here): the model runs on the event loop, so calls stay short. */
-const FORECAST_BATCH = 50;
 /**
  * Longest stretch, in ms, a round works on the event loop before it lets requests, probes and metrics in.
  * A dry-run decision awaits nothing that leaves the microtask queue, and feature rows or store writes for a
@@ -138,23 +136,21 @@ export class EvaluationLoop {
   private stopped = false;
   private readonly last = new Map<string, TargetEvaluation>();
   private roundStats?: RoundStats;
-  /** Desired counts of recent evaluations per target, for scale-down stabilisation. */
-  private readonly recent = new Map<string, Array<{ at: number; replicas: number }>>();
+  /** Desired counts of recent evaluations per target, for scale-down stabilisation (recommendations.ts). */
+  private readonly memory = new ScaleDownMemory();
 
-  /** Set once `recent` holds what the store remembers (read on the first evaluation after a start). */
+  /** Set once `memory` holds what the store remembers (read on the first evaluation after a start). */
   private seeded?: Promise<void>;
 
   constructor(private readonly deps: LoopDeps) {}
 
   /** Recent desired counts from the store: this process's, or a previous leader's, before a restart. */
-  private seedRecent(): Promise<void> {
-    return (this.seeded ??= (async () => {
-      const now = this.now();
-      for (const t of this.deps.config.targets) {
-        const since = now - t.scaleDownStabilization;
-        this.recent.set(t.name, await this.deps.store.recentRecommendedReplicas(t.name, since));
-      }
-    })());
+  private seedMemory(): Promise<void> {
+    const { config, store } = this.deps;
+    // Rows read per target: two per evaluation the window holds (with the interval's jitter and the
+    // emergencies between them, fewer come in a window), and a few more.
+    const perWindow = (window: number) => 2 * Math.ceil(window / config.evaluation.interval) + 16;
+    return (this.seeded ??= this.memory.seed(store, config.targets, this.now(), perWindow));
   }
 
   private now(): number {
@@ -206,7 +202,7 @@ export class EvaluationLoop {
       .sweepFloors()
       .catch((e) => logger.error({ err: (e as Error).message }, 'floor sweep failed'));
     await store.expireDue(this.now());
-    await this.seedRecent();
+    await this.seedMemory();
     return this.evaluateRound(this.deps.config.targets, this.now());
   }
 
@@ -216,9 +212,10 @@ export class EvaluationLoop {
   }
 
   /**
-   * One round at one instant: every target's read (merged where provably equal, else READ_PARALLELISM at a
-   * time), the forecasts in batches, the anomaly scores in one forest batch, the peak reads, then each
-   * target's decision. A target that fails at any stage gets its error; the others go on.
+   * One round at one instant, in stages, each for every target before the next: read (merged where
+   * provably equal, else READ_PARALLELISM at a time), forecast (in batches), score (one forest batch),
+   * the peak reads, then for each target recommend (read the workload, decide) and persist. A target that
+   * fails at any stage gets its error; the others go on.
    */
   private async evaluateRound(targets: readonly TargetConfig[], now: number): Promise<TargetEvaluation[]> {
     const { models, metrics } = this.deps;
@@ -255,11 +252,64 @@ export class EvaluationLoop {
     // The grid ends exactly at `now`, so the latest point is the metric's value now, not a bucket mean:
     // a spike that started a minute ago is already in it.
     const anomalyHistory = models.anomaly ? historyToRead(models.anomaly, step) : 0;
-    const history = Math.max(historySeconds(forecaster), anomalyHistory);
-    const start = now - history;
+    const start = now - Math.max(historySeconds(forecaster), anomalyHistory);
+
+    const live = await this.read(targets, { start, end: now, step }, stats, fail);
+    if (this.stopped) return done();
+    const ready = await this.forecast(forecaster, live, start, now, fail);
+    if (this.stopped) return done();
+    if (models.anomaly) await this.score(models.anomaly, ready, step, start);
+    await this.peakFactors(ready, now, step, stats);
+    if (this.stopped) return done();
+
+    const pace = pacer();
+    await settleEach(ready, READ_PARALLELISM, async (p) => {
+      if (this.stopped) return;
+      try {
+        const { current, rec } = await this.recommend(p, now);
+        const recommendationId = await this.persist(p, current, rec, now);
+        results.set(p.t, {
+          target: p.t.name,
+          at: now,
+          ok: true,
+          currentReplicas: current,
+          recommendedReplicas: rec.recommendedReplicas,
+          desiredReplicas: rec.desiredReplicas,
+          demand: rec.demand,
+          reason: rec.reason,
+          anomalyScore: p.anomalyScore,
+          recommendationId,
+        });
+        metrics.lastEvaluation.setToCurrentTime({ target: p.t.name });
+      } catch (e) {
+        fail(p.t, e);
+      }
+      await pace();
+    });
+    return done();
+  }
+
+  /** A target's failed evaluation, counted under its reason; it keeps the figures of its last good one. */
+  private failed(t: TargetConfig, at: number, e: unknown): TargetEvaluation {
+    const { metrics, logger } = this.deps;
+    const reason =
+      e instanceof EvaluationError ? e.reason : e instanceof PrescalerError ? e.code : 'internal';
+    const message = (e as Error).message;
+    metrics.evaluationErrors.inc({ target: t.name, reason });
+    logger.warn({ target: t.name, reason, err: message }, 'evaluation of a target failed');
+    return { ...this.last.get(t.name), target: t.name, at, ok: false, error: { reason, message } };
+  }
+
+  /** Read: each target's one series over `range`; a target without exactly one fails. */
+  private async read(
+    targets: readonly TargetConfig[],
+    range: Omit<RangeQuery, 'query'>,
+    stats: RoundStats,
+    fail: (t: TargetConfig, e: unknown) => void
+  ): Promise<Array<{ t: TargetConfig; series: ColumnSeries }>> {
     const reads = await this.readAll(
       targets.map((t) => t.query),
-      { start, end: now, step },
+      range,
       stats
     );
     const live: Array<{ t: TargetConfig; series: ColumnSeries }> = [];
@@ -279,55 +329,7 @@ export class EvaluationLoop {
       }
       live.push({ t, series: r.value[0] });
     });
-    if (this.stopped) return done();
-
-    const forecasts = await this.forecastAll(
-      forecaster,
-      live.map((l) => l.series),
-      start,
-      now
-    );
-    const ready: Prepared[] = [];
-    live.forEach(({ t, series }, k) => {
-      const f = forecasts[k];
-      if (!f.ok) return void fail(t, f.error);
-      if (!f.value.forecast.length)
-        return void fail(t, new EvaluationError('insufficient_history', f.value.warning ?? 'no forecast'));
-      const forecast = f.value.forecast;
-      const origin = forecast[0][0] - step;
-      for (const [ft, v] of forecast)
-        metrics.forecast.set({ target: t.name, horizon: String(Math.round(ft - origin)) }, v);
-      ready.push({ t, series, forecast, origin, anomalyScore: null, peakFactor: 1 });
-    });
-    if (this.stopped) return done();
-
-    if (models.anomaly) await this.scoreAll(models.anomaly, ready, step, start);
-    await this.peakFactors(ready, now, step, stats);
-    if (this.stopped) return done();
-
-    const pace = pacer();
-    await settleEach(ready, READ_PARALLELISM, async (p) => {
-      if (this.stopped) return;
-      try {
-        results.set(p.t, await this.decide(p, now));
-        metrics.lastEvaluation.setToCurrentTime({ target: p.t.name });
-      } catch (e) {
-        fail(p.t, e);
-      }
-      await pace();
-    });
-    return done();
-  }
-
-  /** A target's failed evaluation, counted under its reason; it keeps the figures of its last good one. */
-  private failed(t: TargetConfig, at: number, e: unknown): TargetEvaluation {
-    const { metrics, logger } = this.deps;
-    const reason =
-      e instanceof EvaluationError ? e.reason : e instanceof PrescalerError ? e.code : 'internal';
-    const message = (e as Error).message;
-    metrics.evaluationErrors.inc({ target: t.name, reason });
-    logger.warn({ target: t.name, reason, err: message }, 'evaluation of a target failed');
-    return { ...this.last.get(t.name), target: t.name, at, ok: false, error: { reason, message } };
+    return live;
   }
 
   /**
@@ -364,87 +366,58 @@ export class EvaluationLoop {
   }
 
   /**
-   * Forecasts of every series, FORECAST_BATCH per model call with the event loop free between calls (a
-   * call of 1000 windows holds it for a few hundred ms here). Each series gets the same history
-   * /api/forecast gives it (its scaler is fitted on it).
+   * Forecast: every series through forecast/answer.ts forecastEach (the history /api/forecast gives it, in
+   * batches); the forecast gauges. A target without a forecast fails.
    */
-  private async forecastAll(
+  private async forecast(
     forecaster: NonNullable<Models['forecaster']>,
-    series: ColumnSeries[],
+    live: ReadonlyArray<{ t: TargetConfig; series: ColumnSeries }>,
     start: number,
-    now: number
-  ): Promise<Array<Settled<SeriesForecast>>> {
-    const historyStart = now - historySeconds(forecaster);
-    const opts = { horizon: maxHorizon(forecaster), origin: start };
-    const inputs = series.map((s) => {
-      const from = firstIndexAtOrAfter(s.times, historyStart);
-      return { labels: s.labels, times: s.times.subarray(from), values: s.values.subarray(from) };
+    now: number,
+    fail: (t: TargetConfig, e: unknown) => void
+  ): Promise<Prepared[]> {
+    const { metrics } = this.deps;
+    const step = forecaster.step ?? DEFAULT_STEP;
+    const forecasts = await forecastEach(
+      forecaster,
+      live.map((l) => l.series),
+      { now, origin: start }
+    );
+    const ready: Prepared[] = [];
+    live.forEach(({ t, series }, k) => {
+      const f = forecasts[k];
+      if (!f.ok) return void fail(t, f.error);
+      if (!f.value.forecast.length)
+        return void fail(t, new EvaluationError('insufficient_history', f.value.warning ?? 'no forecast'));
+      const forecast = f.value.forecast;
+      const origin = forecast[0][0] - step;
+      for (const [ft, v] of forecast)
+        metrics.forecast.set({ target: t.name, horizon: String(Math.round(ft - origin)) }, v);
+      ready.push({ t, series, forecast, origin, anomalyScore: null, peakFactor: 1 });
     });
-    const out: Array<Settled<SeriesForecast>> = [];
-    for (let from = 0; from < inputs.length; from += FORECAST_BATCH) {
-      const batch = inputs.slice(from, from + FORECAST_BATCH);
-      try {
-        for (const f of await forecastSeries(forecaster, batch, opts)) out.push({ ok: true, value: f });
-      } catch (e) {
-        if (e instanceof PrescalerError && e.code === 'insufficient_history') {
-          // No series of the batch had enough history: each gets its own reason (no model call is made).
-          for (const s of batch) {
-            const [one] = await settleEach(
-              [s],
-              1,
-              async (x) => (await forecastSeries(forecaster, [x], opts))[0]
-            );
-            out.push(one);
-          }
-        } else for (let k = 0; k < batch.length; k++) out.push({ ok: false, error: e });
-      }
-      await yieldToEventLoop();
-    }
-    return out;
+    return ready;
   }
 
   /**
-   * The latest point's anomaly score of every series, their feature rows through the forest in one batch
-   * (ScoreBatch: on worker threads when they are many). A failure is counted and leaves the score null:
-   * scaling does not depend on it.
+   * Score: the latest point's anomaly score of every series, through anomaly/answer.ts scoreSeries (the
+   * same path as /api/anomalies: one forest batch, on worker threads when they are many). A failure is
+   * counted and leaves the score null: scaling does not depend on it.
    */
-  private async scoreAll(model: AnomalyModel, ready: Prepared[], step: number, start: number): Promise<void> {
-    const batch = new ScoreBatch(model);
-    const pace = pacer();
-    const staged: Array<{ p: Prepared; series: BatchedSeries }> = [];
-    for (let k = 0; k < ready.length; k++) {
-      const p = ready[k];
-      try {
-        const segments = resampleColumns(p.series.times, p.series.values, step, { origin: start });
-        const last = segments[segments.length - 1];
-        // Only the latest point's score is exported: the points before it are its past.
-        const from = last && last.start + (last.values.length - 1) * last.step;
-        staged.push({ p, series: batch.add(segments, { from }) });
-      } catch (e) {
-        this.anomalyFailed(p.t, e);
+  private async score(model: AnomalyModel, ready: Prepared[], step: number, start: number): Promise<void> {
+    const { results } = await scoreSeries(
+      model,
+      ready.map((p) => p.series),
+      { step, origin: start, from: 'latest', pace: pacer() }
+    );
+    ready.forEach((p, k) => {
+      const r = results[k];
+      if (!r.ok) return this.anomalyFailed(p.t, r.error);
+      const lastScore = r.value.scores[r.value.scores.length - 1];
+      if (lastScore) {
+        p.anomalyScore = lastScore[1];
+        this.deps.metrics.anomalyScore.set({ target: p.t.name }, lastScore[1]);
       }
-      await pace();
-    }
-    try {
-      await batch.score();
-    } catch (e) {
-      for (const s of staged) this.anomalyFailed(s.p.t, e);
-      return;
-    }
-    for (let k = 0; k < staged.length; k++) {
-      const { p, series } = staged[k];
-      try {
-        const scored = batch.served(series);
-        const lastScore = scored.scores[scored.scores.length - 1];
-        if (lastScore) {
-          p.anomalyScore = lastScore[1];
-          this.deps.metrics.anomalyScore.set({ target: p.t.name }, lastScore[1]);
-        }
-      } catch (e) {
-        this.anomalyFailed(p.t, e);
-      }
-      await pace();
-    }
+    });
   }
 
   private anomalyFailed(t: TargetConfig, e: unknown): void {
@@ -483,92 +456,57 @@ export class EvaluationLoop {
     }
   }
 
-  /** The decision for a target whose forecast, score and peak factor are in: read the workload, decide, record. */
-  private async decide(p: Prepared, now: number): Promise<TargetEvaluation> {
-    const { config, models, store, actuator, metrics, logger } = this.deps;
-    const { t, origin, anomalyScore } = p;
-    const forecaster = models.forecaster!;
-    const f = { forecast: p.forecast };
-
+  /**
+   * Recommend: read the workload (and its gauges), decide with the target's recent desired counts, and
+   * remember this one's.
+   */
+  private async recommend(p: Prepared, now: number): Promise<{ current: number; rec: Recommendation }> {
+    const { config, models, actuator, metrics } = this.deps;
+    const { t } = p;
     const state = await actuator.read(t);
     const current = state.replicas;
     metrics.currentReplicas.set({ target: t.name }, current);
     // What PrescalerForecastAboveCapacity compares the forecast with.
     metrics.capacity.set({ target: t.name }, current * t.capacityPerReplica);
 
-    const recent = (this.recent.get(t.name) ?? []).filter((r) => r.at >= now - t.scaleDownStabilization);
-    const nominal = forecaster.metadata?.interval?.nominal;
-    const q = quantileLabel(nominal, t.quantile);
     const rec = liveDecision(config, t, {
-      origin,
+      origin: p.origin,
       now,
-      forecast: f.forecast,
+      forecast: p.forecast,
       currentReplicas: current,
-      recent,
+      recent: this.memory.within(t.name, t.scaleDownStabilization, now),
       peakFactor: p.peakFactor,
-      nominal,
+      nominal: models.forecaster!.metadata?.interval?.nominal,
     });
-    recent.push({ at: now, replicas: rec.desiredReplicas });
-    this.recent.set(t.name, recent);
+    this.memory.remember(t.name, now, rec.desiredReplicas);
     metrics.recommendedReplicas.set({ target: t.name }, rec.recommendedReplicas);
+    return { current, rec };
+  }
 
-    let recommendationId: string | undefined;
-    if (rec.change) {
-      const pending = await store.pendingRecommendation(t.name, 'forecast');
-      if (
-        pending &&
-        pending.recommendedReplicas === rec.recommendedReplicas &&
-        pending.currentReplicas === current
-      ) {
-        // Same advice as the one on screen: keep its id so an Apply in progress still finds it.
-        recommendationId = pending.id;
-      } else {
-        recommendationId = newRecommendationId();
-        const ms = (x: number) => Math.round(x * 1000);
-        await store.addRecommendation(
-          {
-            id: recommendationId,
-            target: t.name,
-            kind: 'forecast',
-            createdAt: now,
-            expiresAt: now + config.evaluation.recommendationTtl,
-            currentReplicas: current,
-            recommendedReplicas: rec.recommendedReplicas,
-            reason: rec.reason,
-            forecast: {
-              quantile: q,
-              demand: rec.demand,
-              demandAt: ms(rec.demandAt),
-              leadTime: rec.leadTime,
-              peakFactor: rec.peakFactor,
-              utilization: t.targetUtilization,
-              desiredReplicas: rec.desiredReplicas,
-              limitedBy: rec.limitedBy,
-              model: `${forecaster.metadata?.id}@${forecaster.metadata?.version}`,
-              points: f.forecast.map(([ft, v, lo, hi]) => [ms(ft), v, lo, hi]),
-            },
-            status: 'pending',
-            statusAt: now,
-            origin: null,
-          },
-          ['forecast']
-        );
-        logger.info({ target: t.name, id: recommendationId, reason: rec.reason }, 'recommendation');
-      }
-    } else {
-      await store.supersedePending(t.name, ['forecast'], now);
-    }
-    return {
+  /** Persist: the decision as a pending recommendation, or none (recommendations.ts); the id that stands. */
+  private async persist(
+    p: Prepared,
+    current: number,
+    rec: Recommendation,
+    now: number
+  ): Promise<string | undefined> {
+    const { config, models, store, logger } = this.deps;
+    const { t } = p;
+    const forecaster = models.forecaster!;
+    const { id, added } = await recordForecastRecommendation(store, {
       target: t.name,
-      at: now,
-      ok: true,
+      now,
+      ttl: config.evaluation.recommendationTtl,
       currentReplicas: current,
-      recommendedReplicas: rec.recommendedReplicas,
-      desiredReplicas: rec.desiredReplicas,
-      demand: rec.demand,
-      reason: rec.reason,
-      anomalyScore,
-      recommendationId,
-    };
+      rec,
+      basis: forecastBasis(rec, {
+        quantile: quantileLabel(forecaster.metadata?.interval?.nominal, t.quantile),
+        utilization: t.targetUtilization,
+        model: `${forecaster.metadata?.id}@${forecaster.metadata?.version}`,
+        forecast: p.forecast,
+      }),
+    });
+    if (added) logger.info({ target: t.name, id, reason: rec.reason }, 'recommendation');
+    return id;
   }
 }

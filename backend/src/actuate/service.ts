@@ -4,12 +4,12 @@
  * ask, reconciles decisions a crash left `unknown`, reverts expired HPA floors, and turns alerts into
  * emergency recommendations (applied without a human only where a target's policy says so).
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config, TargetConfig } from '../config';
 import { PrescalerError, quoted } from '../errors';
-import type { Metrics } from '../http/metrics';
+import type { Metrics } from '../metrics';
 import { emergencyReplicas } from '../recommend/emergency';
+import { recordEmergencyRecommendation } from '../recommend/recommendations';
 import type { AuditRecord, StoredRecommendation, Store } from '../store/store';
 import { testSeamCrashPoint } from './test-seam';
 import { applyTookEffect, type Actuator } from './types';
@@ -45,7 +45,8 @@ export interface EmergencyOutcome {
 export const ACTION_OUTCOMES = ['applied', 'failed', 'refused', 'unknown'] as const;
 export type ActionOutcome = (typeof ACTION_OUTCOMES)[number];
 
-export const newRecommendationId = () => `rec-${randomUUID()}`;
+/** Recommendation ids and records live in recommend/recommendations.ts. */
+export { newRecommendationId } from '../recommend/recommendations';
 
 const fmtTime = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -396,21 +397,15 @@ export class ActuationService {
       });
       reason = e.reason;
       if (e.change) {
-        rec = {
-          id: newRecommendationId(),
+        rec = await recordEmergencyRecommendation(store, {
           target: t.name,
-          kind: 'emergency',
-          createdAt: now,
-          expiresAt: now + config.evaluation.recommendationTtl,
+          now,
+          ttl: config.evaluation.recommendationTtl,
           currentReplicas: state.replicas,
           recommendedReplicas: e.recommendedReplicas,
           reason: e.reason,
-          forecast: null,
-          status: 'pending',
-          statusAt: now,
           origin: alert.fingerprint,
-        };
-        await store.addRecommendation(rec, ['forecast', 'emergency']);
+        });
       }
     } finally {
       // Without a recommendation (no change possible, or the workload unreadable) nothing was done for

@@ -3,17 +3,11 @@
  * as bytes: for a 1000-series dashboard this is ~4 MB, and building it as objects for JSON.stringify cost
  * more than the forecast itself.
  */
-import type { SeriesForecast } from '../forecast/serve';
+import type { ShownSeries } from '../forecast/answer';
 import type { ColumnSeries } from '../series/types';
 import { JsonWriter } from './json-writer';
 
-export interface ShownSeries {
-  series: ColumnSeries;
-  /** Index of the first sample shown as `actual` (the samples before it were read as model input only). */
-  from: number;
-  /** Its forecast; undefined when the model-step query did not return this series. */
-  forecast: SeriesForecast | undefined;
-}
+export type { ShownSeries };
 
 const ms = (t: number) => Math.round(t * 1000);
 

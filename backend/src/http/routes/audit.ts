@@ -3,7 +3,7 @@ import express from 'express';
 import { z } from 'zod';
 import { PrescalerError } from '../../errors';
 import type { Store } from '../../store/store';
-import { route } from '../app';
+import { route } from '../route';
 import { issueMessage } from '../validate';
 import type { TokenAuth } from '../auth';
 import { renderAudit } from './render';

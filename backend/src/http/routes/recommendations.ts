@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { ActuationService } from '../../actuate/service';
 import { PrescalerError, quoted } from '../../errors';
 import type { Store } from '../../store/store';
-import { route } from '../app';
+import { route } from '../route';
 import { issueMessage } from '../validate';
 import type { Principal, TokenAuth } from '../auth';
 import { renderAudit, renderRecommendation } from './render';

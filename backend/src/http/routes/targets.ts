@@ -4,7 +4,7 @@ import type { Actuator } from '../../actuate/types';
 import type { Config } from '../../config';
 import type { TargetEvaluation } from '../../loop';
 import type { Store } from '../../store/store';
-import { route } from '../app';
+import { route } from '../route';
 import type { TokenAuth } from '../auth';
 import { renderRecommendation } from './render';
 

@@ -10,7 +10,7 @@ import express from 'express';
 import { z } from 'zod';
 import type { ActuationService, EmergencyOutcome } from '../../actuate/service';
 import { PrescalerError } from '../../errors';
-import { route } from '../app';
+import { route } from '../route';
 import { issueMessage } from '../validate';
 import type { TokenAuth } from '../auth';
 import { renderAudit } from './render';

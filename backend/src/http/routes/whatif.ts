@@ -26,7 +26,7 @@ import { frontierInWorker, simulateInWorker } from '../../evaluate/simulate/simu
 import type { LstmForecaster } from '../../forecast/lstm';
 import type { Point } from '../../series/types';
 import type { SeriesSource } from '../../sources/types';
-import { route } from '../app';
+import { route } from '../route';
 import type { Metrics } from '../metrics';
 import { duration, parseBody, time } from '../validate';
 
@@ -203,7 +203,7 @@ export function whatifOptions(
     peakReplicas,
     capacityPerReplica: t.capacityPerReplica,
     startup: body.startup ?? t.startup,
-    hpaTargetUtilization: body.targetUtilization ?? t.targetUtilization,
+    target: body.targetUtilization ?? t.targetUtilization,
     minReplicas,
     maxReplicas,
     // Prescaler exactly as this target is configured: the decision the loop makes for it.
@@ -389,7 +389,7 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
           peakReplicas: options.peakReplicas,
           capacityPerReplica: options.capacityPerReplica,
           startup: options.startup,
-          targetUtilization: options.hpaTargetUtilization,
+          targetUtilization: options.target,
           minReplicas: options.minReplicas,
           maxReplicas: options.maxReplicas,
           tick: sim.options.tick,
