@@ -203,7 +203,7 @@ export function whatifOptions(
     peakReplicas,
     capacityPerReplica: t.capacityPerReplica,
     startup: body.startup ?? t.startup,
-    target: body.targetUtilization ?? t.targetUtilization,
+    hpaTargetUtilization: body.targetUtilization ?? t.targetUtilization,
     minReplicas,
     maxReplicas,
     // Prescaler exactly as this target is configured: the decision the loop makes for it.
@@ -389,7 +389,7 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
           peakReplicas: options.peakReplicas,
           capacityPerReplica: options.capacityPerReplica,
           startup: options.startup,
-          targetUtilization: options.target,
+          targetUtilization: options.hpaTargetUtilization,
           minReplicas: options.minReplicas,
           maxReplicas: options.maxReplicas,
           tick: sim.options.tick,
