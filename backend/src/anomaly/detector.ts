@@ -33,6 +33,8 @@ export interface DetectorOptions {
   onsetSeconds?: number;
   /** See AnomalyDetector.breakout; null turns it off. Default DEFAULT_BREAKOUT. */
   breakout?: BreakoutRule | null;
+  /** See AnomalyDetector.maxGapSeconds; default 0 (no bridging). */
+  maxGapSeconds?: number;
 }
 
 /**
@@ -68,6 +70,11 @@ export interface AnomalyDetector {
   onsetSeconds: number;
   /** Applied to the forest's scores before the onset damping; absent in detectors saved before it existed. */
   breakout?: BreakoutRule;
+  /**
+   * Holes in a series of up to this many seconds are bridged by interpolation before scoring
+   * (anomaly/gaps.ts); 0 scores each resampled segment on its own, as detectors saved before it did.
+   */
+  maxGapSeconds: number;
 }
 
 export interface AnomalyDetectorJson {
@@ -76,6 +83,7 @@ export interface AnomalyDetectorJson {
   thresholdPolicy: ThresholdPolicy;
   onsetSeconds: number;
   breakout?: BreakoutRule;
+  maxGapSeconds?: number;
   forest: IsolationForestJson;
 }
 
@@ -160,6 +168,7 @@ export function fitDetector(
     threshold: policy.kind === 'fixed' ? policy.threshold : NaN,
     thresholdPolicy: policy,
     onsetSeconds: opts.onsetSeconds ?? DEFAULT_ONSET_SECONDS,
+    maxGapSeconds: opts.maxGapSeconds ?? 0,
   };
   const breakout = opts.breakout === undefined ? DEFAULT_BREAKOUT : opts.breakout;
   if (breakout) {
@@ -328,6 +337,7 @@ export function detectorToJSON(d: AnomalyDetector): AnomalyDetectorJson {
     thresholdPolicy: d.thresholdPolicy,
     onsetSeconds: d.onsetSeconds,
     ...(d.breakout ? { breakout: d.breakout } : {}),
+    ...(d.maxGapSeconds > 0 ? { maxGapSeconds: d.maxGapSeconds } : {}),
     forest: d.forest.toJSON(),
   };
 }
@@ -343,6 +353,12 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
   }
   if (typeof j.threshold !== 'number' || !(j.threshold >= 0 && j.threshold <= 1)) {
     throw new RangeError('detector JSON: "threshold" must be a number in [0, 1]');
+  }
+  if (
+    j.maxGapSeconds !== undefined &&
+    !(typeof j.maxGapSeconds === 'number' && j.maxGapSeconds >= 0 && Number.isFinite(j.maxGapSeconds))
+  ) {
+    throw new RangeError('detector JSON: "maxGapSeconds" must be a finite number ≥ 0');
   }
   if (j.breakout !== undefined) {
     if (!j.breakout || typeof j.breakout !== 'object')
@@ -361,6 +377,7 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
     threshold: j.threshold,
     thresholdPolicy: j.thresholdPolicy ?? { kind: 'fixed', threshold: j.threshold },
     onsetSeconds: j.onsetSeconds ?? 0,
+    maxGapSeconds: j.maxGapSeconds ?? 0,
     ...(j.breakout
       ? { breakout: { tolerance: j.breakout.tolerance, lookbackSeconds: j.breakout.lookbackSeconds } }
       : {}),

@@ -20,6 +20,7 @@ import {
   type ThresholdPolicy,
 } from './detector';
 import { minimumPoints, type FeatureConfig } from './features';
+import { bridgeGaps } from './gaps';
 import { ForestBatch, type ScoredWhere } from './forest-workers';
 import type { RawPlan, ScoreSession } from './score-memo';
 
@@ -186,6 +187,8 @@ export function scoreSegments(
   segments: Segment[],
   opts: ScoreOptions = {}
 ): ScoreResult {
+  // Residuals are given per segment as the caller cut them, so a residual detector scores them unbridged.
+  if (!opts.residuals) segments = bridgeGaps(segments, model.detector.maxGapSeconds);
   const planned = planSeries(model, segments, opts);
   for (const p of planned) {
     if (!p) continue;
@@ -235,6 +238,7 @@ export class ScoreBatch {
    */
   add(segments: Segment[], opts: ScoreOptions & { labels?: Labels } = {}): BatchedSeries {
     if (this.state !== 'adding') throw new Error('ScoreBatch.add after score()');
+    if (!opts.residuals) segments = bridgeGaps(segments, this.model.detector.maxGapSeconds);
     const memo = opts.labels && this.opts.memo;
     const planned = planSeries(
       this.model,
