@@ -7,5 +7,41 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // The app reads the backend only through the HTTP contract (backend/src/contract), never its internals.
+    files: ['src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: 'backend/(?!src/contract(/|$))',
+              message: 'The app imports from the backend only through backend/src/contract.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contract is compiled into the backend and bundled into the plugin: it imports only itself and
+    // series/time's dependency-free parsers (no Node, no browser, no packages).
+    files: ['backend/src/contract/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./|\\.\\./series/time$)',
+              message: 'The contract imports only its own modules and ../series/time.',
+            },
+          ],
+        },
+      ],
+    },
   }
 );

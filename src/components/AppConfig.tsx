@@ -5,7 +5,7 @@ import { AppPluginMeta, PluginConfigPageProps } from '@grafana/data';
 import { getBackendSrv } from '@grafana/runtime';
 import { Alert, Button, Field, FieldSet, Input, SecretInput, Stack } from '@grafana/ui';
 
-import { APP_ID, APP_PROXY_BASE, HealthResponse, decodeError } from '../shared/contract';
+import { APP_ID, APP_PROXY_BASE, HealthAnswer, decodeError } from '../shared/contract';
 import { AppJsonData } from '../types';
 
 export type AppConfigProps = PluginConfigPageProps<AppPluginMeta<AppJsonData>>;
@@ -50,7 +50,7 @@ export function AppConfig({ plugin }: AppConfigProps) {
     setStatus({ kind: 'busy', what: 'Testing' });
     try {
       const res = await lastValueFrom(
-        getBackendSrv().fetch<HealthResponse>({ url: `${APP_PROXY_BASE}/api/health`, showErrorAlert: false })
+        getBackendSrv().fetch<HealthAnswer>({ url: `${APP_PROXY_BASE}/api/health`, showErrorAlert: false })
       );
       setStatus({
         kind: 'success',

@@ -9,8 +9,6 @@ import {
 import { TemplateSrv } from '@grafana/runtime';
 
 import { fail, mockBackendSrv, ok } from '../test-utils/backendSrv';
-import { DEFAULT_STEP as BACKEND_DEFAULT_STEP } from '../../backend/src/http/validate';
-import { DEFAULT_STEP_SECONDS } from '../shared/contract';
 import { DataSource } from './datasource';
 import { prescalerMeta } from './frames';
 import { anomaliesResponse, forecastResponse } from './fixtures';
@@ -141,7 +139,6 @@ describe('DataSource.query', () => {
       [FROM + 1170, TO],
       [FROM + 1234, TO],
     ]);
-    expect(DEFAULT_STEP_SECONDS).toBe(BACKEND_DEFAULT_STEP);
   });
 
   it('skips hidden and empty queries without calling the backend', async () => {

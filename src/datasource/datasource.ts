@@ -20,14 +20,15 @@ import {
 import { Observable, catchError, forkJoin, lastValueFrom, map, of } from 'rxjs';
 
 import {
-  AnomaliesResponse,
+  AnomaliesAnswer,
   DATASOURCE_ROUTE,
   DEFAULT_STEP_SECONDS,
-  ForecastResponse,
-  HealthResponse,
+  ForecastAnswer,
+  ForecastRequest,
+  HealthAnswer,
   decodeError,
+  parseDuration,
 } from '../shared/contract';
-import { parseDuration } from '../../backend/src/series/time';
 import { anomalyFrames, forecastFrames } from './frames';
 import { formatPromqlVariable } from './interpolate';
 import { DEFAULT_QUERY, FrameKind, PrescalerJsonData, PrescalerQuery } from './types';
@@ -35,9 +36,8 @@ import { DEFAULT_QUERY, FrameKind, PrescalerJsonData, PrescalerQuery } from './t
 const FORECAST_KINDS: FrameKind[] = ['actual', 'forecast', 'band'];
 const ANOMALY_KINDS: FrameKind[] = ['score', 'anomalies'];
 
-/** Body of POST /api/forecast and /api/anomalies (times in Unix seconds). */
-export interface RangeBody {
-  query: string;
+/** Body of POST /api/forecast and /api/anomalies as the data source sends it: times in Unix seconds. */
+export interface RangeBody extends ForecastRequest {
   start: number;
   end: number;
   step?: string;
@@ -137,7 +137,7 @@ export class DataSource extends DataSourceApi<PrescalerQuery, PrescalerJsonData>
     const calls: Array<Observable<{ data: DataFrame[]; errors: DataQueryError[] }>> = [];
     if (kinds.some((k) => FORECAST_KINDS.includes(k))) {
       calls.push(
-        this.post<ForecastResponse>(
+        this.post<ForecastAnswer>(
           '/api/forecast',
           target.horizon ? { ...body, horizon: target.horizon } : body
         ).pipe(
@@ -148,7 +148,7 @@ export class DataSource extends DataSourceApi<PrescalerQuery, PrescalerJsonData>
     }
     if (kinds.some((k) => ANOMALY_KINDS.includes(k))) {
       calls.push(
-        this.post<AnomaliesResponse>('/api/anomalies', body).pipe(
+        this.post<AnomaliesAnswer>('/api/anomalies', body).pipe(
           map((res) => ({ data: anomalyFrames(res.data, opts), errors: [] })),
           catchError((err) => of({ data: [], errors: [this.queryError('anomalies', target.refId, err)] }))
         )
@@ -186,7 +186,7 @@ export class DataSource extends DataSourceApi<PrescalerQuery, PrescalerJsonData>
     }
     try {
       const res = await lastValueFrom(
-        getBackendSrv().fetch<HealthResponse>({
+        getBackendSrv().fetch<HealthAnswer>({
           url: `${this.baseUrl}/api/health`,
           method: 'GET',
           showErrorAlert: false,

@@ -41,11 +41,11 @@ describe('forecastFrames', () => {
     });
   });
 
-  it('keeps times in ms, nulls as gaps, and names fields for stock panels', () => {
+  it('keeps times in ms, gaps as missing points, and names fields for stock panels', () => {
     const [actual, forecast, band] = frames;
     expect(actual.fields[0]).toMatchObject({ name: 'Time', type: FieldType.time });
-    expect(actual.fields[0].values).toEqual([T0, T0 + STEP, T0 + 2 * STEP, T0 + 3 * STEP]);
-    expect(actual.fields[1].values).toEqual([1.0, 1.2, null, 1.6]);
+    expect(actual.fields[0].values).toEqual([T0, T0 + STEP, T0 + 3 * STEP]);
+    expect(actual.fields[1].values).toEqual([1.0, 1.2, 1.6]);
     expect(actual.fields[1].config).toMatchObject({ unit: 'cores', displayNameFromDS: 'web' });
     expect(actual.fields[1].labels).toEqual({ deployment: 'web', namespace: 'default' });
     expect(forecast.fields[1]).toMatchObject({ name: 'Forecast', values: [1.8, 2.0] });
@@ -67,7 +67,7 @@ describe('anomalyFrames', () => {
 
   it('returns the score as a 0..1 percent unit with the threshold as a red step', () => {
     const score = frames.find((f) => prescalerMeta(f)?.kind === 'score')!;
-    expect(score.fields[1].values).toEqual([0.1, 0.92, null, 0.2]);
+    expect(score.fields[1].values).toEqual([0.1, 0.92, 0.3, 0.2]);
     expect(score.fields[1].config).toMatchObject({ unit: 'percentunit', min: 0, max: 1 });
     expect(score.fields[1].config.thresholds?.steps[1]).toEqual({ value: 0.7, color: 'red' });
     expect(prescalerMeta(score)?.threshold).toBe(0.7);

@@ -1,7 +1,7 @@
 // Backend answers → Grafana DataFrames: one frame per (series, kind), named and typed for stock panels too.
 import { DataFrame, Field, FieldConfig, FieldType, ThresholdsMode, createDataFrame } from '@grafana/data';
 
-import { AnomaliesResponse, ForecastResponse, ForecastSeries, Labels } from '../shared/contract';
+import { AnomaliesAnswer, ForecastAnswer, Labels } from '../shared/contract';
 import { FrameKind, PrescalerFrameMeta } from './types';
 
 export interface FrameOptions {
@@ -36,16 +36,6 @@ export function seriesName(labels: Labels, legendFormat?: string, fallback = 'se
   return rest.length ? `${metric}{${rest.join(', ')}}` : metric;
 }
 
-function modelName(model: ForecastSeries['model']): string | undefined {
-  if (model === undefined || model === null) {
-    return undefined;
-  }
-  if (typeof model === 'string') {
-    return model;
-  }
-  return [model.id, model.version].filter((p) => p !== undefined).join(' v') || undefined;
-}
-
 function timeField(values: number[]): Field {
   return { name: 'Time', type: FieldType.time, values, config: {} };
 }
@@ -77,13 +67,13 @@ function frame(
   });
 }
 
-export function forecastFrames(response: ForecastResponse, opts: FrameOptions): DataFrame[] {
+export function forecastFrames(response: ForecastAnswer, opts: FrameOptions): DataFrame[] {
   const frames: DataFrame[] = [];
   const unitConfig: FieldConfig = opts.unit ? { unit: opts.unit } : {};
   for (const series of response.series) {
     const key = seriesKey(series.labels);
     const name = seriesName(series.labels, opts.legendFormat, opts.executedQueryString);
-    const model = modelName(series.model);
+    const model = series.model;
     const warning = series.warning;
     if (opts.kinds.includes('actual')) {
       frames.push(
@@ -159,7 +149,7 @@ export function forecastFrames(response: ForecastResponse, opts: FrameOptions): 
   return frames;
 }
 
-export function anomalyFrames(response: AnomaliesResponse, opts: FrameOptions): DataFrame[] {
+export function anomalyFrames(response: AnomaliesAnswer, opts: FrameOptions): DataFrame[] {
   const frames: DataFrame[] = [];
   const unitConfig: FieldConfig = opts.unit ? { unit: opts.unit } : {};
   for (const series of response.series) {

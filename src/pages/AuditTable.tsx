@@ -1,7 +1,7 @@
 // The latest audit records: who changed what, from → to, and how it ended.
 import { Badge, BadgeColor, useStyles2 } from '@grafana/ui';
 
-import { AuditRecord, toEpochMs } from '../shared/contract';
+import { AuditRecord } from '../shared/contract';
 import { getTableStyles } from './styles';
 
 interface Props {
@@ -36,7 +36,7 @@ export function AuditTable({ records, formatTime }: Props) {
       <tbody>
         {records.map((r) => (
           <tr key={String(r.id)} data-testid={`prescaler-audit-${r.id}`}>
-            <td className={styles.nowrap}>{formatTime(toEpochMs(r.at))}</td>
+            <td className={styles.nowrap}>{formatTime(r.at)}</td>
             <td>{r.actor}</td>
             <td>
               {r.target}

@@ -1,7 +1,7 @@
 // Pending recommendations with their reason and expiry, each with an Apply button (disabled with its reason).
 import { Badge, Button, Tooltip, useStyles2 } from '@grafana/ui';
 
-import { Recommendation, toEpochMs } from '../shared/contract';
+import { Recommendation } from '../shared/contract';
 import { formatReplicaChange } from './describe';
 import { getTableStyles } from './styles';
 
@@ -44,7 +44,7 @@ export function RecommendationsTable({
       <tbody>
         {recommendations.map((rec) => {
           const blocked = blockedReason(rec);
-          const expires = toEpochMs(rec.expiresAt);
+          const expires = rec.expiresAt;
           const button = (
             <Button
               size="sm"

@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import { BackendSrvRequest } from '@grafana/runtime';
 import { Observable } from 'rxjs';
 
-import { WhatifComparison, WhatifResponse } from '../shared/contract';
+import { WhatifComparison, WhatifAnswer } from '../shared/contract';
 import { fail, mockBackendSrv, ok } from '../test-utils/backendSrv';
 import { webWhatif } from './fixtures';
 import { comparisonSentence, formatHours, WhatifCost } from './WhatifCost';
@@ -11,7 +11,7 @@ const WHATIF_URL = 'api/plugin-proxy/prescaler-autoscaling-app/api/whatif';
 const target = (req: BackendSrvRequest) => (req.data as { target: string }).target;
 
 /** The demo backend's answer with the default comparison changed. */
-function withDefault(patch: Partial<WhatifComparison>): WhatifResponse {
+function withDefault(patch: Partial<WhatifComparison>): WhatifAnswer {
   return {
     ...webWhatif,
     comparison: { ...webWhatif.comparison, default: { ...webWhatif.comparison.default, ...patch } },
@@ -44,7 +44,7 @@ describe('WhatifCost', () => {
   });
 
   it('asks for one target after another, saying which waits and which replays', async () => {
-    const pending: Record<string, (r: WhatifResponse) => void> = {};
+    const pending: Record<string, (r: WhatifAnswer) => void> = {};
     const fetch = mockBackendSrv(
       (req) =>
         new Observable((sub) => {

@@ -6,13 +6,13 @@ import { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, LoadingPlaceholder, useStyles2 } from '@grafana/ui';
 
 import { fetchWhatif } from '../shared/api';
-import { DecodedError, WhatifComparison, WhatifResponse, decodeError } from '../shared/contract';
+import { DecodedError, WhatifComparison, WhatifAnswer, decodeError } from '../shared/contract';
 import { errorHint, errorText } from './describe';
 
 type State =
   | { status: 'waiting' }
   | { status: 'loading' }
-  | { status: 'done'; data: WhatifResponse }
+  | { status: 'done'; data: WhatifAnswer }
   | { status: 'error'; error: DecodedError };
 
 const isNum = (x: number | null | undefined): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -175,7 +175,7 @@ function WhatifError({ error, retry }: { error: DecodedError; retry: () => void 
   );
 }
 
-function WhatifResult({ data }: { data: WhatifResponse }) {
+function WhatifResult({ data }: { data: WhatifAnswer }) {
   const styles = useStyles2(getStyles);
   const c = data.comparison;
   const sentence = c && comparisonSentence(c.default);

@@ -1,6 +1,6 @@
 // Backend answers in the exact shapes GET /api/targets, /api/recommendations and /api/audit give
 // (taken from a demo-source backend with two dry-run targets, forecast points trimmed).
-import { AuditRecord, Recommendation, Target, WhatifResponse } from '../shared/contract';
+import type { AuditRecord, Recommendation, Target, WhatifAnswer } from '../shared/contract';
 
 export const NOW = Date.now();
 const MIN = 60_000;
@@ -150,7 +150,7 @@ export const appliedRecord: AuditRecord = {
  * POST /api/whatif {target: "web", end: 1780000000} against the demo-source backend and the shipped model,
  * as it answered (only comparison.frontier trimmed to a few settings).
  */
-export const webWhatif: WhatifResponse = {
+export const webWhatif: WhatifAnswer = {
   target: 'web',
   start: 1779395200000,
   end: 1780000000000,

@@ -5,12 +5,13 @@ import { getBackendSrv } from '@grafana/runtime';
 import {
   APP_PROXY_BASE,
   AuditRecord,
-  AuditResponse,
+  AuditAnswer,
   Recommendation,
-  RecommendationsResponse,
+  RecommendationsAnswer,
   Target,
-  TargetsResponse,
-  WhatifResponse,
+  TargetsAnswer,
+  WhatifAnswer,
+  WhatifRequest,
 } from './contract';
 
 async function get<T>(path: string): Promise<T> {
@@ -21,21 +22,21 @@ async function get<T>(path: string): Promise<T> {
 }
 
 export async function fetchRecommendations(): Promise<Recommendation[]> {
-  return (await get<RecommendationsResponse>('/api/recommendations')).recommendations ?? [];
+  return (await get<RecommendationsAnswer>('/api/recommendations')).recommendations ?? [];
 }
 
 /** Only the ones an operator can still act on; the backend expires due ones before it answers. */
 export async function fetchPendingRecommendations(): Promise<Recommendation[]> {
-  return (await get<RecommendationsResponse>('/api/recommendations?status=pending')).recommendations ?? [];
+  return (await get<RecommendationsAnswer>('/api/recommendations?status=pending')).recommendations ?? [];
 }
 
 export async function fetchTargets(): Promise<Target[]> {
-  return (await get<TargetsResponse>('/api/targets')).targets ?? [];
+  return (await get<TargetsAnswer>('/api/targets')).targets ?? [];
 }
 
 /** Newest first. */
 export async function fetchAudit(limit: number): Promise<AuditRecord[]> {
-  return (await get<AuditResponse>(`/api/audit?limit=${limit}`)).records ?? [];
+  return (await get<AuditAnswer>(`/api/audit?limit=${limit}`)).records ?? [];
 }
 
 /** The request names only the recommendation; the server decides target and replicas and re-checks them. */
@@ -56,12 +57,12 @@ export async function applyRecommendation(id: string): Promise<AuditRecord> {
  * equal violations. Seconds of backend CPU per call: the backend runs one at a time and refuses (429) past a
  * short queue, so callers ask for one target after another.
  */
-export async function fetchWhatif(target: string): Promise<WhatifResponse> {
+export async function fetchWhatif(target: string): Promise<WhatifAnswer> {
   const res = await lastValueFrom(
-    getBackendSrv().fetch<WhatifResponse>({
+    getBackendSrv().fetch<WhatifAnswer>({
       url: `${APP_PROXY_BASE}/api/whatif`,
       method: 'POST',
-      data: { target },
+      data: { target } satisfies WhatifRequest,
       showErrorAlert: false,
     })
   );

@@ -1,11 +1,11 @@
 // Whether this user may apply a recommendation, in words (pure; Grafana's reqRole and the backend re-check).
-import { Recommendation, toEpochMs } from './contract';
+import { Recommendation } from './contract';
 
 /** Statuses in which the backend accepts an apply. */
 export const APPLICABLE_STATUSES = ['pending'];
 
 export function isExpired(rec: Recommendation, now: number): boolean {
-  const expires = toEpochMs(rec.expiresAt);
+  const expires = rec.expiresAt;
   return Number.isFinite(expires) && expires <= now;
 }
 
@@ -32,7 +32,7 @@ export function applyBlockedReason(
     return `This recommendation is ${rec.status}.`;
   }
   if (isExpired(rec, now)) {
-    return `This recommendation expired at ${formatTime(toEpochMs(rec.expiresAt))}.`;
+    return `This recommendation expired at ${formatTime(rec.expiresAt)}.`;
   }
   if (rec.currentReplicas === rec.recommendedReplicas) {
     return `Nothing to change: ${rec.target} already runs ${rec.currentReplicas} replicas.`;

@@ -4,7 +4,7 @@ import { GrafanaTheme2 } from '@grafana/data';
 import { Button, Tooltip, useStyles2 } from '@grafana/ui';
 
 import { AuditRecordTable } from '../../shared/components/ApplyModal';
-import { AuditRecord, Recommendation, toEpochMs } from '../../shared/contract';
+import { AuditRecord, Recommendation } from '../../shared/contract';
 
 interface Props {
   recommendation?: Recommendation;
@@ -59,7 +59,7 @@ export function RecommendationCard(props: Props) {
       </div>
     );
   }
-  const expires = toEpochMs(rec.expiresAt);
+  const expires = rec.expiresAt;
   const button = (
     <Button
       size="sm"

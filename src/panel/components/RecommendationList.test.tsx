@@ -8,16 +8,21 @@ import { RecommendationList } from './RecommendationList';
 const recommendation: Recommendation = {
   id: 'rec-42',
   target: 'web',
+  kind: 'forecast',
   currentReplicas: 3,
   recommendedReplicas: 7,
   reason: 'forecast peak 3.1 cores in 20 min',
+  forecast: null,
+  createdAt: Date.now() - 60_000,
   expiresAt: Date.now() + 15 * 60_000,
   status: 'pending',
+  statusAt: Date.now() - 60_000,
 };
 
 const record: AuditRecord = {
   id: 9,
   at: Date.now(),
+  action: 'apply',
   actor: 'grafana',
   target: 'web',
   fromReplicas: 3,
@@ -25,6 +30,9 @@ const record: AuditRecord = {
   recommendationId: 'rec-42',
   outcome: 'applied',
   dryRun: true,
+  detail: null,
+  finishedAt: Date.now(),
+  reconciled: false,
 };
 
 const apiRecommendation: Recommendation = {

@@ -264,7 +264,7 @@ describe('tooltipContent', () => {
     const model = buildChart(framesOf(), OPTS);
     const frame = aligned(model);
     const idx = (name: string) => frame.fields.findIndex((fd) => getFieldDisplayName(fd, frame) === name);
-    // The cursor at T0 + 2 steps, where the actual is null: uPlot points the actual, the anomaly and the
+    // The cursor at T0 + 2 steps, where the actual has a gap: uPlot points the actual, the anomaly and the
     // scores at T0 + 1 step, their nearest values.
     const at = hoverAt(frame, T0 + 2 * STEP);
     const before = frame.fields[0].values.indexOf(T0 + STEP);

@@ -6,11 +6,15 @@ const NOW = 1_700_000_000_000;
 const rec = (over: Partial<Recommendation>): Recommendation => ({
   id: 'r1',
   target: 'web',
+  kind: 'forecast',
   currentReplicas: 3,
   recommendedReplicas: 7,
   reason: 'forecast 3.1 cores in 15 min',
+  forecast: null,
+  createdAt: NOW - 60_000,
   expiresAt: NOW + 600_000,
   status: 'pending',
+  statusAt: NOW - 60_000,
   ...over,
 });
 const formatTime = (ms: number) => new Date(ms).toISOString();

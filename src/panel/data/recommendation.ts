@@ -1,6 +1,6 @@
 // Which recommendation the card shows (pure). Whether the user may apply it: src/shared/apply.ts.
 import { APPLICABLE_STATUSES, isExpired } from '../../shared/apply';
-import { Recommendation, toEpochMs } from '../../shared/contract';
+import { Recommendation } from '../../shared/contract';
 
 /**
  * The recommendation for the panel's target: the option when set, otherwise a target whose name is a
@@ -16,9 +16,7 @@ export function pickRecommendation(
     wanted ? r.target === wanted : labelValues.includes(r.target)
   );
   const rank = (r: Recommendation) => (APPLICABLE_STATUSES.includes(r.status) && !isExpired(r, now) ? 1 : 0);
-  return [...candidates].sort(
-    (a, b) => rank(b) - rank(a) || toEpochMs(b.expiresAt) - toEpochMs(a.expiresAt)
-  )[0];
+  return [...candidates].sort((a, b) => rank(b) - rank(a) || b.expiresAt - a.expiresAt)[0];
 }
 
 export interface TargetRecommendation {

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, Modal, useStyles2 } from '@grafana/ui';
 
-import { AuditRecord, Recommendation, decodeError, toEpochMs } from '../contract';
+import { AuditRecord, Recommendation, decodeError } from '../contract';
 
 interface Props {
   recommendation: Recommendation;
@@ -64,7 +64,7 @@ export function ApplyModal({ recommendation: rec, apply, formatTime, onApplied, 
               <tr>
                 <th>Recommendation</th>
                 <td>
-                  <code>{rec.id}</code>, valid until {formatTime(toEpochMs(rec.expiresAt))}
+                  <code>{rec.id}</code>, valid until {formatTime(rec.expiresAt)}
                 </td>
               </tr>
             </tbody>
@@ -140,7 +140,7 @@ export function AuditRecordTable({
         </tr>
         <tr>
           <th>At</th>
-          <td>{formatTime(toEpochMs(record.at))}</td>
+          <td>{formatTime(record.at)}</td>
         </tr>
         <tr>
           <th>Actor</th>

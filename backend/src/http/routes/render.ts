@@ -1,9 +1,9 @@
 /** Store rows → the JSON DESIGN §2 answers: times in Unix milliseconds. */
+import type { AuditRecord as WireAuditRecord, Recommendation } from '../../contract/api';
+import { ms } from '../../contract/time';
 import type { AuditRecord, StoredRecommendation } from '../../store/store';
 
-const ms = (t: number) => Math.round(t * 1000);
-
-export function renderRecommendation(r: StoredRecommendation) {
+export function renderRecommendation(r: StoredRecommendation): Recommendation {
   return {
     id: r.id,
     target: r.target,
@@ -19,7 +19,7 @@ export function renderRecommendation(r: StoredRecommendation) {
   };
 }
 
-export function renderAudit(a: AuditRecord) {
+export function renderAudit(a: AuditRecord): WireAuditRecord {
   return {
     id: a.id,
     at: ms(a.at),

@@ -1,0 +1,3 @@
+/** The HTTP contract shared by the backend and the Grafana app (src/): its types, defaults and times. */
+export * from './api';
+export * from './time';
