@@ -1,6 +1,7 @@
 /** GET /api/audit: every decision and its outcome, newest first. */
 import express from 'express';
 import { z } from 'zod';
+import type { AuditAnswer } from '../../contract/api';
 import { PrescalerError } from '../../errors';
 import type { Store } from '../../store/store';
 import { route } from '../route';
@@ -29,7 +30,7 @@ export function auditRouter(deps: { store: Store; auth: TokenAuth }) {
           'bad_request',
           q.error.issues.map((i) => issueMessage(i, 'query')).join('; ')
         );
-      res.json({ records: (await deps.store.listAudit(q.data)).map(renderAudit) });
+      res.json({ records: (await deps.store.listAudit(q.data)).map(renderAudit) } satisfies AuditAnswer);
     })
   );
   return r;

@@ -2,6 +2,7 @@
 import express from 'express';
 import { z } from 'zod';
 import type { ActuationService } from '../../actuate/service';
+import type { ApplyRefusal, RecommendationDetail, RecommendationsAnswer } from '../../contract/api';
 import { PrescalerError, quoted } from '../../errors';
 import type { Store } from '../../store/store';
 import { route } from '../route';
@@ -38,7 +39,9 @@ export function recommendationsRouter(deps: {
           q.error.issues.map((i) => issueMessage(i, 'query')).join('; ')
         );
       await store.expireDue(now());
-      res.json({ recommendations: (await store.listRecommendations(q.data)).map(renderRecommendation) });
+      res.json({
+        recommendations: (await store.listRecommendations(q.data)).map(renderRecommendation),
+      } satisfies RecommendationsAnswer);
     })
   );
 
@@ -50,7 +53,10 @@ export function recommendationsRouter(deps: {
       const rec = await store.getRecommendation(String(req.params.id));
       if (!rec) throw new PrescalerError('not_found', `no recommendation ${quoted(String(req.params.id))}`);
       const audit = await store.auditForRecommendation(rec.id);
-      res.json({ ...renderRecommendation(rec), audit: audit ? renderAudit(audit) : null });
+      res.json({
+        ...renderRecommendation(rec),
+        audit: audit ? renderAudit(audit) : null,
+      } satisfies RecommendationDetail);
     })
   );
 
@@ -77,7 +83,7 @@ export function recommendationsRouter(deps: {
         res.status(result.error.status).json({
           error: { code: result.error.code, message: result.error.message },
           record: renderAudit(result.record),
-        });
+        } satisfies ApplyRefusal);
         return;
       }
       res.json(renderAudit(result.record));

@@ -2,13 +2,13 @@
 import express from 'express';
 import type { Actuator } from '../../actuate/types';
 import type { Config } from '../../config';
+import type { Target, TargetsAnswer } from '../../contract/api';
+import { ms } from '../../contract/time';
 import type { TargetEvaluation } from '../../loop';
 import type { Store } from '../../store/store';
 import { route } from '../route';
 import type { TokenAuth } from '../auth';
 import { renderRecommendation } from './render';
-
-const ms = (t: number) => Math.round(t * 1000);
 
 export function targetsRouter(deps: {
   config: Config;
@@ -25,8 +25,8 @@ export function targetsRouter(deps: {
     route(async (_req, res) => {
       await store.expireDue(Date.now() / 1000);
       const targets = await Promise.all(
-        config.targets.map(async (t) => {
-          let state: Record<string, unknown> | null = null;
+        config.targets.map(async (t): Promise<Target> => {
+          let state: Target['state'] = null;
           let stateError: string | undefined;
           try {
             const s = await actuator.read(t);
@@ -62,7 +62,7 @@ export function targetsRouter(deps: {
           };
         })
       );
-      res.json({ targets });
+      res.json({ targets } satisfies TargetsAnswer);
     })
   );
   return r;

@@ -14,6 +14,8 @@
 import express from 'express';
 import { z } from 'zod';
 import type { Config, TargetConfig } from '../../config';
+import type { WhatifAnswer, WhatifComparison, WhatifPoint } from '../../contract/api';
+import { ms } from '../../contract/time';
 import { PrescalerError, quoted } from '../../errors';
 import {
   sliceTimes,
@@ -218,11 +220,10 @@ export function whatifOptions(
   };
 }
 
-const ms = (t: number) => Math.round(t * 1000);
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** A frontier point as the CLI's JSON has it (any further field included), non-finite figures as null. */
-const frontierPoint = (p: FrontierPoint) => ({
+const frontierPoint = (p: FrontierPoint): WhatifPoint => ({
   ...p,
   replicaHours: finite(p.replicaHours),
   violationMinutes: finite(p.violationMinutes),
@@ -230,13 +231,13 @@ const frontierPoint = (p: FrontierPoint) => ({
   meanRecoveryMinutes: finite(p.meanRecoveryMinutes),
 });
 
-const comparisonBody = (c: Comparison) => ({
+const comparisonBody = (c: Comparison): WhatifComparison => ({
   ...c,
   hpa: frontierPoint(c.hpa),
   prescaler: frontierPoint(c.prescaler),
   oracle: frontierPoint(c.oracle),
   saving: finite(c.saving),
-  savingCi95: c.savingCi95.map(finite),
+  savingCi95: c.savingCi95.map(finite) as WhatifComparison['savingCi95'],
   gapCaptured: c.gapCaptured === null ? null : finite(c.gapCaptured),
   chosenOn: {
     hpa: frontierPoint(c.chosenOn.hpa),
@@ -429,7 +430,7 @@ export function whatifRouter(deps: WhatifDeps): express.Router {
           },
           oracle: frontierPoint(frontier.oracle),
         },
-      });
+      } satisfies WhatifAnswer);
     })
   );
   return r;
