@@ -1,6 +1,7 @@
 /** The single exit for errors: DESIGN §2 form, never a stack trace, never a crash. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { ApiError } from '../contract/api';
 import { echo, MESSAGE_MAX, PrescalerError } from '../errors';
 import type { Metrics } from '../metrics';
 
@@ -25,7 +26,8 @@ export function errorHandler(metrics: Metrics, logger: Logger): ErrorRequestHand
       return;
     }
     // Messages quote input cut short where they quote it; this bounds whatever quotes it still.
-    res.status(e.status).json({ error: { code: e.code, message: echo(e.message, MESSAGE_MAX) } });
+    const body: ApiError = { error: { code: e.code, message: echo(e.message, MESSAGE_MAX) } };
+    res.status(e.status).json(body);
   };
 }
 

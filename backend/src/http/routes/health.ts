@@ -6,12 +6,13 @@
  * out of its Service while it could not answer a forecast.
  */
 import type express from 'express';
+import type { HealthAnswer, UpstreamHealth } from '../../contract/api';
 import { PrescalerError } from '../../errors';
 import type { Models } from '../../models';
 import type { SeriesSource } from '../../sources/types';
 import { route } from '../route';
 
-export type UpstreamHealth = { ok: true; version: string | null } | { ok: false; error: string };
+export type { UpstreamHealth };
 
 /** How long a health answer about the upstream is reused: probes and dashboards may ask every second. */
 export const UPSTREAM_HEALTH_TTL_SECONDS = 5;
@@ -37,7 +38,7 @@ export function healthRoutes(
         models.forecasterError,
         models.anomalyError,
         upstream.ok ? undefined : upstream.error,
-      ].filter(Boolean);
+      ].filter(Boolean) as string[];
       // Always 200: a probe must not restart the backend because Prometheus or a model is down.
       res.json({
         status: errors.length ? 'degraded' : 'ok',
@@ -51,7 +52,7 @@ export function healthRoutes(
         },
         ...(deps.leadership ? await deps.leadership() : {}),
         ...(errors.length ? { errors } : {}),
-      });
+      } satisfies HealthAnswer);
     })
   );
 
