@@ -4,6 +4,7 @@
  */
 import type { TargetConfig } from '../config';
 import type { DryRunState, Store } from '../store/store';
+import { planFloor } from './floor';
 import {
   staleRecommendation,
   type ActResult,
@@ -50,25 +51,30 @@ export class DryRunActuator implements Actuator {
         detail: `dry run: would patch ${resource}/scale ${where}: spec.replicas ${s.replicas} → ${replicas}`,
       };
     }
-    const original = s.floor?.originalMinReplicas ?? t.minReplicas;
-    const from = s.floor?.replicas ?? original;
     const fresh = await this.read(t);
+    // The HPA modelled here has no spec.maxReplicas of its own: the service keeps counts within the target's.
+    const plan = planFloor(
+      { minReplicas: fresh.setpoint, maxReplicas: Infinity, floor: fresh.floor },
+      replicas,
+      opts
+    );
+    const from = plan.fromMinReplicas;
     const stale = staleRecommendation(
       t,
       { replicas: fresh.replicas, minReplicas: fresh.setpoint },
       replicas,
       opts.expectedReplicas,
-      Math.max(replicas, original)
+      plan.minReplicas
     );
     if (stale) throw stale;
-    if (replicas <= original) {
+    if (!plan.floor) {
       await this.store.setDryRunState(t.name, { replicas: s.replicas });
       return {
         fromReplicas: from,
-        detail: `dry run: ${replicas} is at or below the HPA's own minReplicas ${original}: no floor`,
+        detail: `dry run: ${replicas} is at or below the HPA's own minReplicas ${plan.originalMinReplicas}: no floor`,
       };
     }
-    const floor: Floor = { replicas, originalMinReplicas: original, expiresAt: opts.now + opts.floorTtl };
+    const { floor } = plan;
     await this.store.setDryRunState(t.name, { replicas: Math.max(s.replicas, replicas), floor });
     return {
       fromReplicas: from,

@@ -7,6 +7,7 @@
 import type * as K8s from '@kubernetes/client-node';
 import type { TargetConfig } from '../config';
 import { PrescalerError } from '../errors';
+import { planFloor } from './floor';
 import {
   staleRecommendation,
   type ActResult,
@@ -360,31 +361,29 @@ export class KubernetesActuator implements Actuator {
         (s) => s.setpoint === replicas
       );
     }
-    const expiresAt = opts.now + opts.floorTtl;
     return this.readModifyWrite(
       t,
       ({ rv, obj }) => {
-        const h = obj as HpaObject;
-        const min = h.spec?.minReplicas ?? 1;
-        const max = h.spec?.maxReplicas ?? min;
-        const active = floorOf(h);
-        // A floor already raised keeps the minimum from before the first one.
-        const original = active ? active.originalMinReplicas : min;
+        const state = stateOf(t, obj);
+        const min = state.setpoint;
+        const plan = planFloor({ ...state.hpa!, floor: state.floor }, replicas, opts);
         const stale = staleRecommendation(
           t,
-          { replicas: stateOf(t, h).replicas, minReplicas: min },
+          { replicas: state.replicas, minReplicas: min },
           replicas,
           opts.expectedReplicas,
-          replicas > original ? replicas : active ? original : min
+          plan.minReplicas
         );
         if (stale) throw stale;
-        if (replicas > max) {
+        if (plan.aboveMax) {
           throw new PrescalerError(
             'conflict',
-            `${r.what} allows at most ${max} replicas (spec.maxReplicas); a floor of ${replicas} is refused`
+            `${r.what} allows at most ${state.hpa!.maxReplicas} replicas (spec.maxReplicas); a floor of ${replicas} is refused`
           );
         }
-        if (replicas <= original) {
+        const original = plan.originalMinReplicas;
+        if (!plan.floor) {
+          const active = plan.removes;
           const body = active
             ? {
                 metadata: {
@@ -395,7 +394,7 @@ export class KubernetesActuator implements Actuator {
                     [FLOOR_ANNOTATIONS.expiresAt]: null,
                   },
                 },
-                spec: { minReplicas: original },
+                spec: { minReplicas: plan.minReplicas },
               }
             : undefined;
           return {
@@ -406,21 +405,22 @@ export class KubernetesActuator implements Actuator {
             },
           };
         }
+        const { floor } = plan;
         return {
           body: {
             metadata: {
               resourceVersion: rv,
               annotations: {
-                [FLOOR_ANNOTATIONS.replicas]: String(replicas),
-                [FLOOR_ANNOTATIONS.original]: String(original),
-                [FLOOR_ANNOTATIONS.expiresAt]: iso(expiresAt),
+                [FLOOR_ANNOTATIONS.replicas]: String(floor.replicas),
+                [FLOOR_ANNOTATIONS.original]: String(floor.originalMinReplicas),
+                [FLOOR_ANNOTATIONS.expiresAt]: iso(floor.expiresAt),
               },
             },
-            spec: { minReplicas: replicas },
+            spec: { minReplicas: plan.minReplicas },
           },
           result: {
             fromReplicas: min,
-            detail: `raised HPA ${t.namespace}/${t.workload.name} minReplicas ${min} → ${replicas} until ${iso(expiresAt)}`,
+            detail: `raised HPA ${t.namespace}/${t.workload.name} minReplicas ${min} → ${replicas} until ${iso(floor.expiresAt)}`,
           },
         };
       },
