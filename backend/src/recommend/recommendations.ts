@@ -4,35 +4,19 @@
  * the alert webhook), and the scale-down memory the loop's decisions read.
  */
 import { randomUUID } from 'node:crypto';
-import type { RecommendationKind, Store, StoredRecommendation } from '../store/store';
+import type { ForecastBasis, RecommendationKind, Store, StoredRecommendation } from '../store/store';
 import type { ForecastPoint, Recommendation } from './replicas';
 
 export const newRecommendationId = () => `rec-${randomUUID()}`;
 
-/**
- * What a forecast recommendation was based on: StoredRecommendation.forecast of kind 'forecast', as the
- * API serves it (times in milliseconds).
- */
-export interface ForecastBasis {
-  /** The band sized for, e.g. "p90". */
-  quantile: string;
-  demand: number;
-  /** Milliseconds. */
-  demandAt: number;
-  leadTime: number;
-  peakFactor: number;
-  utilization: number;
-  /** The count before tolerance, stabilisation and steps (Recommendation.desiredReplicas). */
-  desiredReplicas: number;
-  limitedBy: Recommendation['limitedBy'];
-  /** `id@version` of the forecaster. */
-  model: string;
-  /** [t ms, value, lower, upper]. */
-  points: ForecastPoint[];
-}
+export type { ForecastBasis };
 
 const ms = (x: number) => Math.round(x * 1000);
 
+/**
+ * What a forecast recommendation was based on (StoredRecommendation.forecast, store/types.ts), as the API
+ * serves it: times in milliseconds.
+ */
 export function forecastBasis(
   rec: Recommendation,
   f: { quantile: string; utilization: number; model: string; forecast: readonly ForecastPoint[] }
@@ -174,7 +158,7 @@ export class ScaleDownMemory {
       const kept: Array<{ at: number; replicas: number }> = [];
       for (const r of rows) {
         if (r.kind !== 'forecast' || r.createdAt < since) continue;
-        const desired = (r.forecast as Partial<ForecastBasis> | null)?.desiredReplicas;
+        const desired = r.forecast?.desiredReplicas;
         if (typeof desired === 'number' && Number.isFinite(desired))
           kept.push({ at: r.createdAt, replicas: desired });
       }
