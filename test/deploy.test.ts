@@ -245,8 +245,11 @@ describe.each(['base', ...OVERLAYS] as const)('kubectl kustomize deploy/ (%s)', 
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     const peak = Number(/\|\s*peak RSS of the backend process[^|]*\|\s*(\d+(?:\.\d+)?) MB/.exec(readme)?.[1]);
     expect(peak).toBeGreaterThan(500);
-    const caches = YAML.parse(configText(docs)).historyCache ?? {};
-    const cacheMb = (caches.maxMegabytes ?? 256) + 2 * (caches.maxAnswerMegabytes ?? 64);
+    const config = YAML.parse(configText(docs));
+    const history = config.historyCache ?? {};
+    // The history cache, and the two memos (answers, anomaly scores) memo.maxMegabytes sizes each.
+    const memoMb = config.memo?.maxMegabytes ?? history.maxAnswerMegabytes ?? 64;
+    const cacheMb = (history.maxMegabytes ?? 256) + 2 * memoMb;
     const { requests, limits } = container(docs).resources;
     const limitMb = bytes(limits.memory) / 1e6;
     expect(bytes(limits.memory)).toBeGreaterThanOrEqual(bytes('1Gi'));

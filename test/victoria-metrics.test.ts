@@ -71,7 +71,7 @@ const YAML_TARGETS = ['web-1', 'web-2', 'batch-1', 'young-1']
   )
   .join('');
 // Answers computed afresh each time (no answer memo), so the history cache is what is tested.
-const YAML = `historyCache: {maxAnswerMegabytes: 0}\ntargets:\n${YAML_TARGETS}`;
+const YAML = `memo: {maxMegabytes: 0}\ntargets:\n${YAML_TARGETS}`;
 
 beforeAll(async () => {
   [prom, vm] = await Promise.all([

@@ -37,17 +37,34 @@ describe('loadConfig', () => {
 
   it('reads the cache and upstream settings, with their defaults', () => {
     expect(loadConfig({})).toMatchObject({
-      historyCache: { maxFreshness: 600, maxAge: 3600, maxMegabytes: 256, maxAnswerMegabytes: 64 },
+      historyCache: { maxFreshness: 600, maxAge: 3600, maxMegabytes: 256 },
+      memo: { maxMegabytes: 64 },
       upstream: { splitInterval: 86400, splitParallelism: 4 },
+      warnings: [],
     });
-    const c = withYaml(
-      'historyCache: {maxAnswerMegabytes: 0}\nupstream: {splitInterval: 12h, splitParallelism: 2}\n'
-    );
-    expect(c.historyCache.maxAnswerMegabytes).toBe(0);
+    const c = withYaml('memo: {maxMegabytes: 0}\nupstream: {splitInterval: 12h, splitParallelism: 2}\n');
+    expect(c.memo.maxMegabytes).toBe(0);
+    expect(c.warnings).toEqual([]);
     expect(c.upstream).toEqual({ splitInterval: 43200, splitParallelism: 2, headers: {} });
     expect(withYaml('upstream: {splitInterval: 0}\n').upstream.splitInterval).toBe(0);
     expect(() => withYaml('upstream: {splitInterval: -1h}\n')).toThrow(ConfigError);
     expect(() => withYaml('upstream: {splitParallelism: 0}\n')).toThrow(/splitParallelism/);
+  });
+
+  it('still reads the old name of memo.maxMegabytes, historyCache.maxAnswerMegabytes, with a warning', () => {
+    const old = withYaml('historyCache: {maxMegabytes: 128, maxAnswerMegabytes: 0}\n');
+    expect(old.memo.maxMegabytes).toBe(0);
+    expect(old.historyCache).toMatchObject({ maxMegabytes: 128, maxAnswerMegabytes: 0 });
+    expect(old.warnings).toEqual([
+      expect.stringMatching(/maxAnswerMegabytes is deprecated.*memo\.maxMegabytes/),
+    ]);
+    // Both given: the new name wins, and the old one is reported as ignored.
+    const both = withYaml('historyCache: {maxAnswerMegabytes: 8}\nmemo: {maxMegabytes: 16}\n');
+    expect(both.memo.maxMegabytes).toBe(16);
+    expect(both.historyCache.maxAnswerMegabytes).toBe(16);
+    expect(both.warnings).toEqual([expect.stringMatching(/deprecated and ignored/)]);
+    expect(() => withYaml('memo: {maxMegabytes: -1}\n')).toThrow(/memo\.maxMegabytes/);
+    expect(() => withYaml('memo: {answers: 1}\n')).toThrow(/memo/);
   });
 
   it('reads upstream headers (a Mimir tenant) and Thanos partial_response; refuses headers it cannot send', () => {

@@ -113,8 +113,19 @@ const fileSchema = z
         maxAge: duration.default(3600),
         /** 0 turns the cache off. */
         maxMegabytes: z.number().min(0).default(256),
-        /** Answers kept to send again while their inputs are unchanged (http/answer-memo.ts); 0: none. */
-        maxAnswerMegabytes: z.number().min(0).default(64),
+        /** The old name of memo.maxMegabytes: still read, with a warning. */
+        maxAnswerMegabytes: z.number().min(0).optional(),
+      })
+      .strict()
+      .default({}),
+    /**
+     * What /api/forecast and /api/anomalies keep to reuse while their inputs are unchanged: the answers
+     * (http/answer-memo.ts) and the anomaly answers' raw scores (anomaly/score-memo.ts).
+     */
+    memo: z
+      .object({
+        /** Each of the two memos holds at most this much; 0 turns both off. Default 64. */
+        maxMegabytes: z.number().min(0).optional(),
       })
       .strict()
       .default({}),
@@ -193,7 +204,17 @@ export interface Config {
     upstreamTimeout: number;
   };
   /** Older parts of range answers kept between dashboard refreshes (sources/history-cache.ts). */
-  historyCache: { maxFreshness: number; maxAge: number; maxMegabytes: number; maxAnswerMegabytes: number };
+  historyCache: {
+    maxFreshness: number;
+    maxAge: number;
+    maxMegabytes: number;
+    /** @deprecated memo.maxMegabytes (the same number), kept while callers move to it. */
+    maxAnswerMegabytes: number;
+  };
+  /** Answers and anomaly scores kept to reuse (http/answer-memo.ts, anomaly/score-memo.ts). */
+  memo: { maxMegabytes: number };
+  /** What the configuration asks for that still works but should change (deprecated keys), to log at start. */
+  warnings: string[];
   /**
    * Who runs the evaluation loop (leader.ts). SQLite: none (one process owns the file); PostgreSQL: the
    * advisory lock by default, or a Kubernetes Lease. Durations in seconds.
@@ -322,6 +343,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const f = fileSchema.safeParse(fileRaw);
   if (!f.success) throw new ConfigError(issueText('PRESCALER_CONFIG ', f.error));
   const file = f.data;
+  const warnings: string[] = [];
+  const memo = { maxMegabytes: file.memo.maxMegabytes ?? file.historyCache.maxAnswerMegabytes ?? 64 };
+  if (file.historyCache.maxAnswerMegabytes !== undefined)
+    warnings.push(
+      file.memo.maxMegabytes === undefined
+        ? 'PRESCALER_CONFIG historyCache.maxAnswerMegabytes is deprecated (it sizes the answer and score ' +
+            'memos, not the history cache): write memo.maxMegabytes instead'
+        : 'PRESCALER_CONFIG historyCache.maxAnswerMegabytes is deprecated and ignored: memo.maxMegabytes is set'
+    );
 
   const tokens = file.auth.tokens.map((t, i) => ({
     name: t.name,
@@ -367,7 +397,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     targets: file.targets,
     evaluation: file.evaluation,
     limits: file.limits,
-    historyCache: file.historyCache,
+    historyCache: {
+      maxFreshness: file.historyCache.maxFreshness,
+      maxAge: file.historyCache.maxAge,
+      maxMegabytes: file.historyCache.maxMegabytes,
+      maxAnswerMegabytes: memo.maxMegabytes,
+    },
+    memo,
+    warnings,
     upstream: file.upstream,
     leaderElection: {
       mode: postgres ? (vars.PRESCALER_LEADER_ELECTION ?? 'postgres') : 'none',

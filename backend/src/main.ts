@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = pino({ level: config.logLevel });
+  for (const warning of config.warnings) logger.warn(warning);
   const running = await startServer(config, { logger });
   let stopping = false;
   const stop = (signal: string) => {
