@@ -13,6 +13,7 @@ import {
 } from './features';
 import { mulberry32 } from '../series/random';
 import { trailingRange } from '../series/window';
+import { mixSeasonal, seasonalLookback, validateSeasonal, type SeasonalNovelty } from './seasonal';
 
 /**
  * How scores become anomalies: `contamination` takes the (1 − c) quantile of the training scores;
@@ -35,6 +36,8 @@ export interface DetectorOptions {
   breakout?: BreakoutRule | null;
   /** See AnomalyDetector.maxGapSeconds; default 0 (no bridging). */
   maxGapSeconds?: number;
+  /** See AnomalyDetector.seasonal; default none. */
+  seasonal?: SeasonalNovelty;
 }
 
 /**
@@ -75,6 +78,11 @@ export interface AnomalyDetector {
    * (anomaly/gaps.ts); 0 scores each resampled segment on its own, as detectors saved before it did.
    */
   maxGapSeconds: number;
+  /**
+   * The per-series half of the score: the forest's raw score is mixed with the series' seasonal novelty
+   * (seasonal.ts) before breakouts; absent, the raw score goes on alone (detectors saved before it).
+   */
+  seasonal?: SeasonalNovelty;
 }
 
 export interface AnomalyDetectorJson {
@@ -84,6 +92,7 @@ export interface AnomalyDetectorJson {
   onsetSeconds: number;
   breakout?: BreakoutRule;
   maxGapSeconds?: number;
+  seasonal?: SeasonalNovelty;
   forest: IsolationForestJson;
 }
 
@@ -169,6 +178,7 @@ export function fitDetector(
     thresholdPolicy: policy,
     onsetSeconds: opts.onsetSeconds ?? DEFAULT_ONSET_SECONDS,
     maxGapSeconds: opts.maxGapSeconds ?? 0,
+    ...(opts.seasonal ? { seasonal: { ...opts.seasonal } } : {}),
   };
   const breakout = opts.breakout === undefined ? DEFAULT_BREAKOUT : opts.breakout;
   if (breakout) {
@@ -209,20 +219,30 @@ export function scoreValues(
   return servedScores(detector, values, rawScores(detector, values, step, residuals), step);
 }
 
-/** The scores served from the forest's raw scores of `values`: breakouts marked, then onsets damped. */
+/**
+ * The scores served from the forest's raw scores of `values`: mixed with the seasonal novelty, breakouts
+ * marked, then onsets damped. The one place a raw score becomes a served one.
+ */
 export function servedScores(
   detector: AnomalyDetector,
   values: ArrayLike<number>,
   raw: Float64Array,
   step: number
 ): Float64Array {
-  const marked = detector.breakout ? markBreakouts(values, raw, step, detector.breakout) : raw;
+  const mixed = detector.seasonal ? mixSeasonal(values, raw, step, detector.seasonal) : raw;
+  const marked = detector.breakout ? markBreakouts(values, mixed, step, detector.breakout) : mixed;
   return dampOnsets(detector, marked, step);
 }
 
-/** Seconds of past a served score reads beyond its features': the breakout rule's look-back. */
-export function breakoutLookback(detector: AnomalyDetector): number {
-  return detector.breakout?.lookbackSeconds ?? 0;
+/**
+ * Seconds of past a served score reads beyond its features': the longer of the breakout rule's look-back
+ * and the seasonal novelty's (at this step).
+ */
+export function servedLookback(detector: AnomalyDetector, step = 0): number {
+  return Math.max(
+    detector.breakout?.lookbackSeconds ?? 0,
+    detector.seasonal ? seasonalLookback(detector.seasonal, step) : 0
+  );
 }
 
 /**
@@ -338,6 +358,7 @@ export function detectorToJSON(d: AnomalyDetector): AnomalyDetectorJson {
     onsetSeconds: d.onsetSeconds,
     ...(d.breakout ? { breakout: d.breakout } : {}),
     ...(d.maxGapSeconds > 0 ? { maxGapSeconds: d.maxGapSeconds } : {}),
+    ...(d.seasonal ? { seasonal: d.seasonal } : {}),
     forest: d.forest.toJSON(),
   };
 }
@@ -360,6 +381,11 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
   ) {
     throw new RangeError('detector JSON: "maxGapSeconds" must be a finite number ≥ 0');
   }
+  if (j.seasonal !== undefined) {
+    if (!j.seasonal || typeof j.seasonal !== 'object')
+      throw new RangeError('detector JSON: "seasonal" is not an object');
+    validateSeasonal(j.seasonal, 'detector JSON: seasonal');
+  }
   if (j.breakout !== undefined) {
     if (!j.breakout || typeof j.breakout !== 'object')
       throw new RangeError('detector JSON: "breakout" is not an object');
@@ -378,6 +404,17 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
     thresholdPolicy: j.thresholdPolicy ?? { kind: 'fixed', threshold: j.threshold },
     onsetSeconds: j.onsetSeconds ?? 0,
     maxGapSeconds: j.maxGapSeconds ?? 0,
+    ...(j.seasonal
+      ? {
+          seasonal: {
+            forestWeight: j.seasonal.forestWeight,
+            shingle: j.seasonal.shingle,
+            days: j.seasonal.days,
+            toleranceSeconds: j.seasonal.toleranceSeconds,
+            normalizeSeconds: j.seasonal.normalizeSeconds,
+          },
+        }
+      : {}),
     ...(j.breakout
       ? { breakout: { tolerance: j.breakout.tolerance, lookbackSeconds: j.breakout.lookbackSeconds } }
       : {}),

@@ -9,7 +9,7 @@ import { PrescalerError } from '../errors';
 import type { Point, Segment } from '../series/types';
 import type { Labels } from '../series/types';
 import {
-  breakoutLookback,
+  servedLookback,
   detectorFromJSON,
   onsetSpan,
   detectorToJSON,
@@ -153,7 +153,7 @@ export function historyNeeded(model: AnomalyModel, step: number): number {
  * evaluation loop both read this much.
  */
 export function historyToRead(model: AnomalyModel, step: number): number {
-  const past = Math.max(historyNeeded(model, step), breakoutLookback(model.detector));
+  const past = Math.max(historyNeeded(model, step), servedLookback(model.detector, step));
   return Math.ceil((past + model.detector.onsetSeconds) / step) * step;
 }
 

@@ -1,0 +1,125 @@
+import { resample } from '../series/resample';
+import { mulberry32 } from '../series/random';
+import type { Point } from '../series/types';
+import { detectorFromJSON, detectorToJSON, fitDetector, scoreValues } from './detector';
+import type { FeatureConfig } from './features';
+import { historyToRead, scoreSegments, type AnomalyMetadata } from './index';
+import { seasonalDistance, seasonalLookback, seasonalNovelty, type SeasonalNovelty } from './seasonal';
+
+const STEP = 600; // 144 points a day
+const S: SeasonalNovelty = {
+  forestWeight: 0.7,
+  shingle: 4,
+  days: 2,
+  toleranceSeconds: 1200,
+  normalizeSeconds: 43200,
+};
+
+function daily(n: number, seed: number): number[] {
+  const r = mulberry32(seed);
+  return Array.from({ length: n }, (_, i) => 10 + 3 * Math.sin((2 * Math.PI * i) / 144) + 0.3 * (r() - 0.5));
+}
+
+describe('seasonal novelty', () => {
+  it('is 0 where the day before repeats exactly, and ½ where a difference equals the largest of the span', () => {
+    const v = Array.from({ length: 500 }, (_, i) => Math.sin((2 * Math.PI * i) / 144));
+    const d = seasonalDistance(v, STEP, S);
+    expect(d[200]).toBeCloseTo(0, 12);
+    // A copy of the series with one bump at 400; the bump's difference is the largest of its span.
+    const w = v.slice();
+    w[400] += 1;
+    const n = seasonalNovelty(w, STEP, { ...S, toleranceSeconds: 0 });
+    expect(n[400]).toBeCloseTo(1, 6); // the span before held only (rounding-size) zero differences
+    const twice = w.slice();
+    twice[420] += 1; // the same bump again, 20 points later: equal to the largest before it
+    expect(seasonalNovelty(twice, STEP, { ...S, toleranceSeconds: 0 })[420]).toBeCloseTo(0.5, 12);
+  });
+
+  it('reads only the past: a later value never changes an earlier novelty', () => {
+    const v = daily(800, 3);
+    const a = seasonalNovelty(v, STEP, S);
+    for (const k of [450, 600, 799]) {
+      const w = v.slice();
+      w[k] += 50;
+      const b = seasonalNovelty(w, STEP, S);
+      for (let i = 0; i < k; i++) expect(Object.is(a[i], b[i])).toBe(true);
+    }
+  });
+
+  it('from an index on equals the whole pass, reading its normalisation span before it', () => {
+    const v = daily(800, 4);
+    const all = seasonalNovelty(v, STEP, S);
+    for (const from of [300, 555, 799]) {
+      const some = seasonalNovelty(v, STEP, S, from);
+      for (let i = from; i < v.length; i++) expect(Object.is(some[i], all[i])).toBe(true);
+    }
+  });
+});
+
+describe('a detector with seasonal novelty and gap bridging', () => {
+  const cfg: FeatureConfig = {
+    window: 24,
+    shortWindow: 3,
+    names: ['value', 'diff', 'zscore', 'spread_ratio'],
+    seasonSeconds: 86400,
+    seasonToleranceSeconds: 1800,
+  };
+  const { detector } = fitDetector(
+    [1, 2].map((k) => ({ name: `s${k}`, step: STEP, values: daily(600, k) })),
+    { features: cfg, seed: 1, nTrees: 30, onsetSeconds: 0, maxGapSeconds: 3 * 3600, seasonal: S }
+  );
+  const model = {
+    id: 'prescaler-iforest',
+    version: 't',
+    detector,
+    metadata: {} as AnomalyMetadata,
+  };
+
+  it('round-trips through JSON, and refuses bad settings saying which', () => {
+    const json = JSON.parse(JSON.stringify(detectorToJSON(detector)));
+    expect(json.seasonal).toEqual(S);
+    expect(json.maxGapSeconds).toBe(3 * 3600);
+    const back = detectorFromJSON(json);
+    const v = daily(900, 7);
+    expect(Array.from(scoreValues(back, v, STEP))).toEqual(Array.from(scoreValues(detector, v, STEP)));
+    expect(() => detectorFromJSON({ ...json, seasonal: { ...S, days: 0 } })).toThrow(/seasonal: "days"/);
+    expect(() => detectorFromJSON({ ...json, seasonal: { ...S, forestWeight: 2 } })).toThrow(/forestWeight/);
+    expect(() => detectorFromJSON({ ...json, maxGapSeconds: -1 })).toThrow(/maxGapSeconds/);
+    // Older JSON has neither: no bridging, no novelty.
+    const old = detectorFromJSON({ ...json, seasonal: undefined, maxGapSeconds: undefined });
+    expect(old.maxGapSeconds).toBe(0);
+    expect(old.seasonal).toBeUndefined();
+  });
+
+  it('scores a range read with historyToRead of warm-up exactly as a long stream scores it', () => {
+    const v = daily(1400, 9);
+    for (const i of [900, 1100, 1300]) v[i] += 4;
+    const points: Point[] = v.map((x, i) => [1_700_000_400 + i * STEP, x]);
+    const stream = new Map(scoreSegments(model, resample(points, STEP)).scores.map(([t, s]) => [t, s]));
+    const warm = historyToRead(model, STEP);
+    expect(warm).toBeGreaterThanOrEqual(seasonalLookback(S, STEP));
+    for (const first of [1000, 1100, 1300]) {
+      const from = points[first][0] - warm;
+      const r = scoreSegments(
+        model,
+        resample(
+          points.filter(([t]) => t >= from),
+          STEP
+        )
+      );
+      expect(r.scores.find(([t]) => t === points[first][0])?.[1]).toBe(stream.get(points[first][0]));
+    }
+  });
+
+  it('scores across a hole up to maxGapSeconds, where an unbridged series would start again', () => {
+    const v = daily(700, 5);
+    // 2 h missing at 500 (12 points), then 6 h missing at 600 (36 points).
+    const points: Point[] = v
+      .map((x, i) => [1_700_000_400 + i * STEP, x] as Point)
+      .filter((_, i) => !(i >= 500 && i < 512) && !(i >= 600 && i < 636));
+    const r = scoreSegments(model, resample(points, STEP));
+    const times = new Set(r.scores.map(([t]) => t));
+    expect(times.has(1_700_000_400 + 520 * STEP)).toBe(true); // after the bridged hole
+    expect(times.has(1_700_000_400 + 640 * STEP)).toBe(false); // after the longer one: no past yet
+  });
+});
