@@ -99,8 +99,9 @@ describe('evaluateAnomaly', () => {
     expect(get('late').heldOut).toBeCloseTo(53.163, 3);
     expect(get('null').heldOut).toBeCloseTo(0, 9);
     for (const r of rows) {
-      expect(r.files.map((f) => f.name)).toEqual(['demo/a', 'demo/b']);
-      expect(r.files.reduce((s, f) => s + f.raw, 0)).toBeCloseTo(r.raw, 9);
+      expect(r.heldOutBy).toBe('file');
+      expect(r.perFile.map((f) => f.name)).toEqual(['demo/a', 'demo/b']);
+      expect(r.perFile.reduce((s, f) => s + f.raw, 0)).toBeCloseTo(r.raw, 9);
     }
   });
 
@@ -123,6 +124,103 @@ describe('evaluateAnomaly', () => {
     const scores = (rows: typeof fromRaw) => rows.map((r) => [r.detector, r.profile, r.score, r.heldOut]);
     expect(scores(fromRaw)).toEqual(scores(fromCanonical));
     await expect(evaluateAnomaly({ data: raw, ...quiet })).rejects.toThrow(/no labels.*--windows/);
+  });
+
+  describe("NAB's <category>/<file>.csv layout", () => {
+    // Series a in category realDemo, b in artificialDemo: the same rows as the canonical file, laid out as
+    // NAB lays out its corpus, with results in <detector>/<category>/<detector>_<file>.csv.
+    let nested: string;
+    let windowsFile: string;
+    let nestedRefs: string;
+    const CATEGORY: Record<string, string> = { a: 'realDemo', b: 'artificialDemo' };
+    const layOut = (root: string, rows: (name: string) => Array<[number, number]>) => {
+      for (const name of ['a', 'b']) {
+        fs.mkdirSync(path.join(root, CATEGORY[name]), { recursive: true });
+        const lines = ['timestamp,value', ...rows(name).map(([t, v]) => `${nabTime(t)},${v}`)];
+        fs.writeFileSync(path.join(root, CATEGORY[name], `${name}.csv`), lines.join('\n') + '\n');
+      }
+    };
+    const canonicalRows = (name: string) =>
+      readLabelledSeries(data).find((x) => x.name === `demo/${name}`)!.points as Array<[number, number]>;
+    beforeAll(() => {
+      nested = path.join(dir, 'nested');
+      layOut(nested, canonicalRows);
+      const windows: Record<string, string[][]> = {};
+      for (const name of ['a', 'b']) {
+        const [lo, hi] = WINDOWS[name];
+        windows[`${CATEGORY[name]}/${name}.csv`] = [[nabTime(T0 + lo * STEP), nabTime(T0 + hi * STEP)]];
+      }
+      windowsFile = path.join(dir, 'nested-windows.json');
+      fs.writeFileSync(windowsFile, JSON.stringify(windows));
+      nestedRefs = path.join(dir, 'nested-refs');
+      for (const det of ['null', 'perfect', 'late', 'gappy']) {
+        for (const name of ['a', 'b']) {
+          const from = path.join(
+            refs,
+            det === 'gappy' ? 'late' : det,
+            `${det === 'gappy' ? 'late' : det}_${name}.csv`
+          );
+          const lines = fs.readFileSync(from, 'utf8').trim().split('\n');
+          // gappy lacks one row of a: it cannot be scored on the same rows and is left out.
+          if (det === 'gappy' && name === 'a') lines.splice(200, 1);
+          fs.mkdirSync(path.join(nestedRefs, det, CATEGORY[name]), { recursive: true });
+          fs.writeFileSync(
+            path.join(nestedRefs, det, CATEGORY[name], `${det}_${name}.csv`),
+            lines.join('\n') + '\n'
+          );
+        }
+      }
+    });
+
+    it('scores it swept as the canonical file, and holds out each category', async () => {
+      const log: string[] = [];
+      const rows = await evaluateAnomaly({
+        data: nested,
+        windows: windowsFile,
+        referenceDir: nestedRefs,
+        model,
+        log: (m) => log.push(m),
+      });
+      expect(log.join('\n')).toMatch(
+        /skipping reference detector gappy: .*gappy_a\.csv: no row for 2014-02-15T07:05:00Z \(row 200 of realDemo\/a\.csv\)/
+      );
+      const fromCanonical = await evaluateAnomaly({ data, referenceDir: refs, model, log: () => undefined });
+      const swept = (rs: typeof rows) =>
+        rs.filter((r) => r.detector !== 'partial').map((r) => [r.detector, r.profile, r.score]);
+      expect(swept(rows)).toEqual(swept(fromCanonical));
+      for (const r of rows) {
+        expect(r.heldOutBy).toBe('category');
+        expect(r.perCategory.map((c) => c.category)).toEqual(['artificialDemo', 'realDemo']);
+        expect(r.perFile.map((f) => f.name)).toEqual(['artificialDemo/b.csv', 'realDemo/a.csv']);
+      }
+      const get = (d: string) => rows.find((r) => r.detector === d && r.profile === 'standard')!;
+      // Threshold 1 is best on either category alone, so holding one out changes nothing.
+      expect(get('perfect').heldOut).toBeCloseTo(100, 9);
+      expect(get('late').heldOut).toBeCloseTo(53.163, 3);
+      expect(get('late').perCategory.map((c) => c.score)).toEqual([
+        expect.closeTo(53.163, 3),
+        expect.closeTo(53.163, 3),
+      ]);
+    });
+
+    it('gives our score to every row, a repeated time included', async () => {
+      // The same corpus with a's row 50 written twice (in the probationary period, so NAB's figures stay
+      // the same if, and only if, every later row keeps its own score).
+      const repeated = path.join(dir, 'nested-repeated');
+      layOut(repeated, (name) => {
+        const rows = canonicalRows(name);
+        return name === 'a' ? [...rows.slice(0, 51), rows[50], ...rows.slice(51)] : rows;
+      });
+      const once = await evaluateAnomaly({ data: nested, windows: windowsFile, model, onlyOurs: true });
+      const twice = await evaluateAnomaly({ data: repeated, windows: windowsFile, model, onlyOurs: true });
+      expect(twice.map((r) => [r.score, r.heldOut])).toEqual(once.map((r) => [r.score, r.heldOut]));
+    });
+
+    it('needs the windows', async () => {
+      await expect(evaluateAnomaly({ data: nested, model })).rejects.toThrow(
+        /NAB's <category>\/<file>\.csv layout has no labels in it; give NAB's --windows/
+      );
+    });
   });
 
   it('adds our detector with the anomaly likelihood when asked', async () => {

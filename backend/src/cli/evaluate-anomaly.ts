@@ -1,17 +1,20 @@
 /**
- * NAB-scores anomaly detectors on a labelled canonical CSV: our shipped detector (named by its model id,
+ * NAB-scores anomaly detectors on a labelled corpus: our shipped detector (named by its model id,
  * `prescaler-…`) and every detector whose NAB result CSVs sit under `--reference-dir DIR/<detector>/`,
- * all on the same rows with the same scorer (backend/src/evaluate/nab.ts). Beside NAB's score (threshold
- * swept on all files) it prints the leave-one-file-out score (each file at the threshold best on the
- * others). `--likelihood` adds our detector with the anomaly likelihood post-processing (anomaly/
- * likelihood.ts) as a second row; `--per-file` prints each file's standard-profile raw score. A detector
+ * all on the same rows with the same scorer (scoreCorpus, backend/src/evaluate/nab.ts). Beside NAB's
+ * score (one threshold swept over all files) it prints the held-out score: each file at the threshold
+ * best on the files outside its category (leave one category out), or outside itself when the data has
+ * one category. `--likelihood` adds our detector with the anomaly likelihood post-processing (anomaly/
+ * likelihood.ts) as a second row; `--per-file` and `--per-category` break the scores down. A detector
  * fitted with the `residual` feature is scored with the residuals of the forecaster in `--forecaster DIR`
  * (default models/forecaster).
  *
- * The data is a labelled canonical CSV, or NAB CSVs (a file or a directory of them) with `--windows`.
+ * The data is NAB's corpus as NAB lays it out (`--data DIR` of `<category>/<file>.csv` with `--windows
+ * combined_windows.json`, results in `<detector>/<category>/<detector>_<file>.csv`), a flat directory of
+ * NAB CSVs with `--windows` (one category), or a labelled canonical CSV (one category).
  *
- *   npm run -s evaluate:anomaly -- --data FILE [--windows FILE] [--reference-dir DIR] [--model DIR] [--forecaster DIR]
- *       [--likelihood [--likelihood-short-window N]] [--per-file] [--json]
+ *   npm run -s evaluate:anomaly -- --data FILE|DIR [--windows FILE] [--reference-dir DIR] [--model DIR]
+ *       [--forecaster DIR] [--likelihood [--likelihood-short-window N]] [--per-file] [--per-category] [--json]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -26,30 +29,21 @@ import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
 import type { BatchForecaster } from '../forecast/types';
 import { loadAnomalyModel, type AnomalyModel } from '../anomaly/index';
 import { likelihoodScores, PUBLISHED_LIKELIHOOD, type LikelihoodParams } from '../anomaly/likelihood';
+import { scoreCorpus, windowsFromLabels, type NabCorpusScore, type NabCorpusFile } from '../evaluate/nab';
 import {
-  heldOutScore,
-  nabScore,
-  NAB_PROFILES,
-  scoreAtThreshold,
-  windowsFromLabels,
-  type NabDataFile,
-  type NabProfileName,
-} from '../evaluate/nab';
+  isNabCorpusDir,
+  NabCorpusError,
+  readNabCorpus,
+  readReferenceScores,
+  referenceDetectors,
+  type NabSeries,
+} from '../evaluate/nab-corpus';
 
 const REPO = path.resolve(__dirname, '../../..');
 
-export interface AnomalyEvaluationRow {
+/** One detector under one profile: NAB's swept score, the held-out one and their breakdowns. */
+export interface AnomalyEvaluationRow extends NabCorpusScore {
   detector: string;
-  profile: NabProfileName;
-  score: number;
-  raw: number;
-  threshold: number;
-  tp: number;
-  fp: number;
-  /** Leave-one-file-out score (null 0, perfect 100). */
-  heldOut: number;
-  /** Per file: raw score at the corpus-best threshold, and at the threshold best on the other files. */
-  files: Array<{ name: string; raw: number; heldOutRaw: number; heldOutThreshold: number }>;
 }
 
 export class EvaluationInputError extends Error {
@@ -145,44 +139,55 @@ export function warnIfTrainedOn(forecaster: LstmForecaster, data: string): void 
   );
 }
 
-/** NAB results times (`YYYY-MM-DD HH:MM:SS`, no zone) read as UTC, like the canonical CSV's. */
-function parseNabTime(s: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(s.trim());
-  if (!m) return NaN;
-  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
-}
-
-/** Scores from one NAB result CSV (`timestamp,value,anomaly_score,…`), keyed by time (first row kept). */
-export function readNabResults(file: string): Map<number, number> {
-  const lines = fs
-    .readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim());
-  const ti = header.indexOf('timestamp');
-  const si = header.indexOf('anomaly_score');
-  if (ti < 0 || si < 0)
-    throw new EvaluationInputError(`${file}: header lacks "timestamp" or "anomaly_score"`);
-  const out = new Map<number, number>();
-  for (let i = 1; i < lines.length; i++) {
-    const c = lines[i].split(',');
-    const t = parseNabTime(c[ti] ?? '');
-    const s = Number(c[si]);
-    if (!Number.isFinite(t) || !Number.isFinite(s))
-      throw new EvaluationInputError(`${file}:${i + 1}: bad row`);
-    if (!out.has(t)) out.set(t, s);
+/**
+ * The files to score, rows as NAB counts them: NAB's `<category>/<file>.csv` layout (or a flat directory
+ * of NAB CSVs, one category) read in file order with `windows`, or the labelled series of a canonical CSV
+ * (one category, named after the file).
+ */
+export function readEvaluationCorpus(data: string, windows?: string): NabSeries[] {
+  const isDir = fs.existsSync(data) && fs.statSync(data).isDirectory();
+  if (isDir && (windows || isNabCorpusDir(data))) {
+    if (!windows)
+      throw new EvaluationInputError(
+        `${data}: NAB's <category>/<file>.csv layout has no labels in it; give NAB's --windows combined_windows.json`
+      );
+    return readNabCorpus(data, windows);
   }
-  return out;
+  const category = path.basename(data).replace(/\.[^.]*$/, '');
+  return readLabelledSeries(data, windows).map((s) => {
+    const timestamps = Float64Array.from(s.points, (p) => p[0]);
+    return {
+      name: s.name,
+      category,
+      timestamps,
+      values: Float64Array.from(s.points, (p) => p[1]),
+      windows: windowsFromLabels(timestamps, s.labels!),
+    };
+  });
 }
 
-function stem(seriesName: string): string {
-  return seriesName.slice(seriesName.lastIndexOf('/') + 1);
+/**
+ * Our detector's score for every row of a corpus file: the file's rows in time order without repeats (the
+ * first of a repeated time kept) go through detectorScores, and each row takes the score of its time.
+ */
+async function oursOnRows(
+  f: NabSeries,
+  score: (s: LabelledSeries) => Promise<Float64Array>
+): Promise<Float64Array> {
+  const ts = f.timestamps;
+  const idx = Array.from(ts, (_, i) => i).sort((a, b) => ts[a] - ts[b] || a - b);
+  const points: Array<[number, number]> = [];
+  for (const i of idx)
+    if (!points.length || points[points.length - 1][0] !== ts[i]) points.push([ts[i], f.values[i]]);
+  const sc = await score({ name: f.name, points });
+  const byTime = new Map(points.map(([t], k) => [t, sc[k]]));
+  return Float64Array.from(ts, (t) => byTime.get(t)!);
 }
 
-/** One result set per detector; reference detectors that lack a file or a row are skipped with a note. */
+/** One result set per detector and profile; reference detectors that lack a file or a row are skipped with a note. */
 export async function evaluateAnomaly(opts: {
   data: string;
-  /** NAB `combined_windows.json` labelling raw NAB CSVs in `data`. */
+  /** NAB `combined_windows.json` labelling NAB CSVs in `data`. */
   windows?: string;
   referenceDir?: string;
   model?: AnomalyModel;
@@ -192,96 +197,129 @@ export async function evaluateAnomaly(opts: {
   likelihood?: LikelihoodParams;
   onlyOurs?: boolean;
   log?: (msg: string) => void;
+  /** Called with the milliseconds each phase took (read, ours, references, scoring). */
+  timing?: (phase: string, ms: number) => void;
 }): Promise<AnomalyEvaluationRow[]> {
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const series = readLabelledSeries(opts.data, opts.windows);
-  const windows = series.map((s) =>
-    windowsFromLabels(
-      s.points.map((p) => p[0]),
-      s.labels!
-    )
-  );
-  const asFiles = (scores: (s: LabelledSeries, k: number) => ArrayLike<number>): NabDataFile[] =>
-    series.map((s, k) => ({
-      name: s.name,
-      timestamps: s.points.map((p) => p[0]),
-      scores: scores(s, k),
-      windows: windows[k],
+  const timing = opts.timing ?? (() => undefined);
+  let t0 = Date.now();
+  const corpus = readEvaluationCorpus(opts.data, opts.windows);
+  timing('read', Date.now() - t0);
+  const asFiles = (scores: ArrayLike<number>[]): NabCorpusFile[] =>
+    corpus.map((f, k) => ({
+      name: f.name,
+      category: f.category,
+      timestamps: f.timestamps,
+      scores: scores[k],
+      windows: f.windows,
     }));
   const ours = async (o: { likelihood?: LikelihoodParams }) => {
     const scores: Float64Array[] = [];
-    for (const s of series)
-      scores.push(await detectorScores(opts.model!, s, { ...o, forecaster: opts.forecaster }));
-    return asFiles((_, k) => scores[k]);
+    for (const f of corpus)
+      scores.push(
+        await oursOnRows(f, (s) => detectorScores(opts.model!, s, { ...o, forecaster: opts.forecaster }))
+      );
+    return asFiles(scores);
   };
 
-  const detectors: Array<{ name: string; files: NabDataFile[] }> = [];
+  const detectors: Array<{ name: string; files: NabCorpusFile[] }> = [];
+  t0 = Date.now();
   if (opts.model) {
     detectors.push({ name: opts.model.id, files: await ours({}) });
     const likelihood = opts.likelihood;
     if (likelihood)
       detectors.push({ name: `${opts.model.id}+likelihood`, files: await ours({ likelihood }) });
   }
+  timing('ours', Date.now() - t0);
+  t0 = Date.now();
   if (opts.referenceDir && !opts.onlyOurs) {
-    const dirs = fs
-      .readdirSync(opts.referenceDir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
-      .sort();
-    for (const det of dirs) {
+    for (const det of referenceDetectors(opts.referenceDir)) {
       try {
-        const files = asFiles((s) => {
-          const file = path.join(opts.referenceDir!, det, `${det}_${stem(s.name)}.csv`);
-          if (!fs.existsSync(file)) throw new EvaluationInputError(`no results file ${file}`);
-          const byTime = readNabResults(file);
-          return s.points.map(([t]) => {
-            const x = byTime.get(t);
-            if (x === undefined)
-              throw new EvaluationInputError(`${file}: no row for ${new Date(t * 1000).toISOString()}`);
-            return x;
-          });
-        });
-        detectors.push({ name: det, files });
+        detectors.push({ name: det, files: asFiles(readReferenceScores(opts.referenceDir, det, corpus)) });
       } catch (e) {
-        if (!(e instanceof EvaluationInputError)) throw e;
+        if (!(e instanceof NabCorpusError)) throw e;
         log(`skipping reference detector ${det}: ${e.message}`);
       }
     }
   }
-
-  const rows: AnomalyEvaluationRow[] = [];
-  for (const d of detectors) {
-    const heldOut = new Map(heldOutScore(d.files).map((h) => [h.profile, h]));
-    for (const r of nabScore(d.files)) {
-      const h = heldOut.get(r.profile)!;
-      const cost = NAB_PROFILES[r.profile];
-      rows.push({
-        detector: d.name,
-        profile: r.profile,
-        score: r.score,
-        raw: r.raw,
-        threshold: r.threshold,
-        tp: r.tp,
-        fp: r.fp,
-        heldOut: h.score,
-        files: d.files.map((f, k) => ({
-          name: f.name,
-          raw: scoreAtThreshold([f], cost, r.threshold).score,
-          heldOutRaw: h.files[k].raw,
-          heldOutThreshold: h.files[k].threshold,
-        })),
-      });
-    }
-  }
+  timing('references', Date.now() - t0);
+  t0 = Date.now();
+  const rows = detectors.flatMap((d) => scoreCorpus(d.files).map((r) => ({ detector: d.name, ...r })));
+  timing('scoring', Date.now() - t0);
   return rows;
+}
+
+const fmt = (x: number | null, digits = 1) => (x === null ? 'n/a' : x.toFixed(digits));
+
+/** The table of `--per-category`: per category (standard profile), each detector's swept / held-out score. */
+function perCategoryTable(rows: AnomalyEvaluationRow[]): string {
+  const standard = rows.filter((r) => r.profile === 'standard');
+  const cats = standard[0]?.perCategory ?? [];
+  const width = Math.max(16, ...standard.map((r) => r.detector.length + 2));
+  const lines = [
+    '\nstandard profile per category: NAB score of its files, swept / held out (null 0, perfect 100); ' +
+      'a category without windows shows its raw score (the cost of its false positives) in brackets',
+    'category'.padEnd(24) +
+      'files'.padStart(6) +
+      'windows'.padStart(8) +
+      standard.map((r) => r.detector.padStart(width)).join(''),
+  ];
+  cats.forEach((c, k) => {
+    const cell = (r: AnomalyEvaluationRow) => {
+      const x = r.perCategory[k];
+      return x.windows > 0
+        ? `${fmt(x.score)} / ${fmt(x.heldOut)}`
+        : `(${x.raw.toFixed(2)} / ${x.heldOutRaw.toFixed(2)})`;
+    };
+    lines.push(
+      c.category.padEnd(24) +
+        String(c.files).padStart(6) +
+        String(c.windows).padStart(8) +
+        standard.map((r) => cell(r).padStart(width)).join('')
+    );
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** The table of `--per-file`: per file (standard profile), each detector's raw score swept / held out. */
+function perFileTable(rows: AnomalyEvaluationRow[]): string {
+  const standard = rows.filter((r) => r.profile === 'standard');
+  const files = standard[0]?.perFile ?? [];
+  const width = Math.max(18, ...standard.map((r) => r.detector.length + 2));
+  const nameWidth = Math.max(10, ...files.map((f) => f.name.length + 2));
+  const lines = [
+    '\nstandard profile per file: raw score at the swept threshold / at the held-out threshold',
+    'file'.padEnd(nameWidth) +
+      'windows'.padStart(8) +
+      standard.map((r) => r.detector.padStart(width)).join(''),
+  ];
+  files.forEach((f, k) => {
+    const cell = (r: AnomalyEvaluationRow) =>
+      `${r.perFile[k].raw.toFixed(2)} / ${r.perFile[k].heldOutRaw.toFixed(2)}`;
+    lines.push(
+      f.name.padEnd(nameWidth) +
+        String(f.windows).padStart(8) +
+        standard.map((r) => cell(r).padStart(width)).join('')
+    );
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** What the held-out column means for these rows, in words. */
+export function heldOutMethod(rows: readonly AnomalyEvaluationRow[]): string {
+  const r = rows[0];
+  if (!r) return '';
+  if (r.heldOutBy === 'category')
+    return `held-out: each file at the threshold swept on the other categories (leave one category out, ${r.perCategory.length} categories)`;
+  return 'held-out: each file at the threshold swept on the other files (leave one file out: the data has one category)';
 }
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
     'usage: evaluate:anomaly -- --data FILE|DIR [--windows combined_windows.json] [--reference-dir DIR]\n' +
-      '           [--model DIR] [--forecaster DIR] [--likelihood\n' +
-      '           [--likelihood-short-window N]] [--per-file] [--json]\n'
+      '           [--model DIR] [--forecaster DIR] [--likelihood [--likelihood-short-window N]]\n' +
+      '           [--per-file] [--per-category] [--json]\n'
   );
   process.exit(2);
 }
@@ -294,6 +332,7 @@ async function main(argv: string[]): Promise<void> {
   let forecasterDir = path.join(REPO, 'models/forecaster');
   let json = false;
   let perFile = false;
+  let perCategory = false;
   let likelihood: LikelihoodParams | undefined;
   let shortWindow: number = PUBLISHED_LIKELIHOOD.shortWindow;
   for (let i = 0; i < argv.length; i++) {
@@ -306,6 +345,7 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--forecaster') forecasterDir = val();
     else if (a === '--json') json = true;
     else if (a === '--per-file') perFile = true;
+    else if (a === '--per-category') perCategory = true;
     else if (a === '--likelihood') likelihood = { ...PUBLISHED_LIKELIHOOD };
     else if (a === '--likelihood-short-window') shortWindow = Number(val());
     else usage(`unknown argument ${a}`);
@@ -323,9 +363,19 @@ async function main(argv: string[]): Promise<void> {
   else if (argv.includes('--forecaster'))
     process.stderr.write('note: --forecaster ignored: this detector uses no forecast residuals\n');
   const t0 = Date.now();
-  const rows = await evaluateAnomaly({ data, windows, referenceDir, model, forecaster, likelihood });
+  const phases: string[] = [];
+  const rows = await evaluateAnomaly({
+    data,
+    windows,
+    referenceDir,
+    model,
+    forecaster,
+    likelihood,
+    timing: (phase, ms) => phases.push(`${phase} ${ms} ms`),
+  });
   process.stderr.write(
-    `scored ${new Set(rows.map((r) => r.detector)).size} detectors in ${Date.now() - t0} ms\n`
+    `scored ${new Set(rows.map((r) => r.detector)).size} detectors on ${rows[0]?.perFile.length ?? 0} files ` +
+      `in ${Date.now() - t0} ms (${phases.join(', ')})\n${json ? heldOutMethod(rows) + '\n' : ''}`
   );
   // Best first by the standard profile, so the ranking reads top-down.
   const standard = new Map(rows.filter((r) => r.profile === 'standard').map((r) => [r.detector, r.score]));
@@ -335,12 +385,13 @@ async function main(argv: string[]): Promise<void> {
   if (json) {
     process.stdout.write(
       JSON.stringify({
-        results: rows.map(({ detector, profile, score, heldOut, files }) => ({
-          detector,
-          profile,
-          score,
-          heldOut,
-          ...(perFile ? { files } : {}),
+        results: rows.map((r) => ({
+          detector: r.detector,
+          profile: r.profile,
+          score: r.score,
+          heldOut: r.heldOut,
+          ...(perFile ? { files: r.perFile } : {}),
+          ...(perCategory ? { categories: r.perCategory } : {}),
         })),
       }) + '\n'
     );
@@ -354,6 +405,7 @@ async function main(argv: string[]): Promise<void> {
       .map((x) => x.padStart(10))
       .join('') +
     '\n';
+  process.stdout.write(`${heldOutMethod(rows)}\n`);
   process.stdout.write(
     line(['detector', 'profile', 'score', 'held-out', 'raw', 'threshold', 'tp rows', 'fp rows'])
   );
@@ -371,25 +423,8 @@ async function main(argv: string[]): Promise<void> {
       ])
     );
   }
-  if (perFile) {
-    const standardRows = rows.filter((r) => r.profile === 'standard');
-    const names = standardRows[0]?.files.map((f) => stem(f.name)) ?? [];
-    process.stdout.write(
-      '\nstandard profile, raw score per file at the corpus-best threshold / at the threshold best on the other files\n' +
-        names.map((n, k) => `F${k + 1} = ${n}`).join(', ') +
-        '\n'
-    );
-    process.stdout.write(
-      'detector'.padEnd(30) + names.map((_, k) => `F${k + 1}`.padStart(16)).join('') + '\n'
-    );
-    for (const r of standardRows) {
-      process.stdout.write(
-        r.detector.padEnd(30) +
-          r.files.map((f) => `${f.raw.toFixed(2)} / ${f.heldOutRaw.toFixed(2)}`.padStart(16)).join('') +
-          '\n'
-      );
-    }
-  }
+  if (perCategory) process.stdout.write(perCategoryTable(rows));
+  if (perFile) process.stdout.write(perFileTable(rows));
 }
 
 if (require.main === module) {

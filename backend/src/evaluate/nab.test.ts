@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { mulberry32 } from '../series/random';
 import {
   NAB_PROFILES,
+  NAB_PROFILE_NAMES,
   NabInputError,
   heldOutScore,
   nabScore,
@@ -9,8 +11,13 @@ import {
   probationaryLength,
   scaledSigmoid,
   scoreAtThreshold,
+  scoreCorpus,
+  scoresByThreshold,
+  sweepRows,
   windowsFromLabels,
+  type NabCorpusFile,
   type NabDataFile,
+  type SweepRow,
 } from './nab';
 
 const standard = NAB_PROFILES.standard;
@@ -224,5 +231,218 @@ describe('heldOutScore (leave one file out)', () => {
     for (const r of heldOutScore(nulls)) expect(r.score).toBeCloseTo(0, 9);
     expect(() => heldOutScore(files.map((f) => ({ ...f, windows: [] })))).toThrow(NabInputError);
     expect(() => heldOutScore([])).toThrow(NabInputError);
+  });
+});
+
+describe("the sweep on typed arrays agrees with NAB's row-by-row sweep", () => {
+  // NAB's calcSweepScore + calcScoreByThreshold as written (sweepRows, scoresByThreshold), against the
+  // sweep every scorer here uses, on random corpora with ties, repeated timestamps and probation.
+  const randomFile = (r: () => number, name: string): NabDataFile => {
+    const n = 60 + Math.floor(r() * 80);
+    const timestamps = Array.from({ length: n }, (_, i) => 1000 + 60 * i);
+    timestamps[20] = timestamps[19]; // a repeated time, as some NAB files have
+    const windows: Array<[number, number]> = [];
+    for (
+      let at = 25 + Math.floor(r() * 10);
+      at + 12 < n && windows.length < 3;
+      at += 20 + Math.floor(r() * 20)
+    ) {
+      const width = 1 + Math.floor(r() * 10);
+      windows.push([timestamps[at], timestamps[at + width - 1]]);
+    }
+    const scores = timestamps.map(() => Math.round(r() * 20) / 20);
+    return { name, timestamps, scores, windows };
+  };
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i', (seed) => {
+    const r = mulberry32(seed);
+    const files = Array.from({ length: 2 + (seed % 3) }, (_, k) => randomFile(r, `f${k}`));
+    for (const profile of NAB_PROFILE_NAMES) {
+      const cost = NAB_PROFILES[profile];
+      const rows: SweepRow[] = [];
+      let base = 0;
+      for (const f of files) {
+        const s = sweepRows(f, cost, base);
+        base += s.windows;
+        rows.push(...s.rows);
+      }
+      const reference = scoresByThreshold(rows, cost).reduce((b, x) => (x.score > b.score ? x : b));
+      const fast = optimizeThreshold(files, cost);
+      expect(fast.threshold).toBe(reference.threshold);
+      expect(fast.score).toBeCloseTo(reference.score, 10);
+      expect([fast.tp, fast.fp, fast.fn, fast.tn]).toEqual([
+        reference.tp,
+        reference.fp,
+        reference.fn,
+        reference.tn,
+      ]);
+      // Per file at that threshold, as NAB's scoreDataSet reads it off the file's own sweep.
+      for (const f of files) {
+        const own = scoresByThreshold(sweepRows(f, cost).rows, cost);
+        const at = [...own].reverse().find((x) => x.threshold >= fast.threshold)!;
+        expect(scoreAtThreshold([f], cost, fast.threshold).score).toBeCloseTo(at.score, 10);
+      }
+    }
+  });
+});
+
+describe('scoreCorpus: swept, leave one category out, per category and per file', () => {
+  // Probation off and the standard profile, so every figure can be worked by hand. Rows 0…99; each file
+  // with a window has it on rows 40…49 (width 10).
+  const at = (marks: Record<number, number>) => ts.map((_, i) => marks[i] ?? 0);
+  const corpus = (aWindows: Array<[number, number]> = [window], a2Windows: Array<[number, number]> = []) =>
+    [
+      // a1: 0.9 at the window's first row (+1). a2: no window, 0.7 at row 10 (an FP before any window: −0.11).
+      { name: 'A/a1.csv', category: 'A', timestamps: ts, scores: at({ 40: 0.9 }), windows: aWindows },
+      { name: 'A/a2.csv', category: 'A', timestamps: ts, scores: at({ 10: 0.7 }), windows: a2Windows },
+      // b: 0.6 half way into its window: scaledSigmoid(−0.5)/scaledSigmoid(−1) = 0.859793.
+      { name: 'B/b.csv', category: 'B', timestamps: ts, scores: at({ 45: 0.6 }), windows: [window] },
+      // c: 0.8 at the window's first row (+1) and 0.65 at row 70, (70 − 49)/9 = 2.333 window widths past
+      // it: 0.11 · scaledSigmoid(2.333) = −0.109998.
+      {
+        name: 'C/c.csv',
+        category: 'C',
+        timestamps: ts,
+        scores: at({ 40: 0.8, 70: 0.65 }),
+        windows: [window],
+      },
+    ] as NabCorpusFile[];
+  const half = 0.8597925669;
+  const fp70 = -0.1099981135;
+  const score = (files: NabCorpusFile[]) =>
+    scoreCorpus(files, { profiles: ['standard'], probationPercent: 0 })[0];
+
+  it('reproduces the hand-worked figures', () => {
+    const r = score(corpus());
+    // Swept: 1.1 → −3; 0.9 → −1; 0.8 → 1; 0.7 → 0.89; 0.65 → 0.78; 0.6 → 1 + 1 + 0.859793 − 0.11 − 0.109998
+    // = 2.639794, the best (at 0 every row is an FP). Null −3 (it detects nothing), perfect 3.
+    expect(r.threshold).toBe(0.6);
+    expect(r.raw).toBeCloseTo(2 + half - 0.11 + fp70, 9);
+    expect(r.nullRaw).toBe(-3);
+    expect(r.perfectRaw).toBe(3);
+    expect(r.score).toBeCloseTo((100 * (2.6397944534 + 3)) / 6, 6); // 93.9966
+    // Held out: A at the best threshold of B and C (0.6): 1 − 0.11 = 0.89. B at that of A and C (0.8, where
+    // A and C score 2): missed, −1. C at that of A and B (0.6): 1 − 0.109998. Sum 0.780002; null −3.
+    expect(r.heldOutBy).toBe('category');
+    expect(r.perFile.map((f) => [f.name, f.heldOutThreshold])).toEqual([
+      ['A/a1.csv', 0.6],
+      ['A/a2.csv', 0.6],
+      ['B/b.csv', 0.8],
+      ['C/c.csv', 0.6],
+    ]);
+    expect(r.perFile.map((f) => f.heldOutRaw)).toEqual(
+      [1, -0.11, -1, 1 + fp70].map((x) => expect.closeTo(x, 9))
+    );
+    expect(r.heldOutRaw).toBeCloseTo(0.89 - 1 + 1 + fp70, 9);
+    expect(r.nullHeldOutRaw).toBe(-3);
+    expect(r.heldOut).toBeCloseTo((100 * (0.7800018865 + 3)) / 6, 6); // 63.0000
+    // Per file at the swept threshold, with NAB's per-file counts.
+    expect(r.perFile.map((f) => [f.raw, f.tp, f.fp, f.windows])).toEqual([
+      [1, 1, 0, 1],
+      [-0.11, 0, 1, 0],
+      [expect.closeTo(half, 9), 1, 0, 1],
+      [expect.closeTo(1 + fp70, 9), 1, 1, 1],
+    ]);
+    expect(r.perFile.reduce((s, f) => s + f.raw, 0)).toBeCloseTo(r.raw, 12);
+    // Per category: A (1 window) 100·(0.89 + 1)/(1 + 1) = 94.5 both ways; B 100·(0.859793 + 1)/2 = 92.99
+    // swept, 0 held out; C 100·(0.890002 + 1)/2 = 94.50 both ways.
+    expect(r.perCategory).toEqual([
+      { category: 'A', files: 2, windows: 1, raw: 0.89, heldOutRaw: 0.89, score: 94.5, heldOut: 94.5 },
+      {
+        category: 'B',
+        files: 1,
+        windows: 1,
+        raw: expect.closeTo(half, 9),
+        heldOutRaw: -1,
+        score: expect.closeTo(92.98962835, 6),
+        heldOut: 0,
+      },
+      {
+        category: 'C',
+        files: 1,
+        windows: 1,
+        raw: expect.closeTo(1 + fp70, 9),
+        heldOutRaw: expect.closeTo(1 + fp70, 9),
+        score: expect.closeTo(94.50009432, 6),
+        heldOut: expect.closeTo(94.50009432, 6),
+      },
+    ]);
+  });
+
+  it("never reads the held-out category's labels to choose its threshold", () => {
+    // A's labels change: a1 loses its window (its 0.9 becomes an FP) and a2 gains one on rows 5…14 around
+    // its 0.7. A's files are still scored at the threshold best on B and C (0.6); B's threshold, chosen
+    // on A and C, moves from 0.8 to 0.7 (A now scores 0.859793 at 0.7), so the change is felt elsewhere.
+    const before = score(corpus());
+    const after = score(corpus([], [[ts[5], ts[14]]]));
+    const thresholds = (r: typeof before) =>
+      Object.fromEntries(r.perFile.map((f) => [f.name, f.heldOutThreshold]));
+    expect(thresholds(after)['A/a1.csv']).toBe(thresholds(before)['A/a1.csv']);
+    expect(thresholds(after)['A/a2.csv']).toBe(thresholds(before)['A/a2.csv']);
+    expect(thresholds(after)['B/b.csv']).toBe(0.7);
+    expect(thresholds(before)['B/b.csv']).toBe(0.8);
+  });
+
+  it("holds out each category's files whatever their labels (random corpora)", () => {
+    const r = mulberry32(11);
+    for (let trial = 0; trial < 20; trial++) {
+      const files: NabCorpusFile[] = ['X', 'X', 'Y', 'Z', 'Z'].map((category, k) => ({
+        name: `${category}/f${k}.csv`,
+        category,
+        timestamps: ts,
+        scores: ts.map(() => Math.round(r() * 10) / 10),
+        windows: r() < 0.8 ? [[ts[30 + k], ts[38 + k]]] : [],
+      }));
+      const relabelled = files.map((f) =>
+        f.category === 'X'
+          ? { ...f, windows: [[ts[60], ts[60 + Math.floor(r() * 20)]]] as Array<[number, number]> }
+          : f
+      );
+      const [a] = scoreCorpus(files, { profiles: ['standard'] });
+      const [b] = scoreCorpus(relabelled, { profiles: ['standard'] });
+      expect(b.perFile.slice(0, 2).map((f) => f.heldOutThreshold)).toEqual(
+        a.perFile.slice(0, 2).map((f) => f.heldOutThreshold)
+      );
+    }
+  });
+
+  it('falls back to leave one file out when the corpus has one category, and says so', () => {
+    const one = corpus().map((f) => ({ ...f, category: 'all' }));
+    const r = score(one);
+    expect(r.heldOutBy).toBe('file');
+    const [lofo] = heldOutScore(one, { profiles: ['standard'], probationPercent: 0 });
+    expect(r.heldOut).toBeCloseTo(lofo.score, 12);
+    expect(r.perFile.map((f) => f.heldOutThreshold)).toEqual(lofo.files.map((f) => f.threshold));
+    expect(r.perCategory).toHaveLength(1);
+    expect(r.perCategory[0].score).toBeCloseTo(r.score, 12);
+  });
+
+  it('gives a category without windows no normalised score, only its raw one', () => {
+    const files = corpus().map((f) => (f.name === 'A/a1.csv' ? { ...f, windows: [] } : f));
+    const a = score(files).perCategory.find((c) => c.category === 'A')!;
+    expect(a).toMatchObject({ windows: 0, score: null, heldOut: null });
+    expect(a.raw).toBeLessThan(0);
+  });
+
+  it('refuses what it cannot score, saying why', () => {
+    const files = corpus();
+    expect(() => scoreCorpus([])).toThrow(/no data files to score/);
+    expect(() => scoreCorpus([files[0], { ...files[0] }])).toThrow(/A\/a1\.csv: appears twice/);
+    expect(() => scoreCorpus([{ ...files[0], category: '' }])).toThrow(/A\/a1\.csv: no category/);
+    expect(() => scoreCorpus([files[1]])).toThrow(/no labelled anomaly windows/);
+    expect(() => scoreCorpus([{ ...files[2], scores: [1, 2] }])).toThrow(/B\/b\.csv: 100 timestamps but 2/);
+    expect(() => scoreCorpus([{ ...files[2], windows: [[ts[50], ts[40]]] }])).toThrow(
+      /ends before it starts/
+    );
+    expect(() =>
+      scoreCorpus([
+        {
+          ...files[2],
+          windows: [
+            [ts[40], ts[49]],
+            [ts[45], ts[60]],
+          ],
+        },
+      ])
+    ).toThrow(/windows overlap or are out of order/);
   });
 });

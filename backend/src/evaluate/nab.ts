@@ -2,7 +2,8 @@
  * The Numenta Anomaly Benchmark scoring method (Lavin & Ahmad 2015; numenta/NAB `nab/sweeper.py`,
  * `nab/optimizer.py`, `nab/runner.py` normalisation), reimplemented from its published description.
  *
- * - Every row after the probationary period (first 15 % of a file, at most 750 rows) is scorable.
+ * - Every row after the probationary period (first 15 % of a file, at most 750 rows) is scorable. Rows
+ *   are taken in file order and counted by position, as NAB does (its files have repeated timestamps).
  * - A detection inside a labelled window earns the scaled sigmoid of its position in the window, divided
  *   by its value at the window's first row so the earliest detection earns exactly `tpWeight`; only the
  *   first (best) detection of a window counts. A window with no detection costs `fnWeight`.
@@ -12,6 +13,10 @@
  *   (all files together) and the best corpus score kept, per detector and profile.
  * - Normalised score = 100 · (raw − null) / (perfect − null), where null is the null detector's best raw
  *   score (a constant score) on the same files and perfect = number of windows · `tpWeight`.
+ *
+ * Beside NAB's swept score, a held-out one: each file scored at the threshold swept on the files outside
+ * its category (scoreCorpus), or outside itself (heldOutScore), so no file's labels pick its threshold.
+ * The labels are laid out once per corpus and each detector's rows sorted once; a sweep is then one pass.
  */
 
 export type NabProfileName = 'standard' | 'reward_low_FP_rate' | 'reward_low_FN_rate';
@@ -173,8 +178,10 @@ export interface ThresholdScore {
 }
 
 /**
- * NAB's `calcScoreByThreshold`: the corpus score at every distinct anomaly score used as a threshold
- * (a row is a detection when its score ≥ threshold), from 1.1 (no detection) down.
+ * NAB's `calcScoreByThreshold`, written row by row as NAB writes it: the corpus score at every distinct
+ * anomaly score used as a threshold (a row is a detection when its score ≥ threshold), from 1.1 (no
+ * detection) down. The scorers below compute the same figures on typed arrays laid out once per corpus
+ * (prepareCorpus, sweepBest); this stays as the plain reference their test compares them with.
  */
 export function scoresByThreshold(rows: readonly SweepRow[], cost: CostMatrix): ThresholdScore[] {
   const scorable = rows.filter((r) => r.window !== PROBATIONARY);
@@ -217,15 +224,497 @@ export function scoresByThreshold(rows: readonly SweepRow[], cost: CostMatrix): 
   return out;
 }
 
-function corpusRows(files: readonly NabDataFile[], cost: CostMatrix, probationPercent: number) {
-  const all: SweepRow[] = [];
-  let windows = 0;
-  for (const f of files) {
-    const r = sweepRows(f, cost, windows, probationPercent);
-    windows += r.windows;
-    for (const row of r.rows) all.push(row);
+/**
+ * A corpus's labels, laid out once for every detector and profile: per row its window id (or NO_WINDOW,
+ * PROBATIONARY) and its unweighted sweep score (inside a window the scaled sigmoid over its value at the
+ * window's first row, to be weighted by tpWeight; outside, the FP sigmoid, to be weighted by fpWeight).
+ * Files are concatenated in order; file f's rows are fileStart[f] … fileStart[f + 1] − 1 and its windows
+ * windowStart[f] … windowStart[f + 1] − 1.
+ */
+export interface PreparedCorpus {
+  names: string[];
+  categories: string[];
+  rows: number;
+  fileStart: Int32Array;
+  windowStart: Int32Array;
+  rowWindow: Int32Array;
+  rowSweep: Float64Array;
+  /** Per window, 1 when some row of it is past the probationary period (NAB scores only those). */
+  windowScorable: Uint8Array;
+}
+
+/** Validates a corpus (names unique, scores finite, windows inside their files) and lays out its labels. */
+export function prepareCorpus(
+  files: ReadonlyArray<NabDataFile & { category?: string }>,
+  probationPercent = NAB_PROBATION_PERCENT
+): PreparedCorpus {
+  if (files.length === 0) throw new NabInputError('no data files to score');
+  const seen = new Set<string>();
+  const fileStart = new Int32Array(files.length + 1);
+  const windowStart = new Int32Array(files.length + 1);
+  const wins = files.map((f, k) => {
+    if (seen.has(f.name)) throw new NabInputError(`${f.name}: appears twice in the corpus`);
+    seen.add(f.name);
+    validateFile(f);
+    fileStart[k + 1] = fileStart[k] + f.scores.length;
+    const w = windowRows(f);
+    windowStart[k + 1] = windowStart[k] + w.length;
+    return w;
+  });
+  const rows = fileStart[files.length];
+  const rowWindow = new Int32Array(rows);
+  const rowSweep = new Float64Array(rows);
+  const windowScorable = new Uint8Array(windowStart[files.length]);
+  files.forEach((f, k) => {
+    const n = f.scores.length;
+    const base = fileStart[k];
+    const probation = probationaryLength(n, probationPercent);
+    let w = 0;
+    let prevRight = -1;
+    let prevWidth = 0;
+    for (let i = 0; i < n; i++) {
+      const win = wins[k];
+      let window = NO_WINDOW;
+      if (w < win.length && i >= win[w][0] && i <= win[w][1]) {
+        const [left, right] = win[w];
+        const width = right - left + 1;
+        rowSweep[base + i] = scaledSigmoid(-(right - i + 1) / width) / MAX_TP;
+        window = windowStart[k] + w;
+        if (i >= probation) windowScorable[window] = 1;
+        if (i === right) {
+          prevRight = right;
+          prevWidth = width;
+          w++;
+        }
+      } else {
+        // NAB divides by (width − 1), which is 0 after a one-row window; treat that as far past it.
+        rowSweep[base + i] =
+          prevRight >= 0 && prevWidth > 1 ? scaledSigmoid(Math.abs(prevRight - i) / (prevWidth - 1)) : -1.0;
+      }
+      rowWindow[base + i] = i >= probation ? window : PROBATIONARY;
+    }
+  });
+  return {
+    names: files.map((f) => f.name),
+    categories: files.map((f) => f.category ?? ''),
+    rows,
+    fileStart,
+    windowStart,
+    rowWindow,
+    rowSweep,
+    windowScorable,
+  };
+}
+
+/**
+ * One detector's scores on a prepared corpus, with its scorable rows sorted once, highest score first,
+ * and what a sweep reads of each laid out in that order (so a sweep reads memory front to back).
+ */
+export interface DetectorRows {
+  /** Per row, in file order. */
+  scores: Float64Array;
+  /** Scorable rows by descending score (ties by row: their order changes no figure). */
+  order: Int32Array;
+  /** Per sorted row: its score, window, unweighted sweep score and file. */
+  sortedScore: Float64Array;
+  sortedWindow: Int32Array;
+  sortedSweep: Float64Array;
+  sortedFile: Int32Array;
+  /** Per file, its scorable rows inside windows and outside them (a sweep's starting fn and tn). */
+  windowRowCount: Int32Array;
+  otherRowCount: Int32Array;
+}
+
+/**
+ * `rows` (ascending) ordered by descending score, ties by row: the distinct scores sorted natively, then
+ * a counting sort by each row's rank among them (several times quicker than a comparator sort).
+ */
+function sortByScoreDescending(scores: Float64Array, rows: Int32Array): Int32Array {
+  const m = rows.length;
+  const values = new Float64Array(m);
+  for (let k = 0; k < m; k++) values[k] = scores[rows[k]];
+  const distinct = values.slice().sort();
+  let u = 0;
+  for (let k = 0; k < m; k++) if (u === 0 || distinct[k] !== distinct[u - 1]) distinct[u++] = distinct[k];
+  const rank = new Int32Array(m);
+  const start = new Int32Array(u + 1);
+  for (let k = 0; k < m; k++) {
+    let lo = 0;
+    let hi = u - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (distinct[mid] < values[k]) lo = mid + 1;
+      else hi = mid;
+    }
+    rank[k] = u - 1 - lo;
+    start[rank[k] + 1]++;
   }
-  return { rows: all, windows };
+  for (let r = 0; r < u; r++) start[r + 1] += start[r];
+  const out = new Int32Array(m);
+  for (let k = 0; k < m; k++) out[start[rank[k]]++] = rows[k];
+  return out;
+}
+
+/** A detector's scores for every row of a prepared corpus, checked, with per-file counts of scorable rows. */
+function rowScores(c: PreparedCorpus, files: ReadonlyArray<{ scores: ArrayLike<number> }>) {
+  const nFiles = c.names.length;
+  if (files.length !== nFiles)
+    throw new NabInputError(`${files.length} score files for a corpus of ${nFiles}`);
+  const scores = new Float64Array(c.rows);
+  const fileOfRow = new Int32Array(c.rows);
+  const windowRowCount = new Int32Array(nFiles);
+  const otherRowCount = new Int32Array(nFiles);
+  let scorable = 0;
+  files.forEach((f, k) => {
+    const base = c.fileStart[k];
+    const n = c.fileStart[k + 1] - base;
+    if (f.scores.length !== n)
+      throw new NabInputError(`${c.names[k]}: ${n} rows but ${f.scores.length} anomaly scores`);
+    for (let i = 0; i < n; i++) {
+      const s = f.scores[i];
+      if (!Number.isFinite(s)) throw new NabInputError(`${c.names[k]}: anomaly score at row ${i} is ${s}`);
+      scores[base + i] = s;
+      fileOfRow[base + i] = k;
+      const w = c.rowWindow[base + i];
+      if (w === PROBATIONARY) continue;
+      scorable++;
+      if (w === NO_WINDOW) otherRowCount[k]++;
+      else windowRowCount[k]++;
+    }
+  });
+  return { scores, fileOfRow, windowRowCount, otherRowCount, scorable };
+}
+
+export function detectorRows(
+  c: PreparedCorpus,
+  files: ReadonlyArray<{ scores: ArrayLike<number> }>
+): DetectorRows {
+  const { scores, fileOfRow, windowRowCount, otherRowCount, scorable } = rowScores(c, files);
+  const rows = new Int32Array(scorable);
+  let m = 0;
+  for (let i = 0; i < c.rows; i++) if (c.rowWindow[i] !== PROBATIONARY) rows[m++] = i;
+  const order = sortByScoreDescending(scores, rows);
+  const sortedScore = new Float64Array(m);
+  const sortedWindow = new Int32Array(m);
+  const sortedSweep = new Float64Array(m);
+  const sortedFile = new Int32Array(m);
+  for (let k = 0; k < m; k++) {
+    const r = order[k];
+    sortedScore[k] = scores[r];
+    sortedWindow[k] = c.rowWindow[r];
+    sortedSweep[k] = c.rowSweep[r];
+    sortedFile[k] = fileOfRow[r];
+  }
+  return { scores, order, sortedScore, sortedWindow, sortedSweep, sortedFile, windowRowCount, otherRowCount };
+}
+
+/**
+ * NAB's sweep and optimiser in one pass over the sorted rows: the threshold with the best corpus score
+ * (the highest such threshold on ties, as NAB's stable sort keeps it), over the files not `excluded`.
+ * The excluded files' rows and windows are never looked at, so their labels cannot move the threshold.
+ */
+export function sweepBest(
+  c: PreparedCorpus,
+  d: DetectorRows,
+  cost: CostMatrix,
+  excluded?: Uint8Array
+): ThresholdScore {
+  const part = new Float64Array(c.windowScorable.length);
+  let windowSum = 0;
+  let tn = 0;
+  let fn = 0;
+  for (let f = 0; f + 1 < c.windowStart.length; f++) {
+    if (excluded && excluded[f]) continue;
+    tn += d.otherRowCount[f];
+    fn += d.windowRowCount[f];
+    for (let w = c.windowStart[f]; w < c.windowStart[f + 1]; w++) {
+      if (!c.windowScorable[w]) continue;
+      part[w] = -cost.fnWeight;
+      windowSum -= cost.fnWeight;
+    }
+  }
+  const { sortedScore, sortedWindow, sortedSweep, sortedFile } = d;
+  const { tpWeight, fpWeight } = cost;
+  let tp = 0;
+  let fp = 0;
+  let fpSum = 0;
+  let cur = 1.1;
+  let best: ThresholdScore = { threshold: cur, score: windowSum, tp, tn, fp, fn };
+  for (let k = 0; k < sortedScore.length; k++) {
+    if (excluded && excluded[sortedFile[k]]) continue;
+    const s = sortedScore[k];
+    if (s !== cur) {
+      const score = fpSum + windowSum;
+      if (score > best.score) best = { threshold: cur, score, tp, tn, fp, fn };
+      cur = s;
+    }
+    const w = sortedWindow[k];
+    if (w === NO_WINDOW) {
+      fp++;
+      tn--;
+      fpSum += sortedSweep[k] * fpWeight;
+    } else {
+      tp++;
+      fn--;
+      const v = sortedSweep[k] * tpWeight;
+      if (v > part[w]) {
+        windowSum += v - part[w];
+        part[w] = v;
+      }
+    }
+  }
+  const score = fpSum + windowSum;
+  if (score > best.score) best = { threshold: cur, score, tp, tn, fp, fn };
+  return best;
+}
+
+/** One file's raw score at a fixed threshold (detection: score ≥ threshold), as NAB's scoreDataSet gives it. */
+export function fileScoreAt(
+  c: PreparedCorpus,
+  scores: Float64Array,
+  cost: CostMatrix,
+  threshold: number,
+  f: number
+): ThresholdScore {
+  const out: ThresholdScore = { threshold, score: 0, tp: 0, tn: 0, fp: 0, fn: 0 };
+  const w0 = c.windowStart[f];
+  const part = new Float64Array(c.windowStart[f + 1] - w0).fill(-cost.fnWeight);
+  for (let r = c.fileStart[f]; r < c.fileStart[f + 1]; r++) {
+    const w = c.rowWindow[r];
+    if (w === PROBATIONARY) continue;
+    const detected = scores[r] >= threshold;
+    if (w === NO_WINDOW) {
+      if (detected) {
+        out.fp++;
+        out.score += c.rowSweep[r] * cost.fpWeight;
+      } else out.tn++;
+    } else if (detected) {
+      out.tp++;
+      part[w - w0] = Math.max(part[w - w0], c.rowSweep[r] * cost.tpWeight);
+    } else out.fn++;
+  }
+  for (let w = 0; w < part.length; w++) if (c.windowScorable[w0 + w]) out.score += part[w];
+  return out;
+}
+
+/** What each held-out group is: a category (NAB's own grouping of its files) or a single file. */
+export type HeldOutUnit = 'category' | 'file';
+
+/**
+ * Per file, the threshold best on every file outside its group and its raw score there. A group's
+ * threshold is swept with the group's files excluded, so no file's labels pick its own threshold.
+ */
+function heldOutFiles(
+  c: PreparedCorpus,
+  d: DetectorRows,
+  cost: CostMatrix,
+  groups: readonly number[][]
+): Array<{ threshold: number; raw: number }> {
+  const out = new Array<{ threshold: number; raw: number }>(c.names.length);
+  const excluded = new Uint8Array(c.names.length);
+  for (const g of groups) {
+    for (const f of g) excluded[f] = 1;
+    const { threshold } = sweepBest(c, d, cost, excluded);
+    for (const f of g) {
+      excluded[f] = 0;
+      out[f] = { threshold, raw: fileScoreAt(c, d.scores, cost, threshold, f).score };
+    }
+  }
+  return out;
+}
+
+/** The groups held out in turn: one per category when there are two or more, else one per file. */
+export function heldOutGroups(
+  c: PreparedCorpus,
+  by: HeldOutUnit | 'auto' = 'auto'
+): { unit: HeldOutUnit; groups: number[][] } {
+  const cats = [...new Set(c.categories)];
+  const unit: HeldOutUnit = by === 'auto' ? (cats.length >= 2 ? 'category' : 'file') : by;
+  if (unit === 'file') return { unit, groups: c.names.map((_, f) => [f]) };
+  return { unit, groups: cats.map((cat) => c.categories.flatMap((x, f) => (x === cat ? [f] : []))) };
+}
+
+/** A data file of a corpus with NAB's categories, e.g. name `realTweets/Twitter_volume_AAPL.csv`. */
+export interface NabCorpusFile extends NabDataFile {
+  category: string;
+}
+
+export interface NabFileScore {
+  name: string;
+  category: string;
+  windows: number;
+  /** Raw score at the corpus threshold (NAB's per-file `Score`), with its detected rows. */
+  raw: number;
+  tp: number;
+  fp: number;
+  /** The threshold best on every file outside this file's held-out group, and the raw score there. */
+  heldOutThreshold: number;
+  heldOutRaw: number;
+}
+
+export interface NabCategoryScore {
+  category: string;
+  files: number;
+  windows: number;
+  /** Sums of the category's per-file raw scores, swept and held out. */
+  raw: number;
+  heldOutRaw: number;
+  /**
+   * The category's files normalised like the corpus (the null detector's raw score on them 0, a
+   * detection at every window's start 100); null for a category without windows, where only `raw` (the
+   * cost of its false positives) means anything.
+   */
+  score: number | null;
+  heldOut: number | null;
+}
+
+export interface NabCorpusScore {
+  profile: NabProfileName;
+  /** NAB's score: one threshold swept over the whole corpus, normalised null 0, perfect 100. */
+  score: number;
+  /** Each file at the threshold chosen without its group (`heldOutBy`), normalised the same way. */
+  heldOut: number;
+  heldOutBy: HeldOutUnit;
+  raw: number;
+  threshold: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+  heldOutRaw: number;
+  nullRaw: number;
+  nullHeldOutRaw: number;
+  perfectRaw: number;
+  perCategory: NabCategoryScore[];
+  perFile: NabFileScore[];
+}
+
+export interface ScoreCorpusOptions {
+  profiles?: readonly NabProfileName[];
+  probationPercent?: number;
+  /** 'auto' (default): by category when the corpus has two or more, else by file. */
+  heldOutBy?: HeldOutUnit | 'auto';
+}
+
+const noWindows = () =>
+  new NabInputError('no labelled anomaly windows in any file: the NAB score is undefined without labels');
+
+/** NAB's null detector: one constant score on every row (its own outputs 0.5). */
+function nullRows(c: PreparedCorpus): DetectorRows {
+  const files = c.names.map((_, f) => ({
+    scores: new Float64Array(c.fileStart[f + 1] - c.fileStart[f]).fill(0.5),
+  }));
+  return detectorRows(c, files);
+}
+
+const normalise = (raw: number, nullRaw: number, perfect: number) =>
+  (100 * (raw - nullRaw)) / (perfect - nullRaw);
+
+/**
+ * NAB-scores one detector's per-file anomaly scores on a corpus, under each profile: NAB's swept score
+ * (one threshold for every file) and the held-out score (each file at the threshold best on the files
+ * outside its category, or outside itself when the corpus has one category), each broken down per
+ * category and per file. The null detector (a constant score, as NAB's own outputs 0.5) goes through the
+ * same procedure for the normalisation. Takes any score arrays, so a candidate detector can be scored
+ * without the CLI.
+ */
+export function scoreCorpus(
+  files: readonly NabCorpusFile[],
+  opts: ScoreCorpusOptions = {}
+): NabCorpusScore[] {
+  for (const f of files)
+    if (typeof f.category !== 'string' || f.category === '')
+      throw new NabInputError(`${f.name}: no category`);
+  return scorePrepared(prepareCorpus(files, opts.probationPercent), files, opts);
+}
+
+function scorePrepared(
+  c: PreparedCorpus,
+  files: ReadonlyArray<{ scores: ArrayLike<number> }>,
+  opts: ScoreCorpusOptions
+): NabCorpusScore[] {
+  const windowCount = c.windowScorable.length;
+  if (windowCount === 0) throw noWindows();
+  const d = detectorRows(c, files);
+  const nul = nullRows(c);
+  const { unit, groups } = heldOutGroups(c, opts.heldOutBy);
+  const nFiles = c.names.length;
+  const windowsOf = (f: number) => c.windowStart[f + 1] - c.windowStart[f];
+  return (opts.profiles ?? NAB_PROFILE_NAMES).map((profile) => {
+    const cost = NAB_PROFILES[profile];
+    const best = sweepBest(c, d, cost, undefined);
+    const nullBest = sweepBest(c, nul, cost, undefined);
+    const held = heldOutFiles(c, d, cost, groups);
+    const nullHeld = heldOutFiles(c, nul, cost, groups);
+    const perfectRaw = windowCount * cost.tpWeight;
+    const perFile: NabFileScore[] = [];
+    const nullPerFile: number[] = [];
+    for (let f = 0; f < nFiles; f++) {
+      const at = fileScoreAt(c, d.scores, cost, best.threshold, f);
+      nullPerFile.push(fileScoreAt(c, nul.scores, cost, nullBest.threshold, f).score);
+      perFile.push({
+        name: c.names[f],
+        category: c.categories[f],
+        windows: windowsOf(f),
+        raw: at.score,
+        tp: at.tp,
+        fp: at.fp,
+        heldOutThreshold: held[f].threshold,
+        heldOutRaw: held[f].raw,
+      });
+    }
+    const perCategory: NabCategoryScore[] = [...new Set(c.categories)].map((category) => {
+      const fs = perFile.flatMap((p, f) => (p.category === category ? [f] : []));
+      const sum = (x: (f: number) => number) => fs.reduce((s, f) => s + x(f), 0);
+      const windows = sum(windowsOf);
+      const raw = sum((f) => perFile[f].raw);
+      const heldOutRaw = sum((f) => perFile[f].heldOutRaw);
+      const perfect = windows * cost.tpWeight;
+      return {
+        category,
+        files: fs.length,
+        windows,
+        raw,
+        heldOutRaw,
+        score:
+          windows > 0
+            ? normalise(
+                raw,
+                sum((f) => nullPerFile[f]),
+                perfect
+              )
+            : null,
+        heldOut:
+          windows > 0
+            ? normalise(
+                heldOutRaw,
+                sum((f) => nullHeld[f].raw),
+                perfect
+              )
+            : null,
+      };
+    });
+    const heldOutRaw = held.reduce((s, h) => s + h.raw, 0);
+    const nullHeldOutRaw = nullHeld.reduce((s, h) => s + h.raw, 0);
+    return {
+      profile,
+      score: normalise(best.score, nullBest.score, perfectRaw),
+      heldOut: normalise(heldOutRaw, nullHeldOutRaw, perfectRaw),
+      heldOutBy: unit,
+      raw: best.score,
+      threshold: best.threshold,
+      tp: best.tp,
+      fp: best.fp,
+      fn: best.fn,
+      tn: best.tn,
+      heldOutRaw,
+      nullRaw: nullBest.score,
+      nullHeldOutRaw,
+      perfectRaw,
+      perCategory,
+      perFile,
+    };
+  });
 }
 
 /** NAB's optimiser: the threshold with the best corpus score (the highest such threshold on ties). */
@@ -234,10 +723,9 @@ export function optimizeThreshold(
   cost: CostMatrix,
   probationPercent = NAB_PROBATION_PERCENT
 ): ThresholdScore {
-  const { rows } = corpusRows(files, cost, probationPercent);
-  let best: ThresholdScore | undefined;
-  for (const s of scoresByThreshold(rows, cost)) if (!best || s.score > best.score) best = s;
-  return best!;
+  if (files.length === 0) return { threshold: 1.1, score: 0, tp: 0, tn: 0, fp: 0, fn: 0 };
+  const c = prepareCorpus(files, probationPercent);
+  return sweepBest(c, detectorRows(c, files), cost);
 }
 
 /** Raw corpus score at a fixed threshold (detection: score ≥ threshold). */
@@ -247,24 +735,18 @@ export function scoreAtThreshold(
   threshold: number,
   probationPercent = NAB_PROBATION_PERCENT
 ): ThresholdScore {
-  const { rows } = corpusRows(files, cost, probationPercent);
-  const best = new Map<number, number>();
   const out: ThresholdScore = { threshold, score: 0, tp: 0, tn: 0, fp: 0, fn: 0 };
-  for (const r of rows) {
-    if (r.window === PROBATIONARY) continue;
-    if (r.window >= 0 && !best.has(r.window)) best.set(r.window, -cost.fnWeight);
-    const detected = r.score >= threshold;
-    if (r.window === NO_WINDOW) {
-      if (detected) {
-        out.fp++;
-        out.score += r.sweepScore;
-      } else out.tn++;
-    } else if (detected) {
-      out.tp++;
-      best.set(r.window, Math.max(best.get(r.window)!, r.sweepScore));
-    } else out.fn++;
+  if (files.length === 0) return out;
+  const c = prepareCorpus(files, probationPercent);
+  const { scores } = rowScores(c, files);
+  for (let f = 0; f < files.length; f++) {
+    const s = fileScoreAt(c, scores, cost, threshold, f);
+    out.score += s.score;
+    out.tp += s.tp;
+    out.tn += s.tn;
+    out.fp += s.fp;
+    out.fn += s.fn;
   }
-  for (const v of best.values()) out.score += v;
   return out;
 }
 
@@ -283,44 +765,33 @@ export interface NabResult {
   tn: number;
 }
 
-/**
- * What both scorings need of a corpus, checked: its probation, its window count (the perfect score) and
- * the null detector's files, which answer one constant score on every row (NAB's own null outputs 0.5).
- */
-function corpus(files: readonly NabDataFile[], opts: { probationPercent?: number }) {
-  if (files.length === 0) throw new NabInputError('no data files to score');
-  const windowCount = files.reduce((n, f) => n + f.windows.length, 0);
-  if (windowCount === 0) {
-    throw new NabInputError(
-      'no labelled anomaly windows in any file: the NAB score is undefined without labels'
-    );
-  }
-  const nullFiles = files.map((f) => ({ ...f, scores: new Float64Array(f.scores.length).fill(0.5) }));
-  return { probationPercent: opts.probationPercent ?? NAB_PROBATION_PERCENT, windowCount, nullFiles };
-}
-
-/** Scores one detector's outputs on a corpus under every NAB profile. */
+/** Scores one detector's outputs on a corpus under every NAB profile (one threshold swept over all files). */
 export function nabScore(
   files: readonly NabDataFile[],
   opts: { profiles?: readonly NabProfileName[]; probationPercent?: number } = {}
 ): NabResult[] {
-  const { probationPercent, windowCount, nullFiles } = corpus(files, opts);
+  const c = prepareCorpus(files, opts.probationPercent);
+  if (c.windowScorable.length === 0) throw noWindows();
+  const d = detectorRows(c, files);
+  const nul = nullRows(c);
   return (opts.profiles ?? NAB_PROFILE_NAMES).map((profile) => {
     const cost = NAB_PROFILES[profile];
-    const best = optimizeThreshold(files, cost, probationPercent);
-    const nullRaw = optimizeThreshold(nullFiles, cost, probationPercent).score;
-    const perfectRaw = windowCount * cost.tpWeight;
+    const best = sweepBest(c, d, cost, undefined);
+    const nullRaw = sweepBest(c, nul, cost, undefined).score;
+    const perfectRaw = c.windowScorable.length * cost.tpWeight;
+    const { tp, fp, fn, tn } = best;
+    const score = normalise(best.score, nullRaw, perfectRaw);
     return {
       profile,
-      score: (100 * (best.score - nullRaw)) / (perfectRaw - nullRaw),
+      score,
       raw: best.score,
       threshold: best.threshold,
       nullRaw,
       perfectRaw,
-      tp: best.tp,
-      fp: best.fp,
-      fn: best.fn,
-      tn: best.tn,
+      tp,
+      fp,
+      fn,
+      tn,
     };
   });
 }
@@ -363,28 +834,17 @@ export interface HeldOutResult {
  * Leave-one-file-out NAB score: each file is scored at the threshold that is best on all the other files,
  * so no file's labels choose the threshold it is scored at. NAB's own sweep (nabScore) picks one threshold
  * on every file at once, which flatters a detector whose best threshold differs from file to file. The null
- * detector goes through the same procedure for the normalisation.
+ * detector goes through the same procedure for the normalisation. (scoreCorpus holds out whole categories.)
  */
 export function heldOutScore(
   files: readonly NabDataFile[],
   opts: { profiles?: readonly NabProfileName[]; probationPercent?: number } = {}
 ): HeldOutResult[] {
-  const { probationPercent, windowCount, nullFiles } = corpus(files, opts);
-  const leaveOneOut = (fs: readonly NabDataFile[], cost: CostMatrix): HeldOutFile[] =>
-    fs.map((f, k) => {
-      const threshold = optimizeThreshold(
-        fs.filter((_, j) => j !== k),
-        cost,
-        probationPercent
-      ).threshold;
-      return { name: f.name, threshold, raw: scoreAtThreshold([f], cost, threshold, probationPercent).score };
-    });
-  return (opts.profiles ?? NAB_PROFILE_NAMES).map((profile) => {
-    const cost = NAB_PROFILES[profile];
-    const perFile = leaveOneOut(files, cost);
-    const raw = perFile.reduce((s, f) => s + f.raw, 0);
-    const nullRaw = leaveOneOut(nullFiles, cost).reduce((s, f) => s + f.raw, 0);
-    const perfectRaw = windowCount * cost.tpWeight;
-    return { profile, score: (100 * (raw - nullRaw)) / (perfectRaw - nullRaw), raw, files: perFile };
-  });
+  const c = prepareCorpus(files, opts.probationPercent);
+  return scorePrepared(c, files, { ...opts, heldOutBy: 'file' }).map((r) => ({
+    profile: r.profile,
+    score: r.heldOut,
+    raw: r.heldOutRaw,
+    files: r.perFile.map((f) => ({ name: f.name, threshold: f.heldOutThreshold, raw: f.heldOutRaw })),
+  }));
 }
