@@ -1,6 +1,6 @@
 /**
  * POST /api/whatif over a real Prometheus (Debian's prometheus, backfilled with promtool): a configured
- * target gets DESIGN §3's cost at equal violations for the last 7 days, read with a viewer token; the
+ * target gets the cost at equal violations (docs/definitions.md) for the last 7 days, read with a viewer token; the
  * forecaster's history comes from before the range; too short a history is a 422.
  */
 import * as fs from 'node:fs';

@@ -77,7 +77,7 @@ describe('loadConfig', () => {
     expect(() => withYaml('upstream: {partialResponse: "yes"}\n')).toThrow(/partialResponse/);
   });
 
-  it('reads the DESIGN §2 example', () => {
+  it('reads the docs/api.md example', () => {
     const c = withYaml(
       `auth:\n  tokens:\n    - {name: grafana, token: "0123456789abcdef0", role: operator}\n    - {name: ro, tokenEnv: RO_TOKEN, role: viewer}\n${TARGET}`,
       { RO_TOKEN: 'viewer-token-0123456789', PROMETHEUS_URL: 'http://prom:9090' }

@@ -1,5 +1,5 @@
 /**
- * Configuration from the environment and the optional `PRESCALER_CONFIG` YAML (DESIGN §2), validated
+ * Configuration from the environment and the optional `PRESCALER_CONFIG` YAML (docs/api.md "Configuration"), validated
  * once at start-up: a bad value stops the process with a message naming the key.
  */
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The one error type the backend throws on purpose. Domain code and adapters pick a code; the HTTP
- * layer maps it to a status and the DESIGN §2 body `{"error":{"code","message"}}`.
+ * layer maps it to a status and the docs/api.md body `{"error":{"code","message"}}`.
  */
 export const ERROR_STATUS = {
   bad_request: 400,

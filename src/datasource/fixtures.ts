@@ -1,4 +1,4 @@
-// Backend answers shaped exactly like DESIGN §2 (times in Unix ms), small enough to check by hand: typed with
+// Backend answers shaped exactly like docs/api.md (times in Unix ms), small enough to check by hand: typed with
 // the contract's answers, so they stop compiling when the backend's answers change. A gap is a point left out
 // (the backend never sends null values), as the actual's at T0 + 2 * STEP.
 import type { AnomaliesAnswer, ForecastAnswer } from '../shared/contract';

@@ -1,5 +1,5 @@
 // Per target: what the last 7 days would have cost under HPA and under Prescaler at equal violations
-// (POST /api/whatif's `comparison`, DESIGN §3), in one sentence and a small bar chart.
+// (POST /api/whatif's `comparison`, docs/definitions.md), in one sentence and a small bar chart.
 import { css } from '@emotion/css';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { GrafanaTheme2 } from '@grafana/data';

@@ -1,4 +1,4 @@
-// The backend's HTTP contract (DESIGN §2) as seen from the browser: the plugin's ids and proxy routes, the
+// The backend's HTTP contract (docs/api.md) as seen from the browser: the plugin's ids and proxy routes, the
 // request and answer types (defined once, in backend/src/contract, and compiled by both builds) and error
 // decoding. The rest of the app reaches the contract through this module.
 import { isFetchError } from '@grafana/runtime';

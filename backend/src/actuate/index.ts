@@ -1,4 +1,4 @@
-/** Picks the actuator: dry-run unless PRESCALER_ACTUATOR=kubernetes (DESIGN §2). */
+/** Picks the actuator: dry-run unless PRESCALER_ACTUATOR=kubernetes (docs/api.md). */
 import type { Config } from '../config';
 import type { Store } from '../store/store';
 import { DryRunActuator } from './dry-run';

@@ -1,5 +1,5 @@
 /**
- * `npm run -s evaluate -- --data FILE [--step 600] [--json] [--models a,b] [--report out.html]`: the DESIGN §3
+ * `npm run -s evaluate -- --data FILE [--step 600] [--json] [--models a,b] [--report out.html]`: the docs/definitions.md
  * forecast backtest of the baselines (and the LSTM) on one data file. Machine output on stdout with --json,
  * progress on stderr.
  */

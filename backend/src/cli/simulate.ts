@@ -1,6 +1,6 @@
 /**
  * `npm run -s simulate -- --data FILE [--series NAME] [--json] [--report out.html] …`: replays a canonical
- * CSV trace through HPA, Prescaler and an oracle (DESIGN §3). Progress on stderr, the table (or JSON) on stdout.
+ * CSV trace through HPA, Prescaler and an oracle (docs/definitions.md). Progress on stderr, the table (or JSON) on stdout.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

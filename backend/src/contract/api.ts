@@ -1,5 +1,5 @@
 /**
- * The HTTP contract (DESIGN §2): the request bodies and answers of every route the Grafana app and the
+ * The HTTP contract (docs/api.md): the request bodies and answers of every route the Grafana app and the
  * data source call, defined once. The backend's route handlers declare their answers with these types
  * (so a drift fails `tsc`), and the app (src/) reads the backend through them.
  *
@@ -248,7 +248,7 @@ export interface TargetsAnswer {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// POST /api/whatif (DESIGN §3)
+// POST /api/whatif (docs/definitions.md "Autoscaling simulation", "Cost at equal violations")
 
 /** `{target, start?, end?}` (default: the last 7 days) and what may be changed for the replay. */
 export interface WhatifRequest {

@@ -1,5 +1,5 @@
 /**
- * The canonical series CSV (DESIGN §2): `series,timestamp,value[,label]` with a header, timestamps in
+ * The canonical series CSV (docs/api.md): `series,timestamp,value[,label]` with a header, timestamps in
  * Unix seconds or RFC 3339, rows in any order. Parsing is strict: a bad row is an error naming its line.
  */
 import type { Point } from '../series/types';

@@ -1,5 +1,5 @@
 /**
- * Reads a data file into LabelledSeries, whatever of the DESIGN §2 forms it is in: canonical CSV, a raw
+ * Reads a data file into LabelledSeries, whatever of the docs/api.md forms it is in: canonical CSV, a raw
  * Google 2019 `instance_usage` export, a NAB CSV (labels from a NAB windows JSON) or a Prometheus
  * /api/v1/query_range answer. The format is told from the content, not the file name.
  */

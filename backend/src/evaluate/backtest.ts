@@ -1,5 +1,5 @@
 /**
- * The forecast backtest of DESIGN §3: resample, scale per series on the first 80 %, roll an origin through
+ * The forecast backtest of docs/definitions.md: resample, scale per series on the first 80 %, roll an origin through
  * the last 20 %, score every model on the same (series, origin, horizon) triples.
  */
 import { resample } from '../series/resample';
@@ -107,7 +107,7 @@ function trainingPart(p: PreparedSeries): TrainingPart {
 }
 
 /**
- * The origins DESIGN §3 scores: in the test part, with at least `minHistory` points of the segment up to
+ * The origins docs/definitions.md scores: in the test part, with at least `minHistory` points of the segment up to
  * and including the origin, and at least one horizon's target inside the segment. Which horizons count for
  * an origin is decided at scoring time (target index < segment length).
  */

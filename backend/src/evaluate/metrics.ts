@@ -1,4 +1,4 @@
-/** Error metrics of DESIGN §3 on plain arrays; each is small enough to check by hand. */
+/** Error metrics of docs/definitions.md on plain arrays; each is small enough to check by hand. */
 
 function checkPair(actual: ArrayLike<number>, forecast: ArrayLike<number>): void {
   if (actual.length !== forecast.length) {
@@ -33,7 +33,7 @@ export function wape(actual: ArrayLike<number>, forecast: ArrayLike<number>): nu
   return tot > 0 ? err / tot : NaN;
 }
 
-/** 1 − WAPE, the figure DESIGN §3 calls accuracy. */
+/** 1 − WAPE, the figure docs/definitions.md calls accuracy. */
 export function accuracy(actual: ArrayLike<number>, forecast: ArrayLike<number>): number {
   return 1 - wape(actual, forecast);
 }

@@ -14,13 +14,13 @@ import type { LstmForecaster } from './lstm';
 import { forecastSeries, maxHorizon, type SeriesForecast } from './serve';
 import { historySeconds } from './types';
 
-/** `horizon` when a forecast request gives none (DESIGN §2). */
+/** `horizon` when a forecast request gives none (docs/api.md "Routes"). */
 export const DEFAULT_HORIZON_SECONDS = 3600;
 
 /** Windows per forecaster call in `forecastEach` (~29 µs each here): the model runs on the event loop. */
 export const FORECAST_BATCH = 50;
 
-/** The horizon asked for, or DESIGN §2's default (all the model has when it looks less far ahead). */
+/** The horizon asked for, or docs/api.md's default (all the model has when it looks less far ahead). */
 export function forecastHorizon(forecaster: LstmForecaster, asked?: number): number {
   const horizon = asked ?? Math.min(DEFAULT_HORIZON_SECONDS, maxHorizon(forecaster));
   if (!(horizon > 0)) throw new PrescalerError('bad_request', `horizon: must be > 0, got ${horizon}`);

@@ -1,5 +1,5 @@
 /**
- * The baseline forecasters DESIGN §3 reports beside the LSTM. All work on scaled values at the series'
+ * The baseline forecasters docs/definitions.md reports beside the LSTM. All work on scaled values at the series'
  * step and read only an origin's in-segment history, so none of them looks across a gap.
  */
 import type { FitContext, ForecastModel, ForecastOrigin, OriginForecast, TrainingPart } from './model';
@@ -365,7 +365,7 @@ export function ar(order = AR_ORDER): FittedModel & { coefficients: Float64Array
   };
 }
 
-/** The four baselines DESIGN §3 names, by name. */
+/** The four baselines docs/definitions.md names, by name. */
 export function baselineModels(step: number): Record<string, () => ForecastModel> {
   return {
     persistence: () => persistence(),

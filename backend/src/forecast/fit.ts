@@ -116,7 +116,7 @@ export async function fitForecaster(datasets: DatasetInput[], opts: FitOptions):
   }
   if (split.length === 0) throw new Error('no usable series (all constant or too short)');
   const rng = mulberry32(opts.seed);
-  // Scored per series (DESIGN §3 takes the median of per-series RMSE), so the loss weighs each series'
+  // Scored per series (docs/definitions.md takes the median of per-series RMSE), so the loss weighs each series'
   // windows by the inverse of its typical hour-ahead error: minimising Σ w·e² then tracks the sum of the
   // series' RMSEs instead of letting the most volatile series set the fit.
   const seriesWeight =

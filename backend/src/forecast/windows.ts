@@ -1,5 +1,5 @@
 /**
- * Training windows for the LSTM, per DESIGN §3's rules: each series resampled to the step, split into
+ * Training windows for the LSTM, per docs/definitions.md's rules: each series resampled to the step, split into
  * segments at gaps, min-max scaled on its training part only (the first 80 % of its points by count),
  * and windows cut so that no window (history or targets) crosses a gap or the train/validation/test
  * boundaries. The last 20 % of every series is never read here: it is the backtest's test part.

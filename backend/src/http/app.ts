@@ -1,5 +1,5 @@
 /**
- * The Express application: DESIGN §2's HTTP API, wired together. The routes live in routes/ (health and
+ * The Express application: the HTTP API of docs/api.md, wired together. The routes live in routes/ (health and
  * probes, forecast, anomalies, and the routers server.ts hands in: targets, recommendations, audit, alert
  * webhook, what-if); they validate at the boundary and call the use cases (forecast/answer.ts,
  * anomaly/answer.ts) or the domain. Every error leaves through error-handler.ts.

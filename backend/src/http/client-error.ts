@@ -1,6 +1,6 @@
 /**
  * Requests Node's HTTP parser refuses before Express sees them (malformed request line or headers, headers
- * too large, a client too slow to send its request) answered in the DESIGN §2 error shape instead of Node's
+ * too large, a client too slow to send its request) answered in the docs/api.md error shape instead of Node's
  * empty-bodied default, with the status Node would have sent.
  */
 import { STATUS_CODES } from 'node:http';

@@ -1,4 +1,4 @@
-/** The single exit for errors: DESIGN §2 form, never a stack trace, never a crash. */
+/** The single exit for errors: the form of docs/api.md "Errors", never a stack trace, never a crash. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ApiError } from '../contract/api';

@@ -10,7 +10,7 @@ const column = (labels: Record<string, string>, points: Array<[number, number]>)
 });
 
 describe('forecastBody', () => {
-  it('is the DESIGN §2 answer: actual from `from` on in ms without gaps, forecast in ms, model, warnings', () => {
+  it('is the docs/api.md answer: actual from `from` on in ms without gaps, forecast in ms, model, warnings', () => {
     const a = column({ pod: 'a', név: 'é' }, [
       [1000, 1],
       [1600, 2.5],

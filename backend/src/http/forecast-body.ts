@@ -1,5 +1,5 @@
 /**
- * The body of a /api/forecast answer (DESIGN §2: `{series: [{labels, actual, forecast, model}]}`), written
+ * The body of a /api/forecast answer (docs/api.md: `{series: [{labels, actual, forecast, model}]}`), written
  * as bytes: for a 1000-series dashboard this is ~4 MB, and building it as objects for JSON.stringify cost
  * more than the forecast itself.
  */

@@ -77,7 +77,7 @@ export function issueMessage(i: z.ZodIssue, at = 'body'): string {
   return `${where}: ${echo(i.message, 2 * ECHO_MAX)}`;
 }
 
-/** Fills the DESIGN §2 defaults (end now, start end−24h, step 600 s) and checks the range. */
+/** Fills the defaults of docs/api.md "Routes" (end now, start end−24h, step 600 s) and checks the range. */
 export function resolveRange(
   b: { query: string; start?: number; end?: number; step?: number },
   now: number,

@@ -1,5 +1,5 @@
 /**
- * Resampling per DESIGN §3: mean per `step` bucket (buckets aligned to the Unix epoch), split into
+ * Resampling per docs/definitions.md: mean per `step` bucket (buckets aligned to the Unix epoch), split into
  * contiguous segments where two present buckets are more than `maxGapSteps` steps apart, shorter holes
  * filled by linear interpolation. Non-finite values are dropped first, so NaN/±Inf become holes.
  */

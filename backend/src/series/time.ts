@@ -1,4 +1,4 @@
-/** Parsing of the times and durations the API and CLIs accept (DESIGN §2). All results in seconds. */
+/** Parsing of the times and durations the API and CLIs accept (docs/api.md "Conventions"). All results in seconds. */
 
 const DURATION_UNITS: Record<string, number> = {
   ms: 0.001,

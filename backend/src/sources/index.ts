@@ -1,4 +1,4 @@
-/** Picks the series source: Prometheus when a URL is configured, else the built-in demo (DESIGN §2). */
+/** Picks the series source: Prometheus when a URL is configured, else the built-in demo (docs/api.md). */
 import { DemoSource } from './demo';
 import { PrometheusSource, type UpstreamOutcome } from './prometheus';
 

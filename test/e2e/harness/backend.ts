@@ -1,6 +1,6 @@
 // Starts the real Prescaler backend as a child process on a free port (backend-main.ts: main.ts's start-up on
 // the suite's injected clock), with its own SQLite file and a config that has two targets and two tokens
-// (DESIGN §2): the panel applies `web`'s recommendation, the app's root page `api`'s.
+// (docs/api.md "Configuration"): the panel applies `web`'s recommendation, the app's root page `api`'s.
 import { ChildProcess, spawn } from 'child_process';
 import fs from 'fs';
 import net from 'net';

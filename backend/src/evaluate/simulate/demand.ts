@@ -32,7 +32,7 @@ export interface DemandOptions {
   capacityPerReplica: number;
   /** Only points before this time (Unix seconds) set the scale; default all. */
   scaleUntil?: number;
-  /** Points further apart than this many median spacings start a new segment. Default 2 (DESIGN §3). */
+  /** Points further apart than this many median spacings start a new segment. Default 2 (docs/definitions.md). */
   maxGapSpacings?: number;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Forecasts for every decision origin of a trace, computed up front in batches so a month of 15 s ticks
  * simulates in seconds (origins every step, or every `originEvery` seconds from shifted grids). Each origin sees only its own past: the series is resampled to the forecaster's
- * step (DESIGN §3 rules), each window is min-max scaled with a scaler fitted on every value up to and
+ * step (docs/definitions.md rules), each window is min-max scaled with a scaler fitted on every value up to and
  * including its origin (an expanding fit — no future leak), and the answer is mapped back to the trace's unit.
  */
 import type { Point } from '../../series/types';

@@ -1,5 +1,5 @@
 /**
- * The `simulate --frontier --report out.html` page (DESIGN §3 "Cost at equal violations"): both policies'
+ * The `simulate --frontier --report out.html` page (docs/definitions.md "Cost at equal violations"): both policies'
  * frontiers on the test slice, the two comparisons as a table, and one test day of demand against each
  * policy's capacity. One self-contained HTML page: inline SVG, no scripts, fonts or other external assets.
  */

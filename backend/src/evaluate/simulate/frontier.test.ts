@@ -120,7 +120,7 @@ describe('costAtEqualViolations', () => {
     expect(b.budget).toEqual(a.budget);
   });
 
-  it('gives DESIGN §3 figures: budget, one frontier point per setting, comparisons against the oracle', async () => {
+  it('gives the docs/definitions.md figures: budget, one frontier point per setting, comparisons against the oracle', async () => {
     const r = costAtEqualViolations(await inputs(), small);
     expect(r.series).toBe(2);
     // Two series of 10 days less one step: 20 % each is the test slice.

@@ -1,5 +1,5 @@
 /**
- * Cost at equal violations (DESIGN §3): every series of a file replayed through HPA at each of its
+ * Cost at equal violations (docs/definitions.md): every series of a file replayed through HPA at each of its
  * settings, Prescaler at each of its settings and the oracle; each series split by time into warm-up
  * (first 70 %), validation (next 10 %) and test (last 20 %). Settings are chosen on the validation slice
  * only; every figure reported is the test slice's, pooled over the file's series. Pure: plain data in
@@ -23,7 +23,7 @@ import {
   type SimulationOptions,
 } from './simulate';
 
-/** DESIGN §3's split of each series by time. */
+/** The split of each series by time (docs/definitions.md "Cost at equal violations"). */
 export const SLICES = { validation: 0.7, test: 0.8 } as const;
 /** The violation budget: this fraction of the evaluated minutes. */
 export const BUDGET_FRACTION = 0.001;
@@ -411,7 +411,7 @@ export function costAtEqualViolations(
   );
 }
 
-/** Pools the series' replays (in input order) into DESIGN §3's figures and choices. */
+/** Pools the series' replays (in input order) into the figures and choices docs/definitions.md defines. */
 export function combineReplays(
   inputs: readonly FrontierInput[],
   replays: readonly SeriesReplay[],

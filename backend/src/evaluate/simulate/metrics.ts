@@ -1,5 +1,5 @@
 /**
- * The figures DESIGN §3 reports for one policy over one simulated segment, from per-tick demand, ready
+ * The figures docs/definitions.md defines for one policy over one simulated segment, from per-tick demand, ready
  * capacity and requested replicas. Violations are counted per tick: a tick violates when demand > ready
  * capacity. An episode is a run of violating ticks; it lasts until the first tick with capacity ≥ demand
  * (an episode still open at the segment's end counts up to the end).

@@ -33,7 +33,7 @@ export interface Policy {
 
 export type BandChoice = ForecastBand;
 
-/** What can be tuned of Prescaler (DESIGN §3: its quantile, utilisation, lead and HPA target). */
+/** What can be tuned of Prescaler (docs/definitions.md: its quantile, utilisation, lead and HPA target). */
 export interface PrescalerSetting {
   /** The forecast band sized for. */
   quantile: ForecastBand;

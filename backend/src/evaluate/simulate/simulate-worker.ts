@@ -283,7 +283,7 @@ export async function simulateInWorker(
 /** One series for `frontierInWorker`. */
 export interface FrontierSeries {
   name: string;
-  /** The points replayed and split 70/10/20 by time (DESIGN §3). */
+  /** The points replayed and split 70/10/20 by time (docs/definitions.md "Cost at equal violations"). */
   points: readonly Point[];
   /**
    * Points before the first of `points`, only for the forecaster's windows: the forecasts at the start of

@@ -24,7 +24,7 @@ function seededNoise(n: number, seed = 7): number[] {
 }
 
 describe('segmentFigures', () => {
-  it('computes the DESIGN §3 figures on a hand-made trace', () => {
+  it('computes the docs/definitions.md figures on a hand-made trace', () => {
     // violations at ticks 1, 2 (one episode of 30 s) and 4 (15 s); the first is late (2 pods asked one
     // start-up = 1 tick earlier < 3 cores), the second is not (4 pods asked at tick 3).
     const f = segmentFigures(

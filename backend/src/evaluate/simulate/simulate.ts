@@ -1,5 +1,5 @@
 /**
- * Replays a demand trace through the Kubernetes HPA, Prescaler and an oracle (DESIGN §3) — pure: plain
+ * Replays a demand trace through the Kubernetes HPA, Prescaler and an oracle (docs/definitions.md) — pure: plain
  * data in, plain data out.
  *
  * Use (CLI and `POST /api/whatif` alike):

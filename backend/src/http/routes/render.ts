@@ -1,4 +1,4 @@
-/** Store rows → the JSON DESIGN §2 answers: times in Unix milliseconds. */
+/** Store rows → the JSON docs/api.md answers: times in Unix milliseconds. */
 import type { AuditRecord as WireAuditRecord, Recommendation } from '../../contract/api';
 import { ms } from '../../contract/time';
 import type { AuditRecord, StoredRecommendation } from '../../store/store';

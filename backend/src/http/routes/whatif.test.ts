@@ -312,7 +312,7 @@ describe('the comparison at equal violations', () => {
         12
       );
     }
-    // DESIGN §3: the default comparison is HPA at 0.70, the Prescaler setting held to its validation violations.
+    // docs/definitions.md: the default comparison is HPA at 0.70, the Prescaler setting held to its validation violations.
     expect(c.default.hpa.setting).toEqual({ targetUtilization: 0.7 });
     expect(c.default.chosenOn.violationLimit).toBe(c.default.chosenOn.hpa.violationMinutes);
     expect(c.default.chosenOn.prescaler.violationMinutes).toBeLessThanOrEqual(

@@ -1,7 +1,7 @@
 /**
  * POST /api/whatif: replays a configured target's recent history through the Kubernetes HPA, Prescaler
- * and an oracle — the simulation of `npm run simulate` (DESIGN §3) over the source's real data — and,
- * beside it, DESIGN §3's cost at equal violations over the same range (`npm run simulate -- --frontier`'s
+ * and an oracle — the simulation of `npm run simulate` (docs/definitions.md) over the source's real data — and,
+ * beside it, the cost at equal violations (docs/definitions.md) over the same range (`npm run simulate -- --frontier`'s
  * `comparison`). The replays run in a worker thread, one request at a time, so they never stall the
  * requests served beside them.
  *
