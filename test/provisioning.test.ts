@@ -55,7 +55,7 @@ describe('Prometheus configuration', () => {
     const rules = yaml('provisioning/prometheus/rules/prescaler.rules.yml').groups.flatMap(
       (g: { rules: Array<{ alert: string; expr: string }> }) => g.rules
     );
-    const exported = read('backend/src/http/metrics.ts');
+    const exported = read('backend/src/metrics.ts');
     for (const r of rules)
       for (const m of r.expr.match(/prescaler_[a-z_]+/g) ?? [])
         expect([r.alert, m, exported.includes(`'${m}'`)]).toEqual([r.alert, m, true]);
@@ -129,7 +129,7 @@ describe('Grafana provisioning', () => {
     const exprs = alerting.groups[0].rules.flatMap((r: { data: Array<{ model: { expr?: string } }> }) =>
       r.data.map((d) => d.model.expr).filter(Boolean)
     );
-    const exported = read('backend/src/http/metrics.ts');
+    const exported = read('backend/src/metrics.ts');
     for (const e of exprs)
       for (const m of e.match(/prescaler_[a-z_]+/g)) expect(exported).toContain(`'${m}'`);
   });

@@ -90,6 +90,8 @@ export interface TargetEvaluation {
   demand?: number;
   reason?: string;
   anomalyScore?: number | null;
+  /** The served detector's threshold, the score it was judged against (with anomalyScore). */
+  anomalyThreshold?: number;
   /** The pending recommendation this evaluation left (new or kept), if a change is due. */
   recommendationId?: string;
 }
@@ -278,6 +280,9 @@ export class EvaluationLoop {
           demand: rec.demand,
           reason: rec.reason,
           anomalyScore: p.anomalyScore,
+          ...(p.anomalyScore !== null && this.deps.models.anomaly
+            ? { anomalyThreshold: this.deps.models.anomaly.detector.threshold }
+            : {}),
           recommendationId,
         });
         metrics.lastEvaluation.setToCurrentTime({ target: p.t.name });

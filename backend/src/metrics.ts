@@ -89,6 +89,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * The served detector's threshold: the one number /api/anomalies calls an anomaly at, the panel marks, and
+   * the alert rules compare prescaler_anomaly_score with (it comes from the NAB corpus calibration,
+   * docs/anomaly.md). Absent when no detector is loaded, so the rules stay silent.
+   */
+  readonly anomalyThreshold = new client.Gauge({
+    name: 'prescaler_anomaly_threshold',
+    help: "Anomaly score at or above which a point is an anomaly (the served detector's calibrated threshold).",
+    registers: [this.registry],
+  });
+
   readonly leader = new client.Gauge({
     name: 'prescaler_leader',
     help:

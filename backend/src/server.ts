@@ -135,6 +135,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     });
   const models = await loadModels(config.modelsDir, logger);
   metrics.setBuildInfo(buildInfo(models));
+  if (models.anomaly) metrics.anomalyThreshold.set(models.anomaly.detector.threshold);
   const store = await openStore(config.dbPath);
   let actuator: Actuator;
   try {

@@ -3,7 +3,7 @@ import { cx } from '@emotion/css';
 import { Badge, Tooltip, useStyles2 } from '@grafana/ui';
 
 import { Target } from '../shared/contract';
-import { ANOMALY_ALERT_SCORE, formatNumber } from './describe';
+import { formatNumber } from './describe';
 import { getTableStyles } from './styles';
 
 interface Props {
@@ -97,9 +97,7 @@ function TargetRow({ target: t, formatTime }: { target: Target; formatTime: (ms:
           </div>
         )}
       </td>
-      <td
-        className={cx(styles.number, typeof score === 'number' && score > ANOMALY_ALERT_SCORE && styles.warn)}
-      >
+      <td className={cx(styles.number, isAnomalous(score, ev?.anomalyThreshold) && styles.warn)}>
         {formatNumber(score)}
       </td>
       <td className={cx(styles.number, changes && styles.change)}>
@@ -129,4 +127,12 @@ function TargetRow({ target: t, formatTime }: { target: Target; formatTime: (ms:
       </td>
     </tr>
   );
+}
+
+/**
+ * A score at or above the detector's threshold (the evaluation carries it): what the panel marks and the
+ * alert rule PrescalerAnomalyScoreHigh fires on, one number.
+ */
+export function isAnomalous(score: number | null | undefined, threshold: number | undefined): boolean {
+  return typeof score === 'number' && typeof threshold === 'number' && score >= threshold;
 }

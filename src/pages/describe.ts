@@ -1,9 +1,6 @@
 // Load failures and backend values in words for the root page (pure).
 import { DecodedError } from '../shared/contract';
 
-/** The alert rule PrescalerAnomalyScoreHigh fires above this score (provisioning/prometheus/rules/prescaler.rules.yml). */
-export const ANOMALY_ALERT_SCORE = 0.7;
-
 /** What went wrong, as the backend or Grafana's proxy said it: `502 upstream_error: …`. */
 export function errorText(e: DecodedError): string {
   return `${e.status ? `${e.status} ` : ''}${e.code ? `${e.code}: ` : ''}${e.message}`;

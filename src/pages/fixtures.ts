@@ -68,6 +68,7 @@ export const targets: Target[] = [
       demand: 1.5925385557388163,
       reason: 'p90 forecast 1.6 in 10 min → 5 replicas at 70 %; now 1',
       anomalyScore: 0.33263764847102756,
+      anomalyThreshold: 0.7665,
       recommendationId: webRecommendation.id,
     },
     pending: [webRecommendation],

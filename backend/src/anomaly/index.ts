@@ -21,6 +21,7 @@ import {
 } from './detector';
 import { minimumPoints, type FeatureConfig } from './features';
 import { bridgeGaps } from './gaps';
+import type { SeasonalNovelty } from './seasonal';
 import { ForestBatch, type ScoredWhere } from './forest-workers';
 import type { RawPlan, ScoreSession } from './score-memo';
 
@@ -47,6 +48,16 @@ export interface AnomalyMetadata {
   onsetSeconds: number;
   /** The breakout rule (detector.ts BreakoutRule), when the detector applies one. */
   breakout?: BreakoutRule;
+  /** Holes bridged before scoring, seconds (detector.ts maxGapSeconds); absent in older models: 0. */
+  maxGapSeconds?: number;
+  /** The seasonal novelty's settings (seasonal.ts), when the detector mixes it in. */
+  seasonal?: SeasonalNovelty;
+  /** The NAB corpus calibration the threshold came from, with its figures (train-anomaly --nab-corpus). */
+  corpus?: unknown;
+  /** The same fitting and calibration with other forest seeds (train-anomaly --seed-spread). */
+  seedSpread?: unknown;
+  /** Pages per series-week at the threshold on the cluster traces, each scored by a forest fitted without it. */
+  alertRate?: unknown;
   /** SHA-256 of forest.json, checked on load. */
   forestSha256: string;
   evaluation?: unknown;

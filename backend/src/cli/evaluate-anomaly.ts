@@ -23,6 +23,7 @@ import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
 import { medianSpacing } from '../series/time';
 import { scoreValues } from '../anomaly/detector';
+import { rowScores } from '../evaluate/anomaly-corpus';
 import { minimumPoints } from '../anomaly/features';
 import { forecastResiduals, residualsAvailable } from '../anomaly/residuals';
 import { loadForecaster, type LstmForecaster } from '../forecast/lstm';
@@ -75,8 +76,8 @@ export function readLabelledSeries(file: string, windowsFile?: string): Labelled
 
 /**
  * Our detector's score for every row of a labelled series, as a stream would see it: the series is
- * resampled to its own median spacing, each segment scored from its past only, and each row gets the
- * score of its bucket (0 before the features have enough history). With `likelihood`, the scores go
+ * resampled to its own median spacing and scored as the server scores it (evaluate/anomaly-corpus.ts
+ * rowScores), and each row gets the score of its bucket (0 before the detector has enough history). With `likelihood`, the scores go
  * through the anomaly likelihood with those parameters first. A detector fitted with the `residual`
  * feature needs `forecaster`, whose one-step-ahead residuals (anomaly/residuals.ts) it is given.
  */
@@ -101,6 +102,13 @@ export async function detectorScores(
     if (opts.likelihood)
       throw new EvaluationInputError('the anomaly likelihood is not measured with forecast residuals');
   }
+  // The served path (gap bridging, forest, seasonal novelty, breakouts, damping), row for row as served.
+  if (!wantResidual && !opts.likelihood)
+    return rowScores(
+      model,
+      ts,
+      s.points.map((p) => p[1])
+    );
   const byBucket = new Map<number, number>();
   for (const seg of resample(s.points, step)) {
     if (seg.values.length < minimumPoints(model.detector.features, step)) continue;

@@ -206,6 +206,11 @@ export interface TargetEvaluation {
   reason?: string;
   /** 0–1; null when the detector could not score the latest point. */
   anomalyScore?: number | null;
+  /**
+   * The served detector's threshold, with a score: a score at or above it is an anomaly. The same number
+   * /api/anomalies answers as `threshold` and /metrics exports as prescaler_anomaly_threshold.
+   */
+  anomalyThreshold?: number;
   /** The pending recommendation this evaluation left (new or kept), if a change is due. */
   recommendationId?: string;
 }

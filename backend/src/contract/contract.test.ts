@@ -157,6 +157,7 @@ const targetEvaluation = z
     demand: num.optional(),
     reason: z.string().optional(),
     anomalyScore: figure.optional(),
+    anomalyThreshold: num.optional(),
     recommendationId: z.string().optional(),
   })
   .strict();
