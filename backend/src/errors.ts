@@ -2,6 +2,11 @@
  * The one error type the backend throws on purpose. Domain code and adapters pick a code; the HTTP
  * layer maps it to a status and the docs/api.md body `{"error":{"code","message"}}`.
  */
+import type { ErrorCode } from './contract/api';
+
+/** The codes are the contract's (contract/api.ts ErrorCode); each has its status here, every one of them. */
+export type { ErrorCode };
+
 export const ERROR_STATUS = {
   bad_request: 400,
   bad_query: 400,
@@ -16,9 +21,7 @@ export const ERROR_STATUS = {
   upstream_error: 502,
   not_ready: 503,
   upstream_timeout: 504,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
+} as const satisfies Record<ErrorCode, number>;
 
 export class PrescalerError extends Error {
   readonly code: ErrorCode;

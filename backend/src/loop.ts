@@ -11,6 +11,7 @@ import type { Actuator } from './actuate/types';
 import { historyToRead, type AnomalyModel } from './anomaly';
 import { scoreSeries } from './anomaly/answer';
 import type { Config, TargetConfig } from './config';
+import { DEFAULT_STEP_SECONDS, type TargetEvaluation as ContractTargetEvaluation } from './contract/api';
 import { PrescalerError } from './errors';
 import { forecastEach } from './forecast/answer';
 import type { ForecastPoint } from './forecast/serve';
@@ -26,7 +27,6 @@ import { groupQueries, settleEach, splitAnswer } from './sources/selector-groups
 import { queryColumns, type RangeQuery, type SeriesSource } from './sources/types';
 import type { Store } from './store/store';
 
-const DEFAULT_STEP = 600;
 /** Step of the day-long read the peak-to-mean ratio is learned from. */
 const PEAK_STEP = 60;
 /** Range queries of one round in flight at once (and workload reads). */
@@ -78,22 +78,14 @@ export interface RoundStats {
   seconds: number;
 }
 
-export interface TargetEvaluation {
-  target: string;
+/**
+ * The last evaluation of a target: the contract's TargetEvaluation (GET /api/targets lastEvaluation) but for
+ * `at`, which the loop keeps in Unix seconds and the answer carries in milliseconds (http/routes/targets.ts
+ * converts it with the contract's ms). Same meaning otherwise, so derived from it rather than copied.
+ */
+export interface TargetEvaluation extends Omit<ContractTargetEvaluation, 'at'> {
   /** Unix seconds. */
   at: number;
-  ok: boolean;
-  error?: { reason: string; message: string };
-  currentReplicas?: number;
-  recommendedReplicas?: number;
-  desiredReplicas?: number;
-  demand?: number;
-  reason?: string;
-  anomalyScore?: number | null;
-  /** The served detector's threshold, the score it was judged against (with anomalyScore). */
-  anomalyThreshold?: number;
-  /** The pending recommendation this evaluation left (new or kept), if a change is due. */
-  recommendationId?: string;
 }
 
 export interface LoopDeps {
@@ -246,7 +238,7 @@ export class EvaluationLoop {
       for (const t of targets) fail(t, e);
       return done();
     }
-    const step = forecaster.step ?? DEFAULT_STEP;
+    const step = forecaster.step ?? DEFAULT_STEP_SECONDS;
     // The forecaster reads what its seasonal inputs need (days). The detector's features look back two days
     // and a little (48.5 h at 600 s; with less it cannot score at all), and its onset damping compares with
     // the scores of the previous onsetSeconds: read both, so the gauge is the score /api/anomalies gives
@@ -382,7 +374,7 @@ export class EvaluationLoop {
     fail: (t: TargetConfig, e: unknown) => void
   ): Promise<Prepared[]> {
     const { metrics } = this.deps;
-    const step = forecaster.step ?? DEFAULT_STEP;
+    const step = forecaster.step ?? DEFAULT_STEP_SECONDS;
     const forecasts = await forecastEach(
       forecaster,
       live.map((l) => l.series),

@@ -127,6 +127,41 @@ export type RecommendationStatus = 'pending' | 'applied' | 'expired' | 'supersed
 /** `forecast` from the evaluation loop, `emergency` from an alert. */
 export type RecommendationKind = 'forecast' | 'emergency';
 
+/** The bounds and rules that held a decision (recommend/replicas.ts Recommendation.limitedBy). */
+export const REPLICA_LIMITS = [
+  'min',
+  'max',
+  'tolerance',
+  'stabilization',
+  'maxStepUp',
+  'maxStepDown',
+] as const;
+export type ReplicaLimit = (typeof REPLICA_LIMITS)[number];
+
+/**
+ * What a forecast recommendation was based on: the summary the evaluation loop persists with it
+ * (the store's StoredRecommendation.forecast) and the API serves as it is, times in milliseconds.
+ */
+export interface ForecastBasis {
+  /** The band sized for, e.g. "p90". */
+  quantile: string;
+  demand: number;
+  /** Milliseconds. */
+  demandAt: number;
+  /** Seconds. */
+  leadTime: number;
+  /** Absent in rows written before the peak-to-mean ratio and planned utilisation were recorded. */
+  peakFactor?: number;
+  utilization?: number;
+  /** The count before tolerance, stabilisation and steps (Recommendation.desiredReplicas). */
+  desiredReplicas: number;
+  limitedBy: ReplicaLimit[];
+  /** `id@version` of the forecaster. */
+  model: string;
+  /** [t ms, value, lower, upper]. */
+  points: ForecastPoint[];
+}
+
 export interface Recommendation {
   id: string;
   target: string;
@@ -135,7 +170,7 @@ export interface Recommendation {
   recommendedReplicas: number;
   reason: string;
   /** What the decision was based on (demand, lead time, forecast points); null for an emergency. */
-  forecast: unknown;
+  forecast: ForecastBasis | null;
   createdAt: number;
   expiresAt: number;
   status: RecommendationStatus;

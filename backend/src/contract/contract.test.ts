@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { startTestServer, type TestServer } from '../../../test/helpers/server';
 import * as pageFixtures from '../../../src/pages/fixtures';
 import * as dataFixtures from '../../../src/datasource/fixtures';
-import { ERROR_STATUS, type ErrorCode as BackendErrorCode } from '../errors';
+import { ERROR_STATUS } from '../errors';
 import { DEFAULT_STEP, forecastBodySchema, rangeBodySchema } from '../http/validate';
 import { whatifBodySchema } from '../http/routes/whatif';
 import { parseDuration as seriesParseDuration, parseTime as seriesParseTime } from '../series/time';
@@ -18,8 +18,8 @@ import type {
   ApiError,
   AuditAnswer,
   AuditRecord,
-  ErrorCode,
   ForecastAnswer,
+  ForecastBasis,
   ForecastRequest,
   HealthAnswer,
   RangeRequest,
@@ -31,7 +31,7 @@ import type {
   WhatifAnswer,
   WhatifRequest,
 } from './api';
-import { DEFAULT_STEP_SECONDS, ms, parseDuration, parseTime } from './index';
+import { DEFAULT_STEP_SECONDS, ms, parseDuration, parseTime, REPLICA_LIMITS } from './index';
 
 /** true when A and B are assignable both ways: a field added, dropped or made optional on one side fails. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -106,7 +106,21 @@ const anomaliesAnswer = z
   })
   .strict();
 
-// `forecast` is `unknown` in the contract (the store keeps it as JSON); what is sent is an object or null.
+const forecastBasis = z
+  .object({
+    quantile: z.string(),
+    demand: num,
+    demandAt: num,
+    leadTime: num,
+    peakFactor: num.optional(),
+    utilization: num.optional(),
+    desiredReplicas: num,
+    limitedBy: z.array(z.enum(REPLICA_LIMITS)),
+    model: z.string(),
+    points: z.array(z.tuple([num, num, num, num])),
+  })
+  .strict();
+
 const recommendation = z
   .object({
     id: z.string(),
@@ -115,7 +129,7 @@ const recommendation = z
     currentReplicas: num,
     recommendedReplicas: num,
     reason: z.string(),
-    forecast: z.record(z.unknown()).nullable(),
+    forecast: forecastBasis.nullable(),
     createdAt: num,
     expiresAt: num,
     status: z.enum(['pending', 'applied', 'expired', 'superseded', 'failed']),
@@ -281,26 +295,17 @@ const whatifAnswer = z
 // tsc: every schema above is the contract's type, and every request type is what the backend parses.
 const _same: Array<true> = [
   true satisfies Same<z.infer<typeof apiError>, ApiError>,
-  true satisfies Same<ErrorCode, BackendErrorCode>,
   true satisfies Same<z.infer<typeof health>, HealthAnswer>,
   true satisfies Same<z.infer<typeof forecastAnswer>, ForecastAnswer>,
   true satisfies Same<z.infer<typeof anomaliesAnswer>, AnomaliesAnswer>,
-  true satisfies Same<Omit<z.infer<typeof recommendation>, 'forecast'>, Omit<Recommendation, 'forecast'>>,
+  true satisfies Same<z.infer<typeof forecastBasis>, ForecastBasis>,
+  true satisfies Same<z.infer<typeof recommendation>, Recommendation>,
   true satisfies Same<z.infer<typeof auditRecord>, AuditRecord>,
-  true satisfies Same<
-    Omit<z.infer<typeof recommendationsAnswer>['recommendations'][number], 'forecast'>,
-    Omit<RecommendationsAnswer['recommendations'][number], 'forecast'>
-  >,
-  true satisfies Same<
-    Omit<z.infer<typeof recommendationDetail>, 'forecast'>,
-    Omit<RecommendationDetail, 'forecast'>
-  >,
+  true satisfies Same<z.infer<typeof recommendationsAnswer>, RecommendationsAnswer>,
+  true satisfies Same<z.infer<typeof recommendationDetail>, RecommendationDetail>,
   true satisfies Same<z.infer<typeof auditAnswer>, AuditAnswer>,
-  true satisfies Same<Omit<z.infer<typeof target>, 'pending'>, Omit<Target, 'pending'>>,
-  true satisfies Same<
-    Omit<z.infer<typeof targetsAnswer>['targets'][number], 'pending'>,
-    Omit<TargetsAnswer['targets'][number], 'pending'>
-  >,
+  true satisfies Same<z.infer<typeof target>, Target>,
+  true satisfies Same<z.infer<typeof targetsAnswer>, TargetsAnswer>,
   true satisfies Same<z.infer<typeof whatifAnswer>, WhatifAnswer>,
   true satisfies Same<z.input<typeof rangeBodySchema>, RangeRequest>,
   true satisfies Same<z.input<typeof forecastBodySchema>, ForecastRequest>,

@@ -9,6 +9,7 @@ import { MinMaxScaler } from '../series/scaler';
 import type { ColumnSeries, Labels, Series } from '../series/types';
 import type { BatchForecaster, HistoryWindow } from './types';
 
+/** [t seconds, mean, lower, upper]: one forecast point and its band (the API answers t in ms: contract ms). */
 export type ForecastPoint = [t: number, v: number, lower: number, upper: number];
 
 export interface SeriesForecast {

@@ -1,5 +1,6 @@
 /** Request bodies: zod schemas and the conversion of their times and durations to seconds. */
 import { z } from 'zod';
+import { DEFAULT_STEP_SECONDS } from '../contract/api';
 import { ECHO_MAX, echo, PrescalerError, quoted } from '../errors';
 import { parseDuration, parseTime } from '../series/time';
 
@@ -46,7 +47,8 @@ export interface RangeParams {
 }
 
 export const DEFAULT_RANGE = 24 * 3600;
-export const DEFAULT_STEP = 600;
+/** The contract's DEFAULT_STEP_SECONDS, under the name the request parsers use. */
+export const DEFAULT_STEP = DEFAULT_STEP_SECONDS;
 
 /** Parses a body with `schema`, turning zod issues into one 400 that names the field. */
 export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {

@@ -8,8 +8,11 @@
  * down, and unchanged when the difference is within tolerance. Pure.
  */
 
-/** [t seconds, mean, lower, upper]: one forecast horizon (forecast/serve.ts). */
-export type ForecastPoint = [t: number, v: number, lower: number, upper: number];
+import type { ReplicaLimit } from '../contract/api';
+import type { ForecastPoint } from '../forecast/serve';
+
+/** [t seconds, mean, lower, upper]: one forecast horizon, as forecast/serve.ts gives it. */
+export type { ForecastPoint };
 
 /** Which band of the forecast is sized for: the LSTM's lower, mean and upper are p10, p50 and p90. */
 export type ForecastBand = 'lower' | 'mean' | 'upper';
@@ -67,7 +70,7 @@ export interface Recommendation {
   leadTime: number;
   peakFactor: number;
   /** Which rules changed the raw count, in order. */
-  limitedBy: Array<'min' | 'max' | 'tolerance' | 'stabilization' | 'maxStepUp' | 'maxStepDown'>;
+  limitedBy: ReplicaLimit[];
   change: boolean;
   reason: string;
 }

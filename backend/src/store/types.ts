@@ -4,46 +4,18 @@
  * SQLite's answers are ready at once. Errors: PrescalerError('conflict') where decideApply refuses;
  * anything else is the database's own error.
  */
-export type RecommendationStatus = 'pending' | 'applied' | 'expired' | 'superseded' | 'failed';
-export type RecommendationKind = 'forecast' | 'emergency';
+import type {
+  AuditAction,
+  AuditOutcome,
+  ForecastBasis,
+  RecommendationKind,
+  RecommendationStatus,
+} from '../contract/api';
 
-/** [t, value, lower, upper]: a forecast point and its band. */
-export type ForecastBasisPoint = [t: number, v: number, lower: number, upper: number];
-
-/** The bounds and rules that held a decision (recommend/replicas.ts Recommendation.limitedBy). */
-export const REPLICA_LIMITS = [
-  'min',
-  'max',
-  'tolerance',
-  'stabilization',
-  'maxStepUp',
-  'maxStepDown',
-] as const;
-export type ReplicaLimit = (typeof REPLICA_LIMITS)[number];
-
-/**
- * The forecast summary the evaluation loop persists with a forecast recommendation
- * (StoredRecommendation.forecast), and the API serves as it is (times in milliseconds).
- */
-export interface ForecastBasis {
-  /** The band sized for, e.g. "p90". */
-  quantile: string;
-  demand: number;
-  /** Milliseconds. */
-  demandAt: number;
-  /** Seconds. */
-  leadTime: number;
-  /** Absent in rows written before the peak-to-mean ratio and planned utilisation were recorded. */
-  peakFactor?: number;
-  utilization?: number;
-  /** The count before tolerance, stabilisation and steps (Recommendation.desiredReplicas). */
-  desiredReplicas: number;
-  limitedBy: ReplicaLimit[];
-  /** `id@version` of the forecaster. */
-  model: string;
-  /** [t ms, value, lower, upper]. */
-  points: ForecastBasisPoint[];
-}
+// The lifecycle, kind and audit unions and the forecast basis are the HTTP contract's (contract/api.ts):
+// the store keeps what the API serves.
+export { REPLICA_LIMITS, type ReplicaLimit } from '../contract/api';
+export type { AuditAction, AuditOutcome, ForecastBasis, RecommendationKind, RecommendationStatus };
 
 export interface StoredRecommendation {
   id: string;
@@ -65,10 +37,6 @@ export interface StoredRecommendation {
   /** Where an emergency came from (alert fingerprint), for de-duplication. */
   origin: string | null;
 }
-
-export type AuditAction = 'apply' | 'revert-floor';
-/** `unknown`: decided and written, outcome not yet recorded (in flight, or the process died). */
-export type AuditOutcome = 'unknown' | 'applied' | 'failed';
 
 export interface AuditRecord {
   id: number;
