@@ -4,6 +4,7 @@
  * `scoreSeries`: resampled on one grid, read with historyToRead of warm-up, their feature rows through the
  * forest in one ScoreBatch. No HTTP here.
  */
+import { ms } from '../contract/time';
 import { PrescalerError } from '../errors';
 import { resampleColumns } from '../series/resample';
 import type { ColumnSeries, Labels } from '../series/types';
@@ -101,8 +102,6 @@ export interface AnomalySeries {
   threshold: number | null;
   warning?: string;
 }
-
-const ms = (t: number) => Math.round(t * 1000);
 
 /**
  * The anomaly answer for `range` from the series read with planAnomalyRead: each series' scores from the

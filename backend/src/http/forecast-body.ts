@@ -3,13 +3,12 @@
  * as bytes: for a 1000-series dashboard this is ~4 MB, and building it as objects for JSON.stringify cost
  * more than the forecast itself.
  */
+import { ms } from '../contract/time';
 import type { ShownSeries } from '../forecast/answer';
 import type { ColumnSeries } from '../series/types';
 import { JsonWriter } from './json-writer';
 
 export type { ShownSeries };
-
-const ms = (t: number) => Math.round(t * 1000);
 
 /**
  * Significant digits of forecast values: the network computes in float32 (~7 digits); the further digits

@@ -4,14 +4,13 @@
  * the alert webhook), and the scale-down memory the loop's decisions read.
  */
 import { randomUUID } from 'node:crypto';
+import { ms } from '../contract/time';
 import type { ForecastBasis, RecommendationKind, Store, StoredRecommendation } from '../store/store';
 import type { ForecastPoint, Recommendation } from './replicas';
 
 export const newRecommendationId = () => `rec-${randomUUID()}`;
 
 export type { ForecastBasis };
-
-const ms = (x: number) => Math.round(x * 1000);
 
 /**
  * What a forecast recommendation was based on (StoredRecommendation.forecast, store/types.ts), as the API
