@@ -1,8 +1,8 @@
 /** Request bodies: zod schemas and the conversion of their times and durations to seconds. */
 import { z } from 'zod';
 import { DEFAULT_STEP_SECONDS } from '../contract/api';
+import { parseDuration, parseTime } from '../contract/time';
 import { ECHO_MAX, echo, PrescalerError, quoted } from '../errors';
-import { parseDuration, parseTime } from '../series/time';
 
 export const time = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const t = parseTime(v);
