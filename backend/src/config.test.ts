@@ -54,14 +54,14 @@ describe('loadConfig', () => {
   it('still reads the old name of memo.maxMegabytes, historyCache.maxAnswerMegabytes, with a warning', () => {
     const old = withYaml('historyCache: {maxMegabytes: 128, maxAnswerMegabytes: 0}\n');
     expect(old.memo.maxMegabytes).toBe(0);
-    expect(old.historyCache).toMatchObject({ maxMegabytes: 128, maxAnswerMegabytes: 0 });
+    expect(old.historyCache.maxMegabytes).toBe(128);
+    expect(old.historyCache).not.toHaveProperty('maxAnswerMegabytes');
     expect(old.warnings).toEqual([
       expect.stringMatching(/maxAnswerMegabytes is deprecated.*memo\.maxMegabytes/),
     ]);
     // Both given: the new name wins, and the old one is reported as ignored.
     const both = withYaml('historyCache: {maxAnswerMegabytes: 8}\nmemo: {maxMegabytes: 16}\n');
     expect(both.memo.maxMegabytes).toBe(16);
-    expect(both.historyCache.maxAnswerMegabytes).toBe(16);
     expect(both.warnings).toEqual([expect.stringMatching(/deprecated and ignored/)]);
     expect(() => withYaml('memo: {maxMegabytes: -1}\n')).toThrow(/memo\.maxMegabytes/);
     expect(() => withYaml('memo: {answers: 1}\n')).toThrow(/memo/);

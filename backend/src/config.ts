@@ -208,8 +208,6 @@ export interface Config {
     maxFreshness: number;
     maxAge: number;
     maxMegabytes: number;
-    /** @deprecated memo.maxMegabytes (the same number), kept while callers move to it. */
-    maxAnswerMegabytes: number;
   };
   /** Answers and anomaly scores kept to reuse (http/answer-memo.ts, anomaly/score-memo.ts). */
   memo: { maxMegabytes: number };
@@ -401,7 +399,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFreshness: file.historyCache.maxFreshness,
       maxAge: file.historyCache.maxAge,
       maxMegabytes: file.historyCache.maxMegabytes,
-      maxAnswerMegabytes: memo.maxMegabytes,
     },
     memo,
     warnings,

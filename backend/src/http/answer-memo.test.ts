@@ -200,10 +200,10 @@ describe('answers reused through the API', () => {
     }
   });
 
-  it('keeps nothing with historyCache.maxAnswerMegabytes: 0', async () => {
+  it('keeps nothing with memo.maxMegabytes: 0', async () => {
     const harness = await startTestServer({
       source: new DemoSource({ now: () => END + 3600 }),
-      yaml: 'historyCache: {maxAnswerMegabytes: 0}\n',
+      yaml: 'memo: {maxMegabytes: 0}\n',
     });
     try {
       const q = { query: 'demo_cpu_usage', start: END - 86400, end: END, step: 600 };

@@ -24,10 +24,10 @@ export interface ReadDeps {
   scores: ScoreMemo;
 }
 
-/** The memos, each holding at most maxAnswerMegabytes, with their sizes in the metrics. */
+/** The memos, each holding at most memo.maxMegabytes, with their sizes in the metrics. */
 export function readDeps(d: Omit<ReadDeps, 'answers' | 'scores'>): ReadDeps {
-  const answers = new AnswerMemo(d.config.historyCache.maxAnswerMegabytes * 1024 * 1024);
-  const scores = new ScoreMemo(d.config.historyCache.maxAnswerMegabytes * 1024 * 1024);
+  const answers = new AnswerMemo(d.config.memo.maxMegabytes * 1024 * 1024);
+  const scores = new ScoreMemo(d.config.memo.maxMegabytes * 1024 * 1024);
   d.metrics.answerMemoSize = () => ({ answers: answers.size.bytes, anomaly_scores: scores.size.bytes });
   return { ...d, answers, scores };
 }
