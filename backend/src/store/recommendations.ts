@@ -154,20 +154,6 @@ export async function list(
   return rows.map(toRecommendation);
 }
 
-/** The counts a target's forecast recommendations asked for since `since`, oldest first. */
-export async function recentRecommendedReplicas(
-  sql: Sql,
-  target: string,
-  since: number
-): Promise<Array<{ at: number; replicas: number }>> {
-  const rows = await sql.all<{ at: number; replicas: number }>(
-    `SELECT created_at AS at, recommended_replicas AS replicas FROM recommendations
-     WHERE target = $1 AND kind = 'forecast' AND created_at >= $2 ORDER BY created_at, ${sql.insertionOrder}`,
-    [target, since]
-  );
-  return rows.map((r) => ({ at: r.at, replicas: r.replicas }));
-}
-
 /** Pending recommendations whose time is up become expired. */
 export function expireDue(sql: Sql, now: number): Promise<number> {
   return sql.run(

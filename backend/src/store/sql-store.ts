@@ -58,10 +58,6 @@ export abstract class SqlStore implements Store {
     return recommendations.list(this.database, opts);
   }
 
-  recentRecommendedReplicas(target: string, since: number): Promise<Array<{ at: number; replicas: number }>> {
-    return recommendations.recentRecommendedReplicas(this.database, target, since);
-  }
-
   expireDue(now: number): Promise<number> {
     return recommendations.expireDue(this.database, now);
   }

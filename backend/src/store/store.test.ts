@@ -112,10 +112,6 @@ describe.each(BACKENDS)('%s', (kind) => {
     const late = await s.finishAudit(d.record.id, 'failed', { now: 1003, detail: 'late' });
     expect(late).toMatchObject({ outcome: 'applied', detail: 'ok' });
     expect((await s.getRecommendation('b'))!.status).toBe('applied');
-    expect(await s.recentRecommendedReplicas('web', 0)).toEqual([
-      { at: 1000.5, replicas: 5 },
-      { at: 1000.5, replicas: 5 },
-    ]);
     await s.setDryRunState('web', { replicas: 4 });
     await s.setDryRunState('web', { replicas: 5 });
     expect(await s.getDryRunState('web')).toEqual({ replicas: 5 });

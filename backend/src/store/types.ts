@@ -99,8 +99,6 @@ export interface Store {
     status?: RecommendationStatus;
     limit?: number;
   }): Promise<StoredRecommendation[]>;
-  /** Desired counts recently recommended for a target (for scale-down stabilisation after a restart). */
-  recentRecommendedReplicas(target: string, since: number): Promise<Array<{ at: number; replicas: number }>>;
   expireDue(now: number): Promise<number>;
   setRecommendationStatus(id: string, status: RecommendationStatus, now: number): Promise<void>;
 
