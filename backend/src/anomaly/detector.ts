@@ -13,7 +13,7 @@ import {
 } from './features';
 import { mulberry32 } from '../series/random';
 import { trailingRange } from '../series/window';
-import { mixSeasonal, seasonalLookback, validateSeasonal, type SeasonalNovelty } from './seasonal';
+import { mixSeasonalInto, seasonalLookback, validateSeasonal, type SeasonalNovelty } from './seasonal';
 
 /**
  * How scores become anomalies: `contamination` takes the (1 − c) quantile of the training scores;
@@ -220,8 +220,8 @@ export function scoreValues(
 }
 
 /**
- * The scores served from the forest's raw scores of `values`: mixed with the seasonal novelty, breakouts
- * marked, then onsets damped. The one place a raw score becomes a served one.
+ * The scores served from the raw scores of `values` (rawScores: the forest's, mixed with the seasonal
+ * novelty): breakouts marked, then onsets damped. The one place a raw score becomes a served one.
  */
 export function servedScores(
   detector: AnomalyDetector,
@@ -229,8 +229,7 @@ export function servedScores(
   raw: Float64Array,
   step: number
 ): Float64Array {
-  const mixed = detector.seasonal ? mixSeasonal(values, raw, step, detector.seasonal) : raw;
-  const marked = detector.breakout ? markBreakouts(values, mixed, step, detector.breakout) : mixed;
+  const marked = detector.breakout ? markBreakouts(values, raw, step, detector.breakout) : raw;
   return dampOnsets(detector, marked, step);
 }
 
@@ -279,9 +278,11 @@ function validateBreakout(rule: BreakoutRule, where = 'breakout'): void {
 }
 
 /**
- * The forest's score per point before breakouts and onset damping: NaN where the point lacks the past it
- * needs, and before index `from` (points read as past only). Scored now, in-process; many series at once
- * go through anomaly/index.ts ScoreBatch instead, whose rows are pointRows'.
+ * The raw score per point, before breakouts and onset damping: the forest's, mixed with the seasonal
+ * novelty when the detector has one (finishRaw). NaN where the point lacks the past it needs, and before
+ * index `from` (points read as past only). Each depends on the point and the points before it only, so a
+ * kept raw score stays right (score-memo.ts). Scored now, in-process; many series at once go through
+ * anomaly/index.ts ScoreBatch instead, whose rows are pointRows'.
  */
 export function rawScores(
   detector: AnomalyDetector,
@@ -294,7 +295,24 @@ export function rawScores(
   const f = computeFeatures(values, step, detector.features, residuals, from);
   const scores = detector.forest.scoreMany(f.rows);
   for (let k = 0; k < f.rows.length; k++) out[f.index[k]] = scores[k];
+  if (f.index.length) finishRaw(detector, values, out, step, f.index[0]);
   return out;
+}
+
+/**
+ * Turns the forest's scores in `raw` from index `from` on into raw scores, in place: mixed with the
+ * seasonal novelty (seasonal.ts), when the detector has one. `dist` carries the novelty's distances between
+ * calls (score-memo.ts).
+ */
+export function finishRaw(
+  detector: AnomalyDetector,
+  values: ArrayLike<number>,
+  raw: Float64Array,
+  step: number,
+  from: number,
+  dist?: Float64Array
+): void {
+  if (detector.seasonal) mixSeasonalInto(values, raw, step, detector.seasonal, from, dist);
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   detectorFromJSON,
   onsetSpan,
   detectorToJSON,
+  finishRaw,
   pointRows,
   servedScores,
   type AnomalyDetector,
@@ -201,11 +202,12 @@ export function scoreSegments(
   // Residuals are given per segment as the caller cut them, so a residual detector scores them unbridged.
   if (!opts.residuals) segments = bridgeGaps(segments, model.detector.maxGapSeconds);
   const planned = planSeries(model, segments, opts);
-  for (const p of planned) {
-    if (!p) continue;
+  planned.forEach((p, k) => {
+    if (!p) return;
     const scores = model.detector.forest.scoreMany(p.rows.rows);
-    for (let k = 0; k < scores.length; k++) p.raw[p.rows.index[k]] = scores[k];
-  }
+    for (let r = 0; r < scores.length; r++) p.raw[p.rows.index[r]] = scores[r];
+    finishRaw(model.detector, segments[k].values, p.raw, segments[k].step, p.rest, p.dist);
+  });
   return served(model, segments, planned, opts.from);
 }
 
@@ -283,7 +285,9 @@ export class ScoreBatch {
       a.planned.forEach((p, k) => {
         if (!p) return;
         for (let r = 0; r < p.rows.index.length; r++) p.raw[p.rows.index[r]] = scores[a.at[k] + r];
-        if (memo && a.labels && p.memo) memo.keep(a.labels, a.segments[k], p.raw);
+        const seg = a.segments[k];
+        finishRaw(this.model.detector, seg.values, p.raw, seg.step, p.rest, p.dist);
+        if (memo && a.labels && p.memo) memo.keep(a.labels, seg, p.raw, p.dist);
       });
     }
     this.state = 'scored';
@@ -302,6 +306,10 @@ export class ScoreBatch {
 /** A segment's raw scores as planned: known ones in `raw` (NaN elsewhere), and the rows the forest owes it. */
 interface PlannedSegment {
   raw: Float64Array;
+  /** The first index the forest scores (raw scores before it are kept or not wanted). */
+  rest: number;
+  /** The seasonal novelty's distances known so far (NaN: not yet), kept with the raw scores. */
+  dist: Float64Array;
   rows: { rows: Float64Array[]; index: number[] };
   /** Planned with the memo: its finished raw scores are kept. */
   memo: boolean;
@@ -350,6 +358,8 @@ function planSeries(
           };
     return {
       raw: plan.raw,
+      rest: plan.rest,
+      dist: plan.dist ?? new Float64Array(seg.values.length).fill(NaN),
       rows: pointRows(detector, seg.values, seg.step, residuals, plan.rest),
       memo: Boolean(reuse) && !wantResidual,
     };

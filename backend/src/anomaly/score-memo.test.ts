@@ -1,13 +1,16 @@
 import * as path from 'node:path';
 import { mulberry32 } from '../series/random';
 import { pointRows, rawScores, type AnomalyDetector } from './detector';
+import { seasonalNoveltyReach } from './seasonal';
 import { loadAnomalyModel } from './index';
 import { minimumPoints } from './features';
 import { reuseOrScore, ScoreMemo, type ScoreSession } from './score-memo';
 import type { Segment } from '../series/types';
 
 const model = loadAnomalyModel(path.join(__dirname, '..', '..', '..', 'models', 'anomaly'));
-const detector = model.detector;
+// The forest's part (its raw scores read `need` points); the seasonal novelty's longer reach is below.
+const { seasonal, ...forestOnly } = model.detector;
+const detector: AnomalyDetector = forestOnly;
 const STEP = 600;
 const T0 = 1_700_000_400;
 const need = minimumPoints(detector.features, STEP);
@@ -23,6 +26,41 @@ function stream(from: number, n: number, seed = 3): Float64Array {
 }
 
 const same = (a: Float64Array, b: Float64Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+
+describe('reuseOrScore with the seasonal novelty (the shipped detector)', () => {
+  const shipped = model.detector;
+  const stable = Math.max(need - 1, seasonalNoveltyReach(seasonal!, STEP));
+
+  it('keeps the raw scores and distances from where they read their whole past, and gives what scoring again gives', () => {
+    const n = stable + 150;
+    const long = stream(0, n);
+    const kept = [
+      { start: T0, step: STEP, values: long, raw: rawScores(shipped, long, STEP), dist: undefined },
+    ];
+    for (const [k, more] of [
+      [1, 1],
+      [6, 6],
+      [0, 40],
+    ]) {
+      const values = stream(k, n - k + more);
+      const from = stable;
+      const stats = { reused: 0, scored: 0 };
+      const got = reuseOrScore(shipped, kept, T0 + k * STEP, STEP, values, stats, from);
+      expect(same(got, rawScores(shipped, values, STEP, undefined, from))).toBe(true);
+      expect(stats.scored).toBe(more);
+    }
+  });
+
+  it('keeps nothing for a range that starts before the novelty has its past: it depends on the read', () => {
+    const n = stable + 20;
+    const kept = [
+      { start: T0, step: STEP, values: stream(0, n), raw: rawScores(shipped, stream(0, n), STEP) },
+    ];
+    const stats = { reused: 0, scored: 0 };
+    reuseOrScore(shipped, kept, T0 + STEP, STEP, stream(1, n), stats);
+    expect(stats.reused).toBe(0);
+  });
+});
 
 describe('reuseOrScore', () => {
   it('gives, bit for bit, the scores computing them all again gives, for a window moved on by k steps', () => {

@@ -18,14 +18,17 @@ import { ByteLru } from '../lru';
 import { sameBits, sameSample } from '../series/columns';
 import { labelsKey } from '../series/labels';
 import type { Labels, Segment } from '../series/types';
-import { pointRows, type AnomalyDetector } from './detector';
+import { finishRaw, pointRows, type AnomalyDetector } from './detector';
 import { minimumPoints } from './features';
+import { seasonalDistanceReach, seasonalNoveltyReach } from './seasonal';
 
 interface KeptSegment {
   start: number;
   step: number;
   values: Float64Array;
   raw: Float64Array;
+  /** The seasonal novelty's distances (seasonal.ts), when the detector has one. */
+  dist?: Float64Array;
 }
 
 interface Entry {
@@ -50,8 +53,11 @@ export interface ScoreSession {
   readonly stats: ScoreMemoStats;
   /** See reusePlan; `from` is the first index whose raw score is wanted. */
   plan(labels: Labels, seg: Segment, from: number): RawPlan;
-  /** A segment's complete raw scores, kept for the next answer (the array is the memo's from now on). */
-  keep(labels: Labels, seg: Segment, raw: Float64Array): void;
+  /**
+   * A segment's complete raw scores (and the novelty's distances), kept for the next answer (the arrays
+   * are the memo's from now on).
+   */
+  keep(labels: Labels, seg: Segment, raw: Float64Array, dist?: Float64Array): void;
   /** Replaces what the last answer under this key kept with what `keep` was given (unless `keep: false`). */
   done(): void;
 }
@@ -87,14 +93,21 @@ export class ScoreMemo {
         const values = Float64Array.from(seg.values);
         return reusePlan(detector, kept?.get(labelsKey(labels)), seg.start, seg.step, values, stats, from);
       },
-      keep: (labels, seg, raw) => {
+      keep: (labels, seg, raw, dist) => {
         const k = labelsKey(labels);
         const values = Float64Array.from(seg.values);
         const list = now.get(k);
-        const segment = { start: seg.start, step: seg.step, values, raw };
+        const withDist = detector.seasonal ? dist : undefined;
+        const segment = {
+          start: seg.start,
+          step: seg.step,
+          values,
+          raw,
+          ...(withDist ? { dist: withDist } : {}),
+        };
         if (list) list.push(segment);
         else now.set(k, [segment]);
-        bytes += 16 * values.length + 2 * k.length + 100;
+        bytes += (withDist ? 24 : 16) * values.length + 2 * k.length + 100;
       },
       done: (): void => {
         if (opts.keep !== false) this.kept.set(key, { detector, series: now, bytes });
@@ -111,6 +124,8 @@ export class ScoreMemo {
 export interface RawPlan {
   raw: Float64Array;
   rest: number;
+  /** The kept segment's seasonal distances where this one repeats it (NaN elsewhere), when it kept any. */
+  dist?: Float64Array;
 }
 
 /**
@@ -136,7 +151,14 @@ export function reusePlan(
   // to start: if that is after `first` (the range moved back), they are of no use.
   const known = match ? match.known : 0;
   const keptRaw = match?.segment.raw;
-  if (!match || (first < known && keptRaw![match.offset + first] !== keptRaw![match.offset + first])) {
+  // A raw score with less past in its segment than it reads depends on where the segment starts: the
+  // seasonal novelty reads further back than the features (seasonal.ts). None is kept before that.
+  const stable = Math.max(need - 1, detector.seasonal ? seasonalNoveltyReach(detector.seasonal, step) : 0);
+  if (
+    !match ||
+    (first < known && first < stable) ||
+    (first < known && keptRaw![match.offset + first] !== keptRaw![match.offset + first])
+  ) {
     stats.scored += Math.max(0, n - first);
     return { raw, rest: first };
   }
@@ -147,7 +169,28 @@ export function reusePlan(
   // The points after them (new, or read again with another value), with the past their features read.
   const rest = Math.max(first, known);
   stats.scored += Math.max(0, n - rest);
-  return { raw, rest };
+  const dist = keptDistances(detector, match.segment, match.offset, known, step, n);
+  return { raw, rest, ...(dist ? { dist } : {}) };
+}
+
+/**
+ * The kept segment's seasonal distances for this one's first `known` points, NaN elsewhere. Only from the
+ * index on where a distance reads this segment's own past in full (seasonalDistanceReach): before it, the
+ * kept one may have read values before this segment's start.
+ */
+function keptDistances(
+  detector: AnomalyDetector,
+  segment: KeptSegment,
+  offset: number,
+  known: number,
+  step: number,
+  n: number
+): Float64Array | undefined {
+  if (!detector.seasonal || !segment.dist) return undefined;
+  const dist = new Float64Array(n).fill(NaN);
+  const from = Math.min(known, seasonalDistanceReach(detector.seasonal, step));
+  if (from < known) dist.set(segment.dist.subarray(offset + from, offset + known), from);
+  return dist;
 }
 
 /** reusePlan's raw scores completed now, in-process. */
@@ -160,11 +203,12 @@ export function reuseOrScore(
   stats: ScoreMemoStats = { reused: 0, scored: 0 },
   from = 0
 ): Float64Array {
-  const { raw, rest } = reusePlan(detector, kept, start, step, values, stats, from);
+  const { raw, rest, dist } = reusePlan(detector, kept, start, step, values, stats, from);
   if (rest >= values.length) return raw;
   const f = pointRows(detector, values, step, undefined, rest);
   const scores = detector.forest.scoreMany(f.rows);
   for (let k = 0; k < f.rows.length; k++) raw[f.index[k]] = scores[k];
+  finishRaw(detector, values, raw, step, rest, dist);
   return raw;
 }
 

@@ -3,7 +3,8 @@ import { mulberry32 } from '../series/random';
 import type { Point } from '../series/types';
 import { detectorFromJSON, detectorToJSON, fitDetector, scoreValues } from './detector';
 import type { FeatureConfig } from './features';
-import { historyToRead, scoreSegments, type AnomalyMetadata } from './index';
+import { historyToRead, ScoreBatch, scoreSegments, type AnomalyMetadata } from './index';
+import { ScoreMemo } from './score-memo';
 import { seasonalDistance, seasonalLookback, seasonalNovelty, type SeasonalNovelty } from './seasonal';
 
 const STEP = 600; // 144 points a day
@@ -109,6 +110,28 @@ describe('a detector with seasonal novelty and gap bridging', () => {
       );
       expect(r.scores.find(([t]) => t === points[first][0])?.[1]).toBe(stream.get(points[first][0]));
     }
+  });
+
+  it('through the score memo, a refresh a step later computes one point and serves what scoring again serves', async () => {
+    const memo = new ScoreMemo(1 << 24);
+    const labels = { pod: 'a' };
+    const stream = daily(1300, 11);
+    stream[1290] += 5;
+    const answer = async (k: number) => {
+      const session = memo.session('q', detector);
+      const batch = new ScoreBatch(model, { memo: session });
+      const start = 1_700_000_400 + k * STEP;
+      const segments = [{ start, step: STEP, values: stream.slice(k, k + 1200) }];
+      const from = start + 1100 * STEP; // the read before it covers historyToRead
+      const a = batch.add(segments, { from, labels });
+      await batch.score();
+      session.done();
+      expect(batch.served(a)).toEqual(scoreSegments(model, segments, { from }));
+      return session.stats;
+    };
+    expect(await answer(0)).toEqual({ reused: 0, scored: 100 });
+    expect(await answer(1)).toEqual({ reused: 99, scored: 1 });
+    expect(await answer(2)).toEqual({ reused: 99, scored: 1 });
   });
 
   it('scores across a hole up to maxGapSeconds, where an unbridged series would start again', () => {

@@ -46,6 +46,21 @@ export function seasonalLookback(s: SeasonalNovelty, step: number): number {
   return s.days * DAY_SECONDS + s.toleranceSeconds + s.shingle * step + s.normalizeSeconds;
 }
 
+/** Points before i that d_i reads: the days looked back with their tolerance and shingle. */
+export function seasonalDistanceReach(s: SeasonalNovelty, step: number): number {
+  const P = Math.max(1, Math.round(DAY_SECONDS / step));
+  return s.days * P + Math.round(s.toleranceSeconds / step) + s.shingle;
+}
+
+/**
+ * Points before i that the novelty at i reads: a distance's reach and the normalisation span before it.
+ * A mixed raw score at an index with less past than this in its segment depends on where the segment
+ * starts, so the score memo keeps none before it.
+ */
+export function seasonalNoveltyReach(s: SeasonalNovelty, step: number): number {
+  return seasonalDistanceReach(s, step) + Math.max(1, Math.round(s.normalizeSeconds / step));
+}
+
 /**
  * d_i (see above) for i ≥ `from` (NaN elsewhere and where no earlier day has a full shingle). O(days ×
  * (2·tolerance + 1) × shingle) per point, early-abandoned.
@@ -56,13 +71,32 @@ export function seasonalDistance(
   s: SeasonalNovelty,
   from = 0
 ): Float64Array {
+  const out = new Float64Array(values.length).fill(NaN);
+  fillDistances(values, step, s, out, from);
+  return out;
+}
+
+/** Writes d_i into `dist` for every i ≥ `from` where it is NaN (unknown); known ones are kept. */
+function fillDistances(
+  values: ArrayLike<number>,
+  step: number,
+  s: SeasonalNovelty,
+  dist: Float64Array,
+  from: number
+): void {
   const n = values.length;
-  const out = new Float64Array(n).fill(NaN);
   const P = Math.max(1, Math.round(DAY_SECONDS / step));
   const tol = Math.round(s.toleranceSeconds / step);
   const M = s.shingle;
-  const { lo, hi } = trailingRange(values, s.days * P);
-  for (let i = Math.max(from, M - 1); i < n; i++) {
+  let first = Math.max(from, M - 1);
+  while (first < n && dist[first] === dist[first]) first++;
+  if (first >= n) return;
+  // The range at i reads the days·P points before it only.
+  const lookback = s.days * P;
+  const base = Math.max(0, first - lookback);
+  const { lo, hi } = trailingRange(base === 0 ? values : Array.prototype.slice.call(values, base), lookback);
+  for (let i = first; i < n; i++) {
+    if (dist[i] === dist[i]) continue;
     let best = Infinity;
     for (let k = 1; k <= s.days; k++) {
       const c = i - k * P;
@@ -78,26 +112,30 @@ export function seasonalDistance(
       }
     }
     if (best === Infinity) continue;
-    const range = hi[i] - lo[i];
-    const floor = 1e-3 * Math.max(Math.abs(hi[i]), Math.abs(lo[i])) + 1e-9;
-    out[i] = Math.sqrt(best / M) / Math.max(range, floor);
+    const h = hi[i - base];
+    const l = lo[i - base];
+    const range = h - l;
+    const floor = 1e-3 * Math.max(Math.abs(h), Math.abs(l)) + 1e-9;
+    dist[i] = Math.sqrt(best / M) / Math.max(range, floor);
   }
-  return out;
 }
 
 /**
  * The novelty n/(1 + n) per point from index `from` on (NaN where the distance is NaN or no earlier
- * distance of the normalisation span exists). Reads distances from `from` − span on.
+ * distance of the normalisation span exists). Reads distances from `from` − span on; with `dist`, takes
+ * the known ones from it and writes the rest into it.
  */
 export function seasonalNovelty(
   values: ArrayLike<number>,
   step: number,
   s: SeasonalNovelty,
-  from = 0
+  from = 0,
+  dist: Float64Array = new Float64Array(values.length).fill(NaN)
 ): Float64Array {
   const span = Math.max(1, Math.round(s.normalizeSeconds / step));
   const start = Math.max(0, from - span);
-  const d = seasonalDistance(values, step, s, start);
+  fillDistances(values, step, s, dist, start);
+  const d = dist;
   const n = values.length;
   const out = new Float64Array(n).fill(NaN);
   // Monotone deque of indices with decreasing distances: its head is the greatest of the previous span.
@@ -120,9 +158,29 @@ export function seasonalNovelty(
 }
 
 /**
- * The forest's raw scores mixed with the seasonal novelty: w·raw + (1 − w)·novelty where both exist, the raw
- * score alone where the series is too young for a novelty. NaN where the raw score is NaN.
+ * Mixes the forest's scores in `raw` from index `from` on with the seasonal novelty, in place:
+ * w·raw + (1 − w)·novelty where both exist, the forest's score alone where the series is too young for a
+ * novelty. The points before `from` are left as they are (already mixed, or not wanted). `dist` carries
+ * the distances between calls (a kept segment's, score-memo.ts), so a refresh computes only the new ones.
  */
+export function mixSeasonalInto(
+  values: ArrayLike<number>,
+  raw: Float64Array,
+  step: number,
+  s: SeasonalNovelty,
+  from: number,
+  dist?: Float64Array
+): void {
+  if (from >= raw.length) return;
+  const nov = seasonalNovelty(values, step, s, from, dist);
+  const w = s.forestWeight;
+  for (let i = from; i < raw.length; i++) {
+    const a = nov[i];
+    if (raw[i] === raw[i] && a === a) raw[i] = w * raw[i] + (1 - w) * a;
+  }
+}
+
+/** mixSeasonalInto on a copy, from the first scored point. */
 export function mixSeasonal(
   values: ArrayLike<number>,
   raw: Float64Array,
@@ -131,12 +189,7 @@ export function mixSeasonal(
 ): Float64Array {
   let from = 0;
   while (from < raw.length && raw[from] !== raw[from]) from++;
-  const nov = seasonalNovelty(values, step, s, from);
-  const w = s.forestWeight;
   const out = Float64Array.from(raw);
-  for (let i = from; i < raw.length; i++) {
-    const a = nov[i];
-    if (raw[i] === raw[i] && a === a) out[i] = w * raw[i] + (1 - w) * a;
-  }
+  mixSeasonalInto(values, out, step, s, from);
   return out;
 }
