@@ -4,8 +4,10 @@
  * several connections (standing in for replicas) decide it at once.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as vm from 'node:vm';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { startPostgres, type RunningPostgres } from '../../../test/helpers/postgres';
@@ -55,6 +57,24 @@ const open = async (db: string) => {
   const s = await openStore(db);
   opened.push(s);
   return s;
+};
+
+/** better-sqlite3's native addon, the one object every sandbox in this process shares (Node's require). */
+const nativeAddon = (): { setErrorConstructor(c: unknown): void } => {
+  const nodeRequire = createRequire(__filename);
+  return nodeRequire(nodeRequire.resolve('better-sqlite3/build/Release/better_sqlite3.node'));
+};
+/** The constructor of the errors better-sqlite3 throws now. */
+const sqliteErrorConstructor = (): unknown => {
+  const db = new Database(':memory:');
+  try {
+    db.exec('SELECT * FROM no_such_table');
+  } catch (e) {
+    return (e as object).constructor;
+  } finally {
+    db.close();
+  }
+  throw new Error('SQLite accepted a query of a missing table');
 };
 
 const rec = (over: Partial<StoredRecommendation> = {}): StoredRecommendation => ({
@@ -211,16 +231,44 @@ describe('sqlite: one transaction at a time in the process', () => {
     expect((await s.getRecommendation('b'))!.status).toBe('pending');
   });
 
-  it('rolls a failed transaction back whole', async () => {
+  const rollsBackWhole = async () => {
     const file = path.join(dir, 'prescaler.db');
     const s = await open(file);
     await s.addRecommendation(rec({ id: 'a' }), []);
-    // The insert fails (same id) after the supersede ran: the supersede must not stay.
-    await expect(s.addRecommendation(rec({ id: 'a' }), ['forecast'])).rejects.toThrow(/UNIQUE/);
+    // The insert fails (same id) after the supersede ran: the supersede must not stay. Matched by its
+    // code and message, not with toThrow: see the next test.
+    await expect(s.addRecommendation(rec({ id: 'a' }), ['forecast'])).rejects.toMatchObject({
+      code: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+      message: expect.stringMatching(/UNIQUE/),
+    });
     expect((await s.getRecommendation('a'))!.status).toBe('pending');
     const raw = new Database(file, { readonly: true });
     expect(raw.prepare('SELECT count(*) AS n FROM recommendations').get()).toEqual({ n: 1 });
     raw.close();
+  };
+
+  it('rolls a failed transaction back whole', rollsBackWhole);
+
+  // better-sqlite3's native addon is loaded once per process (jest loads a .node file with Node's own
+  // require, so every test file a worker runs shares it), and it keeps the SqliteError constructor of
+  // the first sandbox that opened a database. In a worker that ran another SQLite test file first, a
+  // SQLite error is that file's SqliteError: not an Error of this file (SqliteError is a plain object
+  // whose prototype is its own sandbox's Error.prototype), so expect's isError refuses it and
+  // `rejects.toThrow` reports "Received function did not throw". Only tests have several sandboxes; the
+  // product has one, so its SQLite errors are always its Errors.
+  it('rolls back whole, and says so, when another sandbox registered the SqliteError', async () => {
+    const addon = nativeAddon();
+    const before = sqliteErrorConstructor();
+    const sandbox = vm.createContext({ module: { exports: {} } });
+    const source = fs.readFileSync(require.resolve('better-sqlite3/lib/sqlite-error.js'), 'utf8');
+    vm.runInContext(source, sandbox);
+    addon.setErrorConstructor(sandbox.module.exports);
+    try {
+      expect(sqliteErrorConstructor()).not.toBe(Database.SqliteError);
+      await rollsBackWhole();
+    } finally {
+      addon.setErrorConstructor(before);
+    }
   });
 });
 
