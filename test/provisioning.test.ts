@@ -66,6 +66,29 @@ describe('Prometheus configuration', () => {
     expect(jobs).toContain(/job="([^"]+)"/.exec(down.expr)?.[1]);
   });
 
+  it('PrescalerAnomalyScoreHigh compares the score with the exported threshold, in every copy of the rule', () => {
+    // One number: the detector's calibrated threshold, exported as prescaler_anomaly_threshold. No copy of
+    // the rule may carry a number of its own.
+    const prom = yaml('provisioning/prometheus/rules/prescaler.rules.yml')
+      .groups.flatMap((g: { rules: Array<{ alert: string; expr: string }> }) => g.rules)
+      .find((r: { alert: string }) => r.alert === 'PrescalerAnomalyScoreHigh');
+    const operator = yaml('deploy/components/prometheus-operator/prometheusrule.yaml')
+      .spec.groups.flatMap((g: { rules: Array<{ alert: string; expr: string }> }) => g.rules)
+      .find((r: { alert: string }) => r.alert === 'PrescalerAnomalyScoreHigh');
+    const grafana = yaml('provisioning/grafana/alerting/prescaler.yml').groups[0].rules.find(
+      (r: { title: string }) => r.title === 'PrescalerAnomalyScoreHigh'
+    );
+    const grafanaExpr: string = grafana.data.find((d: { refId: string }) => d.refId === 'A').model.expr;
+    for (const expr of [prom.expr, operator.expr, grafanaExpr]) {
+      expect(expr).toMatch(
+        /prescaler_anomaly_score\)\s*>=\s*(bool\s+)?on \(\) group_left \(\) max\(prescaler_anomaly_threshold\)/
+      );
+      expect(expr.replace(/prescaler_[a-z_]+/g, '')).not.toMatch(/\d/);
+    }
+    expect(prom.for).toBeUndefined();
+    expect(operator).toEqual(prom);
+  });
+
   it('scrapes the backend and the demo workload on the ports compose gives them', () => {
     const cfg = yaml('provisioning/prometheus/prometheus.yml');
     const compose = yaml('docker-compose.yml');

@@ -1,4 +1,4 @@
-import { bridgeGaps } from './gaps';
+import { bridgeGaps, isFilled } from './gaps';
 
 describe('bridgeGaps', () => {
   const seg = (start: number, values: number[], step = 60) => ({ start, step, values });
@@ -6,7 +6,8 @@ describe('bridgeGaps', () => {
   it('joins segments across a hole no longer than the limit, interpolating it', () => {
     // Last point of the first at 120, first of the second at 360: a 240 s hole, three missing points.
     const out = bridgeGaps([seg(0, [1, 2, 3]), seg(360, [7, 8])], 240);
-    expect(out).toEqual([seg(0, [1, 2, 3, 4, 5, 6, 7, 8])]);
+    expect(out).toEqual([{ ...seg(0, [1, 2, 3, 4, 5, 6, 7, 8]), holes: [[3, 6]] }]);
+    expect([2, 3, 5, 6].map((i) => isFilled(out[0], i))).toEqual([false, true, true, false]);
   });
 
   it('keeps segments apart across a longer hole, of another step, or off the grid', () => {
@@ -27,5 +28,9 @@ describe('bridgeGaps', () => {
     const b = bridgeGaps([seg(0, [0, 1]), seg(180, [3]), seg(360, [100])], 600)[0].values;
     expect(a.slice(0, 4)).toEqual(b.slice(0, 4));
     expect(a).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(bridgeGaps([seg(0, [0, 1]), seg(180, [3]), seg(360, [6])], 600)[0].holes).toEqual([
+      [2, 3],
+      [4, 6],
+    ]);
   });
 });

@@ -6,21 +6,35 @@
  * as the resampling already does for short holes; it is a setting of the detector (its JSON, its metadata),
  * chosen like every other by the NAB corpus's held-out score (docs/anomaly.md).
  *
- * Bridging only joins segments, in time order; it never moves a present value. A bridged hole's points get
- * scores like any other (they are the detector's reading of the hole, as Prometheus' own lookback would
- * give). Each joined point depends only on the segments at or before it, so the past-only guarantee holds.
+ * Bridging only joins segments, in time order; it never moves a present value. A bridged hole's points are
+ * read as the past of the points after it, but get no score of their own: where the series has no data,
+ * the answer has no score (`holes`). Each joined point depends only on the segments at or before it, so the
+ * past-only guarantee holds.
  */
 import type { Segment } from '../series/types';
+
+/** A segment with the index ranges [from, to) of the points bridging filled in. */
+export interface BridgedSegment extends Segment {
+  holes?: Array<[from: number, to: number]>;
+}
+
+/** Whether index i of a segment is a point bridging filled in (it gets no score). */
+export function isFilled(seg: Segment, i: number): boolean {
+  const holes = (seg as BridgedSegment).holes;
+  if (!holes) return false;
+  for (const [from, to] of holes) if (i >= from && i < to) return true;
+  return false;
+}
 
 /**
  * Joins consecutive segments of one step whose hole (first time of the next − last time of the previous)
  * is at most `maxGapSeconds`, filling it by linear interpolation. Segments of another step or off the
  * first one's grid are kept apart. 0 (or less than two steps) returns the segments unchanged.
  */
-export function bridgeGaps(segments: readonly Segment[], maxGapSeconds: number): Segment[] {
+export function bridgeGaps(segments: readonly Segment[], maxGapSeconds: number): BridgedSegment[] {
   if (!(maxGapSeconds > 0) || segments.length < 2) return segments.slice();
-  const out: Segment[] = [];
-  let cur: Segment | undefined;
+  const out: BridgedSegment[] = [];
+  let cur: BridgedSegment | undefined;
   for (const seg of segments) {
     if (seg.values.length === 0) continue;
     if (cur && canJoin(cur, seg, maxGapSeconds)) {
@@ -28,6 +42,7 @@ export function bridgeGaps(segments: readonly Segment[], maxGapSeconds: number):
       const lastT = cur.start + (cur.values.length - 1) * cur.step;
       const holes = Math.round((seg.start - lastT) / cur.step);
       const next = seg.values[0];
+      if (holes > 1) (cur.holes ??= []).push([cur.values.length, cur.values.length + holes - 1]);
       for (let k = 1; k < holes; k++) cur.values.push(last + ((next - last) * k) / holes);
       for (const v of seg.values) cur.values.push(v);
     } else {

@@ -21,7 +21,7 @@ import {
   type ThresholdPolicy,
 } from './detector';
 import { minimumPoints, type FeatureConfig } from './features';
-import { bridgeGaps } from './gaps';
+import { bridgeGaps, isFilled } from './gaps';
 import type { SeasonalNovelty } from './seasonal';
 import { ForestBatch, type ScoredWhere } from './forest-workers';
 import type { RawPlan, ScoreSession } from './score-memo';
@@ -390,6 +390,7 @@ function served(
       if (x !== x) continue;
       const t = seg.start + i * seg.step;
       if (from !== undefined && t < from) continue;
+      if (isFilled(seg, i)) continue;
       const score = Math.min(1, Math.max(0, x));
       scores.push([t, score]);
       if (score >= detector.threshold) anomalies.push([t, seg.values[i], score]);

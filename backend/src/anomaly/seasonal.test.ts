@@ -143,6 +143,7 @@ describe('a detector with seasonal novelty and gap bridging', () => {
     const r = scoreSegments(model, resample(points, STEP));
     const times = new Set(r.scores.map(([t]) => t));
     expect(times.has(1_700_000_400 + 520 * STEP)).toBe(true); // after the bridged hole
+    expect(times.has(1_700_000_400 + 505 * STEP)).toBe(false); // in it: no data, no score
     expect(times.has(1_700_000_400 + 640 * STEP)).toBe(false); // after the longer one: no past yet
   });
 });
