@@ -430,6 +430,9 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
             days: j.seasonal.days,
             toleranceSeconds: j.seasonal.toleranceSeconds,
             normalizeSeconds: j.seasonal.normalizeSeconds,
+            ...(j.seasonal.maxTolerancePoints !== undefined
+              ? { maxTolerancePoints: j.seasonal.maxTolerancePoints }
+              : {}),
           },
         }
       : {}),

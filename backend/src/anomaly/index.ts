@@ -166,7 +166,9 @@ export function historyNeeded(model: AnomalyModel, step: number): number {
  */
 export function historyToRead(model: AnomalyModel, step: number): number {
   const past = Math.max(historyNeeded(model, step), servedLookback(model.detector, step));
-  return Math.ceil((past + model.detector.onsetSeconds) / step) * step;
+  // A read that starts inside a hole bridging would fill must reach back to the point before the hole, or
+  // the range's first points would see another past than a long stream gives them.
+  return Math.ceil((past + model.detector.onsetSeconds + model.detector.maxGapSeconds) / step) * step;
 }
 
 export interface ScoreResult {
@@ -210,6 +212,9 @@ export function scoreSegments(
   });
   return served(model, segments, planned, opts.from);
 }
+
+/** Longest stretch ScoreBatch.score works on this thread without yielding, ms. */
+const YIELD_EVERY_MS = 8;
 
 /** A series added to a ScoreBatch; `ScoreBatch.served` gives its scores once the batch is scored. */
 export interface BatchedSeries {
@@ -281,14 +286,21 @@ export class ScoreBatch {
       threads: this.opts.threads,
     });
     const memo = this.opts.memo;
+    // Finishing the raw scores (the seasonal novelty) runs here, on this thread: yield to the event loop
+    // every few milliseconds so that a thousand series do not hold it for seconds.
+    let since = performance.now();
     for (const a of this.added) {
-      a.planned.forEach((p, k) => {
-        if (!p) return;
+      for (const [k, p] of a.planned.entries()) {
+        if (!p) continue;
         for (let r = 0; r < p.rows.index.length; r++) p.raw[p.rows.index[r]] = scores[a.at[k] + r];
         const seg = a.segments[k];
         finishRaw(this.model.detector, seg.values, p.raw, seg.step, p.rest, p.dist);
         if (memo && a.labels && p.memo) memo.keep(a.labels, seg, p.raw, p.dist);
-      });
+        if (performance.now() - since > YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          since = performance.now();
+        }
+      }
     }
     this.state = 'scored';
     return where;

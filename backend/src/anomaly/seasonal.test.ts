@@ -5,7 +5,13 @@ import { detectorFromJSON, detectorToJSON, fitDetector, scoreValues } from './de
 import type { FeatureConfig } from './features';
 import { historyToRead, ScoreBatch, scoreSegments, type AnomalyMetadata } from './index';
 import { ScoreMemo } from './score-memo';
-import { seasonalDistance, seasonalLookback, seasonalNovelty, type SeasonalNovelty } from './seasonal';
+import {
+  seasonalDistance,
+  seasonalLookback,
+  seasonalNovelty,
+  validateSeasonal,
+  type SeasonalNovelty,
+} from './seasonal';
 
 const STEP = 600; // 144 points a day
 const S: SeasonalNovelty = {
@@ -132,6 +138,51 @@ describe('a detector with seasonal novelty and gap bridging', () => {
     expect(await answer(0)).toEqual({ reused: 0, scored: 100 });
     expect(await answer(1)).toEqual({ reused: 99, scored: 1 });
     expect(await answer(2)).toEqual({ reused: 99, scored: 1 });
+  });
+
+  it('reads back past a bridged hole: a read that would start inside one scores as the stream', () => {
+    // Around 100 before a 2-hour hole (12 points at 600 s, 1080–1091), around 10 after it, 45 at the points
+    // checked: bridged, the hole is a ramp from 100 down that keeps 45 inside the week's range; a read
+    // that starts inside the hole has no ramp, and 45 breaks out of its range.
+    const v = daily(2300, 13).map((x, i) => (i < 1080 ? x + 90 : i >= 2088 && i < 2100 ? 45 : x));
+    const points: Point[] = v
+      .map((x, i) => [1_700_000_400 + i * STEP, x] as Point)
+      .filter((_, i) => !(i >= 1080 && i < 1092));
+    const stream = new Map(scoreSegments(model, resample(points, STEP)).scores.map(([t, s]) => [t, s]));
+    const warm = historyToRead(model, STEP);
+    // The warm-up the rest of the detector needs, without the hole's allowance.
+    const withoutGap = historyToRead({ ...model, detector: { ...detector, maxGapSeconds: 0 } }, STEP);
+    expect(warm).toBeGreaterThanOrEqual(withoutGap + detector.maxGapSeconds);
+    const t0 = 1_700_000_400;
+    let checked = 0;
+    for (let first = 1100; first < 2300; first++) {
+      const at = t0 + first * STEP;
+      // Only the ranges whose warm-up without the hole's allowance would start inside the hole matter here.
+      const start = at - withoutGap;
+      if (!(start > t0 + 1079 * STEP && start < t0 + 1092 * STEP)) continue;
+      const r = scoreSegments(
+        model,
+        resample(
+          points.filter(([t]) => t >= at - warm),
+          STEP
+        )
+      );
+      expect(r.scores.find(([t]) => t === at)?.[1]).toBe(stream.get(at));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+
+  it('caps the tolerance at maxTolerancePoints: the same distances as that many points in seconds', () => {
+    const v = daily(1600, 17).map((x, i) => x + (i % 37 === 0 ? 2 : 0));
+    const fine = 60;
+    const capped = seasonalDistance(v, fine, { ...S, toleranceSeconds: 3600, maxTolerancePoints: 3 });
+    const asSeconds = seasonalDistance(v, fine, { ...S, toleranceSeconds: 3 * fine });
+    expect(Array.from(capped)).toEqual(Array.from(asSeconds));
+    expect(Array.from(seasonalDistance(v, fine, { ...S, toleranceSeconds: 3600 }))).not.toEqual(
+      Array.from(capped)
+    );
+    expect(() => validateSeasonal({ ...S, maxTolerancePoints: 1.5 })).toThrow(/maxTolerancePoints/);
   });
 
   it('scores across a hole up to maxGapSeconds, where an unbridged series would start again', () => {

@@ -23,6 +23,11 @@ export interface SeasonalNovelty {
   days: number;
   /** How far either side of the same time of day a match may lie, seconds. */
   toleranceSeconds: number;
+  /**
+   * At most this many points either side (the tolerance in points is capped by it), so that a fine step
+   * does not multiply the work: at 60 s an hour would be 121 candidates a day, at 300 s it is 25.
+   */
+  maxTolerancePoints?: number;
   /** Span of past differences a difference is measured against, seconds. */
   normalizeSeconds: number;
 }
@@ -38,18 +43,32 @@ export function validateSeasonal(s: SeasonalNovelty, where = 'seasonal'): void {
   if (!(ok(s.days, 1, 60) && Number.isInteger(s.days)))
     throw new RangeError(`${where}: "days" must be an integer in [1, 60]`);
   if (!ok(s.toleranceSeconds, 0)) throw new RangeError(`${where}: "toleranceSeconds" must be ≥ 0`);
+  if (
+    s.maxTolerancePoints !== undefined &&
+    !(ok(s.maxTolerancePoints, 0) && Number.isInteger(s.maxTolerancePoints))
+  )
+    throw new RangeError(`${where}: "maxTolerancePoints" must be an integer ≥ 0`);
   if (!ok(s.normalizeSeconds, 1)) throw new RangeError(`${where}: "normalizeSeconds" must be ≥ 1`);
 }
 
-/** Seconds of past a novelty at a point reads: the days looked back, its shingle and tolerance, and the normalisation span before that. */
+/**
+ * Seconds of past a novelty at a point reads: the days looked back, its shingle and tolerance, and the
+ * normalisation span before that (seasonalNoveltyReach points).
+ */
 export function seasonalLookback(s: SeasonalNovelty, step: number): number {
-  return s.days * DAY_SECONDS + s.toleranceSeconds + s.shingle * step + s.normalizeSeconds;
+  return seasonalNoveltyReach(s, step) * step;
+}
+
+/** The tolerance in points at this step. */
+function tolerancePoints(s: SeasonalNovelty, step: number): number {
+  const t = Math.round(s.toleranceSeconds / step);
+  return s.maxTolerancePoints === undefined ? t : Math.min(t, s.maxTolerancePoints);
 }
 
 /** Points before i that d_i reads: the days looked back with their tolerance and shingle. */
 export function seasonalDistanceReach(s: SeasonalNovelty, step: number): number {
   const P = Math.max(1, Math.round(DAY_SECONDS / step));
-  return s.days * P + Math.round(s.toleranceSeconds / step) + s.shingle;
+  return s.days * P + tolerancePoints(s, step) + s.shingle;
 }
 
 /**
@@ -86,7 +105,7 @@ function fillDistances(
 ): void {
   const n = values.length;
   const P = Math.max(1, Math.round(DAY_SECONDS / step));
-  const tol = Math.round(s.toleranceSeconds / step);
+  const tol = tolerancePoints(s, step);
   const M = s.shingle;
   let first = Math.max(from, M - 1);
   while (first < n && dist[first] === dist[first]) first++;

@@ -78,6 +78,7 @@ export const ANOMALY_TRAINING_DEFAULTS = {
     shingle: 8,
     days: 3,
     toleranceSeconds: 3600,
+    maxTolerancePoints: 12,
     normalizeSeconds: 86400,
   } as SeasonalNovelty | undefined,
 };
