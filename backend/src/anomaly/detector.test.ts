@@ -8,6 +8,7 @@ import {
   ONSET_DAMPING,
   quantile,
   scoreValues,
+  stepNoise,
 } from './detector';
 import { FeatureError, type FeatureConfig } from './features';
 import { mulberry32 } from '../series/random';
@@ -100,6 +101,53 @@ describe('markBreakouts', () => {
     expect(Number.isNaN(mark([1, 2, 1, 2, 5], [NaN, NaN, NaN, NaN, NaN])[4])).toBe(true);
     expect(mark([3, 3, 3, 3, 50])[4]).toBe(0.3);
     expect(mark([7])[0]).toBe(0.3);
+  });
+
+  it('with noiseMargin, needs a step beyond one ordinary change too: a new high by less stays quiet', () => {
+    const marks = (v: number[], noiseMargin = 1) => [
+      ...markBreakouts(
+        v,
+        Float64Array.from(v, () => 0.3),
+        STEP,
+        { ...rule, lookbackSeconds: 40 * STEP, noiseMargin }
+      ),
+    ];
+    // 10 ± 1 alternating: range [9, 11], changes ±2 (their spread 2). 11.3 is a new high by 0.3, past the
+    // 5 % tolerance (0.1) but not one ordinary change: only the margin keeps it quiet. 14 breaks out of both.
+    const calm = Array.from({ length: 40 }, (_, i) => (i % 2 ? 11 : 9));
+    expect(marks([...calm, 11.3], 0)[40]).toBe(1);
+    expect(marks([...calm, 11.3])[40]).toBe(0.3);
+    expect(marks([...calm, 14])[40]).toBe(1);
+    expect(marks([...calm, 6.5])[40]).toBe(1);
+  });
+
+  it('reads the noise over its own window only: the same marks however much of the series precedes it', () => {
+    const noisy = { ...rule, lookbackSeconds: 30 * STEP, noiseMargin: 1 };
+    const v = series(400, 5).map((x, i) => x + (i % 53 === 0 ? 3 : 0) + 0.01 * i);
+    const all = markBreakouts(
+      v,
+      Float64Array.from(v, () => 0.3),
+      STEP,
+      noisy
+    );
+    for (const cut of [50, 123, 300]) {
+      const tail = markBreakouts(
+        v.slice(cut),
+        Float64Array.from(v.slice(cut), () => 0.3),
+        STEP,
+        noisy
+      );
+      // Once the tail has its whole look-back, its marks are the stream's.
+      for (let i = 31; i < tail.length; i++) expect(tail[i]).toBe(all[cut + i]);
+    }
+    expect(stepNoise([1, 3, 1, 3, 1], 5, 5)).toBe(2); // changes +2, −2, +2, −2 among the 5 points before index 5
+    expect(stepNoise([1, 3], 2, 4)).toBe(0); // fewer than two changes: no noise
+    expect(() =>
+      detectorFromJSON({
+        ...detectorToJSON(fitDetector(training, { features: cfg, seed: 3, nTrees: 5 }).detector),
+        breakout: { ...rule, noiseMargin: -1 },
+      })
+    ).toThrow(/noiseMargin/);
   });
 
   it('is on by default, saved with the detector, and off with breakout: null or in older JSON', () => {

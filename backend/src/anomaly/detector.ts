@@ -51,6 +51,12 @@ export interface DetectorOptions {
 export interface BreakoutRule {
   tolerance: number;
   lookbackSeconds: number;
+  /**
+   * The margin is at least this many standard deviations of the series' step-to-step changes over the
+   * same look-back: a series that drifts to a new high by less than one ordinary step is not breaking out
+   * (a slow trend would otherwise fire at every new high). Absent or 0: the tolerance alone.
+   */
+  noiseMargin?: number;
 }
 
 /** HTM's tolerance; a week of look-back, the longest regular cycle of a workload. */
@@ -255,15 +261,35 @@ export function markBreakouts(
   step: number,
   rule: BreakoutRule
 ): Float64Array {
-  const { lo, hi } = trailingRange(values, Math.max(1, Math.round(rule.lookbackSeconds / step)));
+  const span = Math.max(1, Math.round(rule.lookbackSeconds / step));
+  const { lo, hi } = trailingRange(values, span);
   const out = Float64Array.from(scores);
   for (let i = 0; i < values.length; i++) {
     if (scores[i] !== scores[i] || !(hi[i] > lo[i])) continue;
     const v = values[i];
-    const margin = rule.tolerance * (hi[i] - lo[i]);
+    let margin = rule.tolerance * (hi[i] - lo[i]);
+    if (!(v > hi[i] + margin || v < lo[i] - margin)) continue;
+    // Only a candidate reads the noise, summed over its own window in a fixed order: the same sum however
+    // much of the series was read before it, and a few points in a hundred, not every one.
+    if (rule.noiseMargin) margin = Math.max(margin, rule.noiseMargin * stepNoise(values, i, span));
     if (v > hi[i] + margin || v < lo[i] - margin) out[i] = 1;
   }
   return out;
+}
+
+/** Standard deviation of the changes between consecutive points among the `span` points before i. */
+export function stepNoise(values: ArrayLike<number>, i: number, span: number): number {
+  const first = Math.max(0, i - span);
+  const k = i - 1 - first;
+  if (k < 2) return 0;
+  let s1 = 0;
+  let s2 = 0;
+  for (let j = first + 1; j < i; j++) {
+    const d = values[j] - values[j - 1];
+    s1 += d;
+    s2 += d * d;
+  }
+  return Math.sqrt(Math.max(0, s2 / k - (s1 / k) ** 2));
 }
 
 function validateBreakout(rule: BreakoutRule, where = 'breakout'): void {
@@ -275,6 +301,11 @@ function validateBreakout(rule: BreakoutRule, where = 'breakout'): void {
     Number.isFinite(rule.lookbackSeconds)
   ))
     throw new RangeError(`${where}: "lookbackSeconds" must be a finite number > 0`);
+  if (
+    rule.noiseMargin !== undefined &&
+    !(typeof rule.noiseMargin === 'number' && rule.noiseMargin >= 0 && Number.isFinite(rule.noiseMargin))
+  )
+    throw new RangeError(`${where}: "noiseMargin" must be a finite number ≥ 0`);
 }
 
 /**
@@ -437,7 +468,13 @@ export function detectorFromJSON(json: unknown): AnomalyDetector {
         }
       : {}),
     ...(j.breakout
-      ? { breakout: { tolerance: j.breakout.tolerance, lookbackSeconds: j.breakout.lookbackSeconds } }
+      ? {
+          breakout: {
+            tolerance: j.breakout.tolerance,
+            lookbackSeconds: j.breakout.lookbackSeconds,
+            ...(j.breakout.noiseMargin ? { noiseMargin: j.breakout.noiseMargin } : {}),
+          },
+        }
       : {}),
   };
 }

@@ -18,7 +18,7 @@ import type { LabelledSeries } from '../data/canonical';
 import { dataDigest, loadSeriesFile } from '../data/loaders';
 import { resample } from '../series/resample';
 import { medianSpacing } from '../series/time';
-import { DEFAULT_CONTAMINATION, detectorToJSON, fitDetector } from '../anomaly/detector';
+import { DEFAULT_BREAKOUT, DEFAULT_CONTAMINATION, detectorToJSON, fitDetector } from '../anomaly/detector';
 import { DEFAULT_FEATURE_CONFIG, validateFeatureConfig, type FeatureName } from '../anomaly/features';
 import { loadAnomalyModel, saveAnomalyModel } from '../anomaly/index';
 import { forecastResiduals, residualsAvailable } from '../anomaly/residuals';
@@ -54,7 +54,7 @@ function usage(msg?: string): never {
   process.stderr.write(
     'usage: train-anomaly [--data FILE]... [--out DIR] [--seed N] [--trees N] [--contamination C]\n' +
       '                     [--features LIST [--forecaster DIR]] [--breakout off] [--seasonal off]\n' +
-      '                     [--max-gap SECONDS] [--onset SECONDS]\n' +
+      '                     [--max-gap SECONDS] [--onset SECONDS] [--noise-margin SDS]\n' +
       '                     [--nab-corpus DIR [--seed-spread N,N,...]] [--alert-rate]\n' +
       '                     [--evaluate FILE [--windows NAB_WINDOWS_JSON]] [--reference-dir DIR]\n'
   );
@@ -73,6 +73,8 @@ export const ANOMALY_TRAINING_DEFAULTS = {
   contamination: DEFAULT_CONTAMINATION,
   maxGapSeconds: 6 * 3600,
   onsetSeconds: 0,
+  /** The breakout rule's margin in step-to-step standard deviations (detector.ts BreakoutRule). */
+  noiseMargin: 0.9,
   seasonal: {
     forestWeight: 0.7,
     shingle: 8,
@@ -124,6 +126,7 @@ export async function trainAnomalyModel(
     /** Detector settings beyond the forest (detector.ts); default ANOMALY_TRAINING_DEFAULTS'. */
     maxGapSeconds?: number;
     onsetSeconds?: number;
+    noiseMargin?: number;
     seasonal?: SeasonalNovelty;
     /**
      * A NAB corpus to take the threshold from (evaluate/anomaly-corpus.ts `calibrate`) instead of the
@@ -186,7 +189,10 @@ export async function trainAnomalyModel(
     sampleSize: 256,
     seed: opts.seed,
     threshold: { kind: 'contamination', contamination: opts.contamination },
-    breakout: opts.breakout,
+    breakout:
+      opts.breakout === null
+        ? null
+        : { ...DEFAULT_BREAKOUT, noiseMargin: opts.noiseMargin ?? ANOMALY_TRAINING_DEFAULTS.noiseMargin },
     maxGapSeconds: opts.maxGapSeconds ?? ANOMALY_TRAINING_DEFAULTS.maxGapSeconds,
     onsetSeconds: opts.onsetSeconds ?? ANOMALY_TRAINING_DEFAULTS.onsetSeconds,
     seasonal: 'seasonal' in opts ? opts.seasonal : ANOMALY_TRAINING_DEFAULTS.seasonal,
@@ -304,6 +310,7 @@ async function main(argv: string[]): Promise<void> {
   let withAlertRate = false;
   let maxGapSeconds = ANOMALY_TRAINING_DEFAULTS.maxGapSeconds;
   let onsetSeconds = ANOMALY_TRAINING_DEFAULTS.onsetSeconds;
+  let noiseMargin = ANOMALY_TRAINING_DEFAULTS.noiseMargin;
   let seasonalOff = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -323,6 +330,7 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--alert-rate') withAlertRate = true;
     else if (a === '--max-gap') maxGapSeconds = Number(val());
     else if (a === '--onset') onsetSeconds = Number(val());
+    else if (a === '--noise-margin') noiseMargin = Number(val());
     else if (a === '--seasonal') {
       if (val() !== 'off') usage('--seasonal takes "off" (the novelty is on by default)');
       seasonalOff = true;
@@ -337,6 +345,7 @@ async function main(argv: string[]): Promise<void> {
   if (seedSpread.length && !corpusDir) usage('--seed-spread needs --nab-corpus (the figures it spreads)');
   if (!(maxGapSeconds >= 0 && Number.isFinite(maxGapSeconds))) usage('--max-gap must be seconds ≥ 0');
   if (!(onsetSeconds >= 0 && Number.isFinite(onsetSeconds))) usage('--onset must be seconds ≥ 0');
+  if (!(noiseMargin >= 0 && Number.isFinite(noiseMargin))) usage('--noise-margin must be a number ≥ 0');
   if (corpusDir && !fs.existsSync(path.join(corpusDir, 'labels/combined_windows.json')))
     usage(
       `--nab-corpus ${corpusDir}: no labels/combined_windows.json below it (NAB's layout: data/, labels/)`
@@ -362,6 +371,7 @@ async function main(argv: string[]): Promise<void> {
     breakout,
     maxGapSeconds,
     onsetSeconds,
+    noiseMargin,
     ...(seasonalOff ? { seasonal: undefined } : {}),
   };
   const trained = await trainAnomalyModel(read, { ...settings, out, seed, corpus });
