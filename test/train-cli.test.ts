@@ -138,7 +138,7 @@ describe('train CLI', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--features: unknown feature "loudness"/);
     // The breakout rule: in the metadata by default (the residual fit above), left out with --breakout off.
-    expect(meta.breakout).toEqual({ tolerance: 0.05, lookbackSeconds: 604800 });
+    expect(meta.breakout).toEqual({ tolerance: 0.05, lookbackSeconds: 604800, noiseMargin: 0.9 });
     const plain = path.join(dir, 'anomaly-no-breakout');
     const off = runAnomaly(['--data', raw, '--trees', '10', '--breakout', 'off', '--out', plain]);
     expect(off.status).toBe(0);
