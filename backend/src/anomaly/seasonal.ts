@@ -198,17 +198,3 @@ export function mixSeasonalInto(
     if (raw[i] === raw[i] && a === a) raw[i] = w * raw[i] + (1 - w) * a;
   }
 }
-
-/** mixSeasonalInto on a copy, from the first scored point. */
-export function mixSeasonal(
-  values: ArrayLike<number>,
-  raw: Float64Array,
-  step: number,
-  s: SeasonalNovelty
-): Float64Array {
-  let from = 0;
-  while (from < raw.length && raw[from] !== raw[from]) from++;
-  const out = Float64Array.from(raw);
-  mixSeasonalInto(values, out, step, s, from);
-  return out;
-}

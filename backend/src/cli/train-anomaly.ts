@@ -265,7 +265,7 @@ export async function trainAnomalyModel(
   return { metadata, detector: fit.detector };
 }
 
-const round2 = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+const round2 = (x: number | null) => (x === null ? null : round(x, 2));
 
 /** What the metadata records of a corpus calibration: per profile, swept and held out, and per category. */
 export function corpusFigures(dir: string, results: NabCorpusScore[]) {
@@ -288,6 +288,12 @@ export function corpusFigures(dir: string, results: NabCorpusScore[]) {
       })),
     })),
   };
+}
+
+/** Each profile's swept and held-out score of a model calibrated on a corpus (its metadata's `corpus`). */
+function headline(metadata: AnomalyMetadata) {
+  const c = metadata.corpus as ReturnType<typeof corpusFigures>;
+  return c.results.map(({ profile, score, heldOut }) => ({ profile, score, heldOut }));
 }
 
 /** Reads a NAB corpus directory (data/, labels/combined_windows.json) as the calibration wants it. */
@@ -390,11 +396,7 @@ async function main(argv: string[]): Promise<void> {
           corpus,
           log: () => {},
         });
-        const c = r.metadata.corpus as ReturnType<typeof corpusFigures>;
-        runs.push({
-          seed: s,
-          results: c.results.map(({ profile, score, heldOut }) => ({ profile, score, heldOut })),
-        });
+        runs.push({ seed: s, results: headline(r.metadata) });
         process.stderr.write(`seed ${s}: ${JSON.stringify(runs[runs.length - 1].results)}\n`);
       }
     } finally {
@@ -404,15 +406,7 @@ async function main(argv: string[]): Promise<void> {
       ...metadata,
       seedSpread: {
         seeds: [seed, ...seedSpread],
-        runs: [
-          {
-            seed,
-            results: (metadata.corpus as ReturnType<typeof corpusFigures>).results.map(
-              ({ profile, score, heldOut }) => ({ profile, score, heldOut })
-            ),
-          },
-          ...runs,
-        ],
+        runs: [{ seed, results: headline(metadata) }, ...runs],
       },
     };
     saveAnomalyModel(out, trained.detector, withoutHash(metadata));
@@ -451,9 +445,9 @@ async function main(argv: string[]): Promise<void> {
         datasets: rows.map((r) => ({
           dataset: r.dataset,
           series: r.series,
-          seriesWeeks: Math.round(r.seriesWeeks * 10) / 10,
+          seriesWeeks: round(r.seriesWeeks, 1),
           pages: r.pages,
-          pagesPerSeriesWeek: Math.round(r.pagesPerSeriesWeek * 1000) / 1000,
+          pagesPerSeriesWeek: round(r.pagesPerSeriesWeek, 3),
           pointRate: r.pointRate,
         })),
       },

@@ -36,13 +36,8 @@ export function rowScores(
   const step = medianSpacing(ts);
   if (!(step > 0)) return out;
   const points = ts.map((t, i) => [t, values[i]] as [number, number]);
-  let scored: Array<[number, number]>;
-  try {
-    scored = scoreSegments(model, resample(points, step)).scores;
-  } catch (e) {
-    if (e instanceof PrescalerError && e.code === 'insufficient_history') return out;
-    throw e;
-  }
+  const scored = scoresIfAny(model, resample(points, step));
+  if (!scored) return out;
   const byBucket = new Map(scored);
   ts.forEach((t, i) => (out[i] = byBucket.get(Math.floor(t / step) * step) ?? 0));
   return out;
@@ -92,13 +87,8 @@ export function alertRate(
   let pages = 0;
   let counted = 0;
   for (const s of series) {
-    let scores: Array<[number, number]>;
-    try {
-      scores = scoreSegments(model, s.segments).scores;
-    } catch (e) {
-      if (e instanceof PrescalerError && e.code === 'insufficient_history') continue;
-      throw e;
-    }
+    const scores = scoresIfAny(model, s.segments);
+    if (!scores) continue;
     counted++;
     let prevT = -Infinity;
     let prevOver = false;
@@ -121,4 +111,17 @@ export function alertRate(
     pagesPerSeriesWeek: seriesWeeks > 0 ? pages / seriesWeeks : 0,
     pointRate: points > 0 ? over / points : 0,
   };
+}
+
+/** The served scores of a series' segments, or undefined when none is long enough to score. */
+function scoresIfAny(
+  model: AnomalyModel,
+  segments: Array<{ start: number; step: number; values: number[] }>
+): Array<[number, number]> | undefined {
+  try {
+    return scoreSegments(model, segments).scores;
+  } catch (e) {
+    if (e instanceof PrescalerError && e.code === 'insufficient_history') return undefined;
+    throw e;
+  }
 }
