@@ -148,4 +148,78 @@ describe('train CLI', () => {
     expect(on.status).toBe(2);
     expect(on.stderr).toMatch(/--breakout takes "off"/);
   }, 120_000);
+
+  it('train:anomaly --nab-corpus takes the threshold from a NAB corpus and records its figures; bad corpus options are refused', () => {
+    const TRAIN_ANOMALY = path.join(ROOT, 'backend', 'src', 'cli', 'train-anomaly.ts');
+    const runAnomaly = (args: string[]) =>
+      spawnSync(TSX, [TRAIN_ANOMALY, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    // A corpus in NAB's layout: two categories, one file each, 6 days at 5 min with a jump at row 1500.
+    const corpus = path.join(dir, 'nab');
+    const windows: Record<string, string[][]> = {};
+    const stamp = (t: number) => new Date(t * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    for (const [category, file, phase] of [
+      ['catA', 'a.csv', 0],
+      ['catB', 'b.csv', 1],
+    ] as const) {
+      fs.mkdirSync(path.join(corpus, 'data', category), { recursive: true });
+      const t0 = 1_700_000_100;
+      const rows = ['timestamp,value'];
+      for (let i = 0; i < 6 * 288; i++) {
+        const v =
+          10 + 3 * Math.sin((2 * Math.PI * i) / 288 + phase) + 0.2 * Math.sin(i * 1.7) + (i >= 1500 ? 9 : 0);
+        rows.push(`${stamp(t0 + i * 300)},${v.toFixed(4)}`);
+      }
+      fs.writeFileSync(path.join(corpus, 'data', category, file), rows.join('\n') + '\n');
+      windows[`${category}/${file}`] = [
+        [`${stamp(t0 + 1450 * 300)}.000000`, `${stamp(t0 + 1550 * 300)}.000000`],
+      ];
+    }
+    fs.mkdirSync(path.join(corpus, 'labels'));
+    fs.writeFileSync(path.join(corpus, 'labels', 'combined_windows.json'), JSON.stringify(windows));
+
+    const out = path.join(dir, 'anomaly-corpus');
+    const r = runAnomaly([
+      '--data',
+      raw,
+      '--trees',
+      '10',
+      '--nab-corpus',
+      corpus,
+      '--seed-spread',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.stderr).toMatch(/calibrated on 2 NAB series/);
+    expect(r.status).toBe(0);
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'metadata.json'), 'utf8'));
+    const standard = meta.corpus.results.find((x: { profile: string }) => x.profile === 'standard');
+    expect(meta.threshold).toEqual({
+      value: Math.min(1, standard.threshold),
+      policy: { kind: 'fixed', threshold: Math.min(1, standard.threshold) },
+    });
+    expect(meta.corpus.results.map((x: { profile: string }) => x.profile)).toEqual([
+      'standard',
+      'reward_low_FP_rate',
+      'reward_low_FN_rate',
+    ]);
+    expect(standard.perCategory.map((c: { category: string }) => c.category)).toEqual(['catA', 'catB']);
+    expect(meta.seedSpread.seeds).toEqual([42, 1]);
+    expect(meta.seedSpread.runs).toHaveLength(2);
+
+    for (const [args, message] of [
+      [['--seed-spread', '1,2'], /--seed-spread needs --nab-corpus/],
+      [['--nab-corpus', corpus, '--seed-spread', '1,x'], /--seed-spread takes integers/],
+      [['--nab-corpus', path.join(corpus, 'data')], /no labels\/combined_windows\.json below it/],
+      [['--noise-margin', '-1'], /--noise-margin must be a number ≥ 0/],
+      [['--max-gap', 'x'], /--max-gap must be seconds ≥ 0/],
+      [['--onset', '-5'], /--onset must be seconds ≥ 0/],
+      [['--seasonal', 'on'], /--seasonal takes "off"/],
+    ] as const) {
+      const bad = runAnomaly(['--data', raw, ...args, '--out', path.join(dir, 'refused')]);
+      expect([args, bad.status]).toEqual([args, 2]);
+      expect(bad.stderr).toMatch(message);
+    }
+    expect(fs.existsSync(path.join(dir, 'refused'))).toBe(false);
+  }, 180_000);
 });
